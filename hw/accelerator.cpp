@@ -1,0 +1,55 @@
+#include "hw/accelerator.h"
+
+#include <string>
+
+#include "hw/physics/energy_table.h"
+
+namespace bayescim::hw {
+
+Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& cfg,
+                         const models::CompiledNetwork& net, const std::vector<Job>& jobs, SampleSink sink)
+    : sc_module(name), cfg_(cfg), mapping_(map_network(net, cfg.arch)) {
+  Host::Config hc;
+  hc.jobs = &jobs;
+  hc.samples = cfg.samples;
+  hc.classes = net.net->classes;
+  hc.dropout_bits = net.net->dropout_layers();
+  hc.quantum_s = cfg.arch.quantum_s;
+  hc.sink = std::move(sink);
+  host_ = std::make_unique<Host>("host", hc);
+
+  Controller::Config cc;
+  cc.net = &net;
+  cc.mapping = &mapping_;
+  cc.arch = cfg.arch;
+  controller_ = std::make_unique<Controller>("controller", cc);
+
+  SharedDropoutUnit::Config dc;
+  dc.params = cfg.dropout_unit;
+  dc.target_p = net.net->dropout.kind == models::DropoutKind::None ? 0.0 : cfg.dropout_p;
+  dc.seed = cfg.seed;
+  dropout_ = std::make_unique<SharedDropoutUnit>("dropout_unit", dc);
+
+  host_->socket.bind(controller_->host_socket);
+  controller_->dropout_socket.bind(dropout_->socket);
+  for (std::size_t a = 0; a < mapping_.arrays.size(); ++a) {
+    Tile::Config tc;
+    tc.arch = cfg.arch;
+    tc.device = cfg.device;
+    tc.slice = mapping_.arrays[a];
+    tc.sa_path = mapping_.layers[mapping_.arrays[a].layer].sa_path;
+    const std::string tname = "tile_" + std::to_string(a);
+    tiles_.push_back(std::make_unique<Tile>(tname.c_str(), tc));
+    controller_->tile_socket.bind(tiles_.back()->socket);
+  }
+}
+
+void Accelerator::report_stats(StatsSink& sink) const {
+  const std::string m = name();
+  const double arrays = static_cast<double>(mapping_.arrays.size());
+  sink.add(m, "arrays", arrays, "1");
+  sink.add(m, "energy.leakage", arrays * derive_action_table(cfg_.arch).leakage_array_W * host_->inference_time_s(),
+           "J");
+}
+
+}  // namespace bayescim::hw

@@ -1,0 +1,49 @@
+// The whole accelerator: host, controller, the tiles the mapper asks for, and the shared dropout
+// unit, wired together. Built from validated parameters and a compiled network.
+#pragma once
+#include <memory>
+#include <systemc>
+#include <vector>
+
+#include "hw/controller.h"
+#include "hw/dropout_unit.h"
+#include "hw/host.h"
+#include "hw/mapper.h"
+#include "hw/params.h"
+#include "hw/stats.h"
+#include "hw/tile.h"
+
+namespace bayescim::hw {
+
+struct AcceleratorConfig {
+  ArchParams arch;
+  DeviceParams device;
+  DropoutUnitParams dropout_unit;
+  double dropout_p = 0;
+  std::uint64_t seed = 0;
+  int samples = 1;
+};
+
+class Accelerator : public sc_core::sc_module, public StatsProvider {
+ public:
+  Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& cfg, const models::CompiledNetwork& net,
+              const std::vector<Job>& jobs, SampleSink sink);
+  Accelerator(const Accelerator&) = delete;
+  Accelerator& operator=(const Accelerator&) = delete;
+
+  const Mapping& mapping() const { return mapping_; }
+  const Host& host() const { return *host_; }
+  const SharedDropoutUnit& dropout_unit() const { return *dropout_; }
+  // Leakage of all arrays over the inference time (known after the simulation ends).
+  void report_stats(StatsSink& sink) const override;
+
+ private:
+  AcceleratorConfig cfg_;
+  Mapping mapping_;
+  std::unique_ptr<Host> host_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<SharedDropoutUnit> dropout_;
+  std::vector<std::unique_ptr<Tile>> tiles_;
+};
+
+}  // namespace bayescim::hw

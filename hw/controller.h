@@ -1,0 +1,60 @@
+// The controller: schedules the layers of one MC sample over the tiles. Layers run in sequence;
+// the arrays of one layer run in parallel (the layer takes as long as its slowest array), then
+// the digital periphery adds partial sums and applies thresholds or BatchNorm.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <spdlog/spdlog.h>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+#include "hw/mapper.h"
+#include "hw/params.h"
+#include "hw/protocol.h"
+#include "hw/physics/energy_table.h"
+#include "hw/stats.h"
+#include "models/compiled.h"
+
+namespace bayescim::hw {
+
+class Controller : public sc_core::sc_module, public StatsProvider {
+ public:
+  struct Config {
+    const models::CompiledNetwork* net = nullptr;
+    const Mapping* mapping = nullptr;
+    ArchParams arch;
+  };
+  tlm_utils::simple_target_socket<Controller> host_socket;
+  tlm_utils::multi_passthrough_initiator_socket<Controller> tile_socket;  // bound in Mapping::arrays order
+  tlm_utils::simple_initiator_socket<Controller> dropout_socket;
+
+  Controller(sc_core::sc_module_name name, const Config& cfg);
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  void report_stats(StatsSink& sink) const override;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  void program_all(sc_core::sc_time& delay);
+  void infer(InferenceRequest& req, sc_core::sc_time& delay);
+  bool draw_bit(std::uint64_t image_key, int sample, int draw, sc_core::sc_time& delay);
+  void send(int array, std::uint64_t addr, unsigned char* data, sc_core::sc_time& delay);
+
+  Config cfg_;
+  ActionTable actions_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<std::uint64_t> buf_a_, buf_b_;  // activation buffers (ping-pong)
+  std::vector<int> partial_;                  // partial sums of one column tile, [row_tile][col]
+  std::vector<sc_core::sc_time> digital_time_;  // per layer
+
+  // statistics
+  std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0;
+  std::vector<double> layer_time_s_;
+};
+
+}  // namespace bayescim::hw

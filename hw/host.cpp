@@ -1,0 +1,71 @@
+#include "hw/host.h"
+
+#include <stdexcept>
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+#include "hw/protocol.h"
+
+namespace bayescim::hw {
+
+using sc_core::sc_time;
+
+Host::Host(sc_core::sc_module_name name, const Config& cfg) : sc_module(name), socket("socket"), cfg_(cfg) {
+  SC_HAS_PROCESS(Host);
+  SC_THREAD(run);
+}
+
+void Host::transport(std::uint64_t addr, unsigned char* data, sc_time& delay) {
+  tlm::tlm_generic_payload tx;
+  tx.set_command(tlm::TLM_WRITE_COMMAND);
+  tx.set_address(addr);
+  tx.set_data_ptr(data);
+  tx.set_data_length(0);
+  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  socket->b_transport(tx, delay);
+  if (tx.is_response_error()) throw std::logic_error(std::string(name()) + ": transaction failed");
+}
+
+void Host::run() {
+  tlm_utils::tlm_quantumkeeper qk;
+  qk.set_global_quantum(sc_time(cfg_.quantum_s, sc_core::SC_SEC));
+  qk.reset();
+
+  ProgramRequest prog;
+  sc_time d = sc_core::SC_ZERO_TIME;
+  transport(kProgram, reinterpret_cast<unsigned char*>(&prog), d);
+  wait(d);  // programming finishes before inference starts
+  program_s_ = d.to_seconds();
+  qk.reset();
+
+  const sc_time t0 = sc_core::sc_time_stamp();
+  std::vector<float> logits(static_cast<std::size_t>(cfg_.classes));
+  std::vector<std::uint8_t> bits(static_cast<std::size_t>(std::max(cfg_.dropout_bits, 1)));
+  const auto& jobs = *cfg_.jobs;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    for (int t = 0; t < cfg_.samples; ++t) {
+      InferenceRequest req;
+      req.pixels = jobs[j].pixels;
+      req.image_key = jobs[j].image_key;
+      req.sample = t;
+      req.logits = logits.data();
+      req.drop_bits = bits.data();
+      sc_time delay = qk.get_local_time();
+      transport(kInfer, reinterpret_cast<unsigned char*>(&req), delay);
+      qk.set(delay);
+      if (qk.need_sync()) qk.sync();
+      cfg_.sink(j, t, logits.data(), bits.data());
+      ++samples_;
+    }
+  }
+  qk.sync();
+  infer_s_ = (sc_core::sc_time_stamp() - t0).to_seconds();
+}
+
+void Host::report_stats(StatsSink& sink) const {
+  const std::string m = name();
+  sink.add(m, "inference_time", infer_s_, "s");
+  sink.add(m, "programming_time", program_s_, "s");
+  sink.add(m, "samples", static_cast<double>(samples_), "1");
+}
+
+}  // namespace bayescim::hw

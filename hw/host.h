@@ -1,0 +1,52 @@
+// The host: a TLM initiator that programs the weights, then streams images through the
+// accelerator, T MC samples per image, and hands every sample's logits to a sink.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <vector>
+
+#include "hw/stats.h"
+
+namespace bayescim::hw {
+
+struct Job {
+  const std::uint8_t* pixels = nullptr;
+  std::uint64_t image_key = 0;
+};
+
+// Called once per MC sample: (job index, sample, logits[classes], drop bits[dropout layers]).
+using SampleSink = std::function<void(std::size_t, int, const float*, const std::uint8_t*)>;
+
+class Host : public sc_core::sc_module, public StatsProvider {
+ public:
+  struct Config {
+    const std::vector<Job>* jobs = nullptr;
+    int samples = 1;
+    int classes = 0;
+    int dropout_bits = 0;
+    double quantum_s = 1e-6;
+    SampleSink sink;
+  };
+  tlm_utils::simple_initiator_socket<Host> socket;
+
+  Host(sc_core::sc_module_name name, const Config& cfg);
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  void report_stats(StatsSink& sink) const override;
+  double inference_time_s() const { return infer_s_; }
+  double programming_time_s() const { return program_s_; }
+
+ private:
+  void run();
+  void transport(std::uint64_t addr, unsigned char* data, sc_core::sc_time& delay);
+
+  Config cfg_;
+  double program_s_ = 0, infer_s_ = 0;
+  std::uint64_t samples_ = 0;
+};
+
+}  // namespace bayescim::hw

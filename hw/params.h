@@ -1,0 +1,45 @@
+// Validated hardware parameters, in SI units. sim/config builds these from YAML; hw/ never reads files.
+#pragma once
+#include <string>
+
+#include "hw/physics/crossbar_physics.h"
+#include "hw/physics/stochastic_mtj.h"
+
+namespace bayescim::hw {
+
+// The crossbar's storage device (an STT-MRAM MTJ) and how it is programmed.
+struct DeviceParams {
+  std::string name;
+  CellParams cell;
+  double write_current_A = 80e-6;
+  double write_pulse_s = 10e-9;
+  double cell_area_F2 = 54;
+};
+
+// The CIM architecture around the arrays.
+struct ArchParams {
+  std::string name;
+  int rows = 512;                  // logical XNOR cells per column (2 MTJs each)
+  int cols = 128;
+  double read_pulse_s = 1.66e-9;   // wordline pulse incl. SA evaluation
+  double sa_latch_energy_J = 5e-15;   // per SA decision, excluding the reference branch current
+  int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
+  double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = FoM * 2^bits per conversion
+  double adc_latency_s = 2e-9;
+  int cols_per_adc = 8;            // columns sharing one ADC (time-multiplexed)
+  double clock_period_s = 1e-9;    // digital periphery clock
+  double digital_add_energy_J = 50e-15;      // per partial-sum addition
+  double digital_neuron_energy_J = 100e-15;  // per digital BN/threshold evaluation
+  double buffer_energy_per_bit_J = 10e-15;   // activation buffer read or write, per bit
+  double leakage_per_array_W = 10e-6;        // periphery leakage per array (MTJs do not leak)
+  double quantum_s = 1e-6;         // TLM global quantum
+};
+
+// The shared stochastic dropout unit.
+struct DropoutUnitParams {
+  StochasticMtjParams mtj;
+};
+
+int adc_bits_for(const ArchParams& a);
+
+}  // namespace bayescim::hw

@@ -1,0 +1,33 @@
+#include "hw/physics/energy_table.h"
+
+#include <cmath>
+
+#include "hw/params.h"
+
+namespace bayescim::hw {
+
+int adc_bits_for(const ArchParams& a) {
+  if (a.adc_bits > 0) return a.adc_bits;
+  int b = 0;
+  while ((1 << b) < a.rows + 1) ++b;
+  return b;
+}
+
+ActionTable derive_action_table(const ArchParams& a) {
+  ActionTable t;
+  t.adc_bits = adc_bits_for(a);
+  t.sa_decision_J = a.sa_latch_energy_J;
+  t.adc_conversion_J = a.adc_fom_J_per_step * std::ldexp(1.0, t.adc_bits);
+  t.digital_add_J = a.digital_add_energy_J;
+  t.digital_neuron_J = a.digital_neuron_energy_J;
+  t.buffer_bit_J = a.buffer_energy_per_bit_J;
+  t.leakage_array_W = a.leakage_per_array_W;
+  return t;
+}
+
+double mtj_write_energy(const DeviceParams& d, bool antiparallel) {
+  const double r = d.cell.r_p_ohm * (antiparallel ? 1.0 + d.cell.tmr : 1.0);
+  return d.write_current_A * d.write_current_A * r * d.write_pulse_s;
+}
+
+}  // namespace bayescim::hw

@@ -1,0 +1,49 @@
+// Stochastic-write MTJ used as a Bernoulli(p) source (plain C++, no SystemC).
+//
+// One random bit takes three phases (BRIEF §2): reset the MTJ to P, apply a write pulse that
+// switches it to AP with probability p, then read it with a sense amplifier (AP = 1 = drop).
+// Thermally activated switching (Néel-Brown), for I < I_c0:
+//   P_sw(I, t_p) = 1 - exp(-t_p / tau),  tau = tau_0 exp(Delta (1 - I / I_c0))      (eq. S1)
+//   Delta(T) = Delta_300K * 300 K / T                                               (eq. S2)
+// The driver inverts eq. S1 for the current giving the target p:
+//   I = I_c0 (1 - ln(tau / tau_0) / Delta),  tau = -t_p / ln(1 - p)                 (eq. S3)
+// Energies per phase (Joule heating in the MTJ, or read supply power):
+//   E_reset = I_reset^2 R_state t_reset, E_write = I^2 R_P t_p,
+//   E_read = V_read^2 / R_state t_read, plus one sense-amplifier decision.          (eq. S4)
+#pragma once
+
+namespace bayescim::hw {
+
+struct StochasticMtjParams {
+  double r_p_ohm = 5e3;
+  double tmr = 1.2;
+  double delta_300K = 40.0;      // thermal stability factor at 300 K
+  double temperature_K = 300.0;
+  double ic0_A = 100e-6;         // critical switching current at 0 K
+  double tau0_s = 1e-9;          // attempt time
+  double write_pulse_s = 1e-9;
+  double reset_current_A = 200e-6;
+  double reset_pulse_s = 2e-9;
+  double relax_s = 10e-9;        // settling after the write pulse, before the read
+  double read_pulse_s = 1e-9;
+  double v_read_V = 0.1;
+  double sa_energy_J = 5e-15;
+  double sa_latency_s = 0.5e-9;
+};
+
+double thermal_stability(const StochasticMtjParams& p);
+// eq. S1.
+double switching_probability(const StochasticMtjParams& p, double current_A, double pulse_s);
+// eq. S3; throws std::domain_error when p is not in (0, 1) or the result leaves the thermal regime.
+double drive_current_for(const StochasticMtjParams& p, double target_p);
+
+struct BitPhaseEnergy {
+  double reset_J = 0, write_J = 0, read_J = 0, sa_J = 0;
+  double total() const { return reset_J + write_J + read_J + sa_J; }
+};
+// eq. S4 for one draw, given the state before it (true = AP) and the bit drawn (true = switched).
+BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool state_before_ap, bool bit);
+// Reset + write + relax + read + SA decision, phases in sequence.
+double bit_latency(const StochasticMtjParams& p);
+
+}  // namespace bayescim::hw

@@ -1,0 +1,51 @@
+// Transaction contents exchanged over the TLM sockets. A generic payload's data pointer points to
+// one of these structs; the address selects the command (LT modelling with delay annotation).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/compiled.h"
+
+namespace bayescim::hw {
+
+enum Address : std::uint64_t {
+  kProgram = 0x0,  // write: TileProgram / ProgramRequest
+  kCompute = 0x1,  // write: TileOp
+  kInfer = 0x2,    // write: InferenceRequest (host -> controller)
+  kDraw = 0x3,     // read: DropoutDraw (controller -> dropout unit)
+};
+
+// Host -> controller: write the weights of the whole network into the tiles.
+struct ProgramRequest {};
+
+// Controller -> tile: store a weight slice and its per-column references (both scale states).
+struct TileProgram {
+  const models::CompiledLayer* layer = nullptr;
+};
+
+// Controller -> tile: one read of the array.
+struct TileOp {
+  const std::uint64_t* input = nullptr;  // the layer's whole packed input; the tile reads its rows
+  bool drop = false;                     // reference select: dropped scale (true) or alpha
+  std::uint64_t* out_bits = nullptr;     // SA path: packed outputs of the whole layer
+  int* partial = nullptr;                // ADC path: per-column match counts of this tile (cols)
+};
+
+// Host -> controller: one MC sample of one image.
+struct InferenceRequest {
+  const std::uint8_t* pixels = nullptr;
+  std::uint64_t image_key = 0;
+  int sample = 0;
+  float* logits = nullptr;           // [classes]
+  std::uint8_t* drop_bits = nullptr; // [dropout layers], filled with the bits used
+};
+
+// Controller -> dropout unit: one random bit.
+struct DropoutDraw {
+  std::uint64_t image_key = 0;
+  int sample = 0;
+  int draw = 0;    // index of the bit within the sample (= dropout layer index)
+  bool bit = false;
+};
+
+}  // namespace bayescim::hw

@@ -1,0 +1,120 @@
+#include "hw/tile.h"
+
+#include "hw/protocol.h"
+
+namespace bayescim::hw {
+
+using sc_core::sc_time;
+using sc_core::SC_SEC;
+
+Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
+    : sc_module(name), socket("socket"), cfg_(cfg), phys_(cfg.device.cell), actions_(derive_action_table(cfg.arch)) {
+  socket.register_b_transport(this, &Tile::b_transport);
+  sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
+  const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
+  adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
+}
+
+void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
+  const auto addr = tx.get_address();
+  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute)) {
+    tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  if (addr == kProgram) program(*reinterpret_cast<TileProgram*>(tx.get_data_ptr()), delay);
+  else compute(*reinterpret_cast<TileOp*>(tx.get_data_ptr()), delay);
+  tx.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+// Writes both MTJs of every cell of the slice, one row at a time with all columns in parallel,
+// the true and the complement MTJ in two pulses: latency 2 * rows * t_write.
+void Tile::program(const TileProgram& p, sc_time& delay) {
+  layer_ = p.layer;
+  const auto& s = cfg_.slice;
+  words_ = models::words_for(s.rows);
+  aligned_ = s.row_begin % 64 == 0;
+  cells_.assign(words_ * s.cols, 0);
+  for (int c = 0; c < s.cols; ++c) {
+    const std::uint64_t* col = layer_->column(s.col_begin + c);
+    for (int r = 0; r < s.rows; ++r) {
+      const bool plus = models::get_bit(col, s.row_begin + r);
+      models::set_bit(cells_.data() + c * words_, r, plus);
+      e_program_ += mtj_write_energy(cfg_.device, !plus) + mtj_write_energy(cfg_.device, plus);
+      mtj_writes_ += 2;
+    }
+  }
+  const double t = 2.0 * s.rows * cfg_.device.write_pulse_s;
+  program_s_ += t;
+  delay += sc_time(t, SC_SEC);
+}
+
+void Tile::compute(TileOp& op, sc_time& delay) {
+  const auto& s = cfg_.slice;
+  const int n = s.rows;
+  // Gather this tile's input rows into a word-aligned vector (the wordline drivers' view).
+  std::uint64_t local[64];
+  const std::uint64_t* x;
+  if (aligned_) {
+    x = op.input + s.row_begin / 64;
+  } else {
+    for (std::size_t w = 0; w < words_; ++w) local[w] = 0;
+    for (int r = 0; r < n; ++r)
+      if (models::get_bit(op.input, s.row_begin + r)) local[r / 64] |= std::uint64_t{1} << (r % 64);
+    x = local;
+  }
+  const auto& thr = layer_->threshold[op.drop ? 1 : 0];
+  const double pulse = cfg_.arch.read_pulse_s;
+  for (int c = 0; c < s.cols; ++c) {
+    const int m = models::xnor_matches(x, cells_.data() + c * words_, n);
+    const double i_col = phys_.column_current(m, n);
+    e_cells_ += phys_.column_energy(i_col, pulse);
+    if (cfg_.sa_path) {
+      // The SA compares the column with the reference of the selected scale state.
+      const int o = s.col_begin + c;
+      const models::MatchThreshold& t = thr[o];
+      bool out;
+      switch (t.mode) {
+        case models::MatchThreshold::Mode::AtLeast: {
+          const double ref = phys_.reference_current(t.m, n);
+          e_ref_ += phys_.column_energy(ref, pulse);
+          out = i_col > ref;
+          break;
+        }
+        case models::MatchThreshold::Mode::AtMost: {  // inverted SA output
+          const double ref = phys_.reference_current(t.m + 1, n);
+          e_ref_ += phys_.column_energy(ref, pulse);
+          out = !(i_col > ref);
+          break;
+        }
+        case models::MatchThreshold::Mode::Always: out = true; break;
+        default: out = false; break;
+      }
+      ++sa_decisions_;
+      const std::uint64_t b = std::uint64_t{1} << (o % 64);
+      if (out) op.out_bits[o / 64] |= b; else op.out_bits[o / 64] &= ~b;
+    } else {
+      op.partial[c] = phys_.ideal_adc(i_col, n);
+      ++adc_conversions_;
+    }
+  }
+  ++reads_;
+  const sc_time t = cfg_.sa_path ? sa_op_time_ : adc_op_time_;
+  busy_s_ += t.to_seconds();
+  delay += t;
+}
+
+void Tile::report_stats(StatsSink& sink) const {
+  const std::string m = name();
+  sink.add(m, "array_reads", static_cast<double>(reads_), "1");
+  sink.add(m, "sa_decisions", static_cast<double>(sa_decisions_), "1");
+  sink.add(m, "adc_conversions", static_cast<double>(adc_conversions_), "1");
+  sink.add(m, "busy_time", busy_s_, "s");
+  sink.add(m, "energy.crossbar_read", e_cells_, "J");
+  sink.add(m, "energy.sense_amp", e_ref_ + static_cast<double>(sa_decisions_) * actions_.sa_decision_J, "J");
+  sink.add(m, "energy.adc", static_cast<double>(adc_conversions_) * actions_.adc_conversion_J, "J");
+  sink.add(m, "programming.energy", e_program_, "J");
+  sink.add(m, "programming.mtj_writes", static_cast<double>(mtj_writes_), "1");
+  sink.add(m, "programming.time", program_s_, "s");
+}
+
+}  // namespace bayescim::hw

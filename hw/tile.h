@@ -1,0 +1,54 @@
+// A crossbar tile: one STT-MRAM XNOR array with its sense amplifiers and shared ADCs.
+#pragma once
+#include <cstdint>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+#include "hw/mapper.h"
+#include "hw/params.h"
+#include "hw/protocol.h"
+#include "hw/physics/crossbar_physics.h"
+#include "hw/physics/energy_table.h"
+#include "hw/stats.h"
+
+namespace bayescim::hw {
+
+class Tile : public sc_core::sc_module, public StatsProvider {
+ public:
+  struct Config {
+    ArchParams arch;
+    DeviceParams device;
+    ArrayAssignment slice;
+    bool sa_path = false;
+  };
+  tlm_utils::simple_target_socket<Tile> socket;
+
+  Tile(sc_core::sc_module_name name, const Config& cfg);
+  Tile(const Tile&) = delete;
+  Tile& operator=(const Tile&) = delete;
+
+  void report_stats(StatsSink& sink) const override;
+  double busy_s() const { return busy_s_; }
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  void program(const TileProgram& p, sc_core::sc_time& delay);
+  void compute(TileOp& op, sc_core::sc_time& delay);
+
+  Config cfg_;
+  CrossbarPhysics phys_;
+  ActionTable actions_;
+  const models::CompiledLayer* layer_ = nullptr;
+  std::vector<std::uint64_t> cells_;  // [cols][words] packed weights as stored in the array
+  std::size_t words_ = 0;
+  bool aligned_ = false;              // slice starts on a 64-bit word boundary
+  sc_core::sc_time sa_op_time_, adc_op_time_;
+
+  // statistics
+  std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0, mtj_writes_ = 0;
+  double e_cells_ = 0, e_ref_ = 0, e_program_ = 0, busy_s_ = 0, program_s_ = 0;
+};
+
+}  // namespace bayescim::hw

@@ -1,0 +1,32 @@
+// Bit-packed ±1 vectors: bit i of word i/64 is 1 iff element i is +1.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace bayescim::models {
+
+inline std::size_t words_for(int n) { return (static_cast<std::size_t>(n) + 63) / 64; }
+
+// Number of positions where the first n elements of x and w agree (= popcount(XNOR)).
+inline int xnor_matches(const std::uint64_t* x, const std::uint64_t* w, int n) {
+  const std::size_t full = static_cast<std::size_t>(n) / 64;
+  int m = 0;
+  for (std::size_t i = 0; i < full; ++i) m += __builtin_popcountll(~(x[i] ^ w[i]));
+  if (const int rem = n % 64) {
+    const std::uint64_t mask = (std::uint64_t{1} << rem) - 1;
+    m += __builtin_popcountll(~(x[full] ^ w[full]) & mask);
+  }
+  return m;
+}
+
+// Matches over the element range [begin, begin + len) (used for row tiles).
+int xnor_matches_range(const std::uint64_t* x, const std::uint64_t* w, int begin, int len);
+
+inline void set_bit(std::uint64_t* v, int i, bool one) {
+  const std::uint64_t b = std::uint64_t{1} << (i % 64);
+  if (one) v[i / 64] |= b; else v[i / 64] &= ~b;
+}
+inline bool get_bit(const std::uint64_t* v, int i) { return (v[i / 64] >> (i % 64)) & 1U; }
+
+}  // namespace bayescim::models

@@ -1,0 +1,286 @@
+#include "models/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+namespace bayescim::models {
+namespace {
+
+const char* kSupportedOps = "GreaterOrEqual, Where, MatMul, Gemm, Mul, BatchNormalization, Flatten";
+
+struct Tensor {
+  std::vector<int64_t> dims;
+  std::vector<float> data;
+};
+
+class Importer {
+ public:
+  explicit Importer(std::string path) : path_(std::move(path)) {}
+
+  Network run();
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw ModelError(path_ + ": " + what); }
+  [[noreturn]] void fail_node(const onnx::NodeProto& n, const std::string& what) const {
+    fail("node '" + n.name() + "' (" + n.op_type() + "): " + what);
+  }
+  Tensor to_tensor(const onnx::TensorProto& t) const;
+  const Tensor* constant(const std::string& name) const {
+    auto it = consts_.find(name);
+    return it == consts_.end() ? nullptr : &it->second;
+  }
+  const Tensor& need_constant(const onnx::NodeProto& n, int input) const;
+  std::optional<float> scalar(const std::string& name) const;
+  void close_layer(bool sign);
+
+  std::string path_;
+  std::unordered_map<std::string, Tensor> consts_;
+  Network net_;
+  std::optional<BinaryDense> open_;  // the layer being assembled
+  std::string current_;              // name of the value flowing along the chain
+  enum class Stage { Input, Binary, PreAct, Scaled, Normed } stage_ = Stage::Input;
+  std::optional<float> pending_ge_;  // threshold of a GreaterOrEqual awaiting its Where
+};
+
+Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
+  Tensor out;
+  std::size_t count = 1;
+  for (auto d : t.dims()) {
+    if (d < 0 || d > (int64_t{1} << 31)) fail("initializer '" + t.name() + "' has an invalid dimension");
+    out.dims.push_back(d);
+    count *= static_cast<std::size_t>(d);
+  }
+  if (count > (std::size_t{1} << 28)) fail("initializer '" + t.name() + "' is too large");
+  out.data.resize(count);
+  const auto type = t.data_type();
+  const bool raw = t.has_raw_data();
+  auto size_error = [&]() {
+    fail("initializer '" + t.name() + "' holds fewer values than its shape needs (truncated file?)");
+  };
+  if (type == onnx::TensorProto::FLOAT) {
+    if (raw) {
+      if (t.raw_data().size() != count * 4) size_error();
+      std::memcpy(out.data.data(), t.raw_data().data(), count * 4);
+    } else {
+      if (static_cast<std::size_t>(t.float_data_size()) != count) size_error();
+      for (std::size_t i = 0; i < count; ++i) out.data[i] = t.float_data(static_cast<int>(i));
+    }
+  } else if (type == onnx::TensorProto::INT8) {
+    if (raw) {
+      if (t.raw_data().size() != count) size_error();
+      for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<int8_t>(t.raw_data()[i]);
+    } else {
+      if (static_cast<std::size_t>(t.int32_data_size()) != count) size_error();
+      for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.int32_data(static_cast<int>(i)));
+    }
+  } else {
+    fail("initializer '" + t.name() + "' has data type " + std::to_string(type) + " (supported: FLOAT, INT8)");
+  }
+  return out;
+}
+
+const Tensor& Importer::need_constant(const onnx::NodeProto& n, int input) const {
+  if (n.input_size() <= input) fail_node(n, "missing input " + std::to_string(input));
+  const Tensor* t = constant(n.input(input));
+  if (!t) fail_node(n, "input '" + n.input(input) + "' must be an initializer (constant)");
+  return *t;
+}
+
+std::optional<float> Importer::scalar(const std::string& name) const {
+  const Tensor* t = constant(name);
+  if (!t || t->data.size() != 1) return std::nullopt;
+  return t->data[0];
+}
+
+void Importer::close_layer(bool sign) {
+  BinaryDense& l = *open_;
+  l.sign_activation = sign;
+  if (l.alpha.empty()) l.alpha.assign(l.out, 1.0f);
+  if (l.bn_gamma.empty()) {  // no BatchNorm: identity
+    l.bn_gamma.assign(l.out, 1.0f);
+    l.bn_beta.assign(l.out, 0.0f);
+    l.bn_mean.assign(l.out, 0.0f);
+    l.bn_var.assign(l.out, 1.0f - l.bn_eps);
+  }
+  net_.layers.push_back(std::move(l));
+  open_.reset();
+}
+
+Network Importer::run() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path_, ec)) fail("file does not exist");
+  if (fs::is_directory(path_, ec)) fail("is a directory, expected an .onnx file");
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) fail("cannot open for reading");
+  if (fs::file_size(path_, ec) == 0) fail("file is empty, expected an ONNX model");
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&in)) fail("not a valid ONNX protobuf (corrupt or truncated file)");
+  if (!model.has_graph() || model.graph().node_size() == 0) fail("the ONNX model has no graph nodes");
+  const auto& g = model.graph();
+  net_.source = path_;
+  for (const auto& kv : model.metadata_props()) net_.metadata[kv.key()] = kv.value();
+  for (const auto& t : g.initializer()) consts_[t.name()] = to_tensor(t);
+  for (const auto& n : g.node())
+    if (n.op_type() == "Constant") fail_node(n, "Constant nodes are not supported; use initializers");
+
+  // The real graph input: the one that is not an initializer.
+  for (const auto& vi : g.input()) {
+    if (consts_.count(vi.name())) continue;
+    if (!current_.empty()) fail("the model has more than one graph input (expected one image input)");
+    current_ = vi.name();
+    const auto& shape = vi.type().tensor_type().shape();
+    int64_t size = 1;
+    for (int i = 1; i < shape.dim_size(); ++i) {
+      if (!shape.dim(i).has_dim_value()) fail("input '" + vi.name() + "' must have static non-batch dimensions");
+      size *= shape.dim(i).dim_value();
+    }
+    if (shape.dim_size() < 2 || size <= 0 || size > (1 << 24))
+      fail("input '" + vi.name() + "' must have shape [N, features...]");
+    net_.input_size = static_cast<int>(size);
+  }
+  if (current_.empty()) fail("the model has no graph input");
+
+  for (const auto& n : g.node()) {
+    const std::string& op = n.op_type();
+    if (n.input_size() < 1 || n.input(0) != current_)
+      fail_node(n, "expected a linear chain: first input should be '" + current_ + "'");
+    if (n.output_size() != 1) fail_node(n, "expected exactly one output");
+    if (op == "Flatten") {
+      if (stage_ != Stage::Input) fail_node(n, "Flatten is only supported on the graph input");
+    } else if (op == "GreaterOrEqual") {
+      auto thr = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
+      if (!thr) fail_node(n, "second input must be a scalar initializer");
+      if (stage_ == Stage::Normed && *thr != 0.0f)
+        fail_node(n, "the activation compare must be against 0 (sign), found " + std::to_string(*thr));
+      if (stage_ != Stage::Input && stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled)
+        fail_node(n, "a compare is supported only on the input or after a layer");
+      pending_ge_ = *thr;
+    } else if (op == "Where") {
+      if (!pending_ge_) fail_node(n, "Where must follow GreaterOrEqual (binarisation)");
+      auto hi = n.input_size() == 3 ? scalar(n.input(1)) : std::nullopt;
+      auto lo = n.input_size() == 3 ? scalar(n.input(2)) : std::nullopt;
+      if (!hi || !lo || *hi != 1.0f || *lo != -1.0f)
+        fail_node(n, "binarisation must select +1 (true) and -1 (false) scalar initializers");
+      if (stage_ == Stage::Input) {
+        net_.input_threshold = *pending_ge_;
+      } else {
+        if (*pending_ge_ != 0.0f) fail_node(n, "hidden activations must compare against 0");
+        close_layer(true);
+      }
+      pending_ge_.reset();
+      stage_ = Stage::Binary;
+    } else if (op == "MatMul" || op == "Gemm") {
+      if (stage_ != Stage::Binary) fail_node(n, "a binary layer's input must be binarised (+1/-1) first");
+      const Tensor& w = need_constant(n, 1);
+      if (w.dims.size() != 2) fail_node(n, "weight must be 2-D");
+      bool trans_b = false;
+      for (const auto& a : n.attribute()) {
+        if (op == "Gemm" && a.name() == "transB") trans_b = a.i() != 0;
+        else if (op == "Gemm" && (a.name() == "alpha" || a.name() == "beta") && a.f() == 1.0f) continue;
+        else fail_node(n, "unsupported attribute '" + a.name() + "'" +
+                              (op == "Gemm" ? " (supported: transB, alpha=1, beta=1)" : " (MatMul takes none)"));
+      }
+      if (op == "Gemm" && n.input_size() == 3) {
+        const Tensor& c = need_constant(n, 2);
+        for (float v : c.data)
+          if (v != 0.0f) fail_node(n, "a bias is not supported on binary layers (fold it into BatchNorm)");
+      }
+      BinaryDense l;
+      l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
+      l.in = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]);
+      l.out = static_cast<int>(trans_b ? w.dims[0] : w.dims[1]);
+      l.weight.resize(static_cast<std::size_t>(l.in) * l.out);
+      for (int o = 0; o < l.out; ++o)
+        for (int i = 0; i < l.in; ++i) {
+          float v = trans_b ? w.data[static_cast<std::size_t>(o) * l.in + i] : w.data[static_cast<std::size_t>(i) * l.out + o];
+          if (v != 1.0f && v != -1.0f)
+            fail_node(n, "weights must be exactly +1 or -1 (found " + std::to_string(v) + ")");
+          l.weight[static_cast<std::size_t>(o) * l.in + i] = static_cast<int8_t>(v);
+        }
+      open_ = std::move(l);
+      stage_ = Stage::PreAct;
+    } else if (op == "Mul") {
+      if (stage_ != Stage::PreAct) fail_node(n, "Mul (the scale vector) must directly follow MatMul/Gemm");
+      const Tensor& a = need_constant(n, 1);
+      if (a.data.size() != static_cast<std::size_t>(open_->out))
+        fail_node(n, "scale vector must have one entry per output (" + std::to_string(open_->out) + ")");
+      open_->alpha = a.data;
+      stage_ = Stage::Scaled;
+    } else if (op == "BatchNormalization") {
+      if (stage_ != Stage::PreAct && stage_ != Stage::Scaled) fail_node(n, "BatchNormalization must follow a layer");
+      for (const auto& a : n.attribute()) {
+        if (a.name() == "epsilon") open_->bn_eps = a.f();
+        else if (a.name() == "momentum") continue;
+        else if (a.name() == "training_mode" && a.i() == 0) continue;
+        else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: epsilon, momentum)");
+      }
+      if (n.input_size() != 5) fail_node(n, "expected 5 inputs");
+      std::vector<float>* dst[4] = {&open_->bn_gamma, &open_->bn_beta, &open_->bn_mean, &open_->bn_var};
+      for (int k = 0; k < 4; ++k) {
+        const Tensor& t = need_constant(n, k + 1);
+        if (t.data.size() != static_cast<std::size_t>(open_->out)) fail_node(n, "parameter size mismatch");
+        *dst[k] = t.data;
+      }
+      stage_ = Stage::Normed;
+    } else {
+      fail_node(n, std::string("unsupported op (supported: ") + kSupportedOps + ")");
+    }
+    current_ = n.output(0);
+  }
+  if (pending_ge_) fail("the graph ends in a GreaterOrEqual without its Where");
+  if (!open_) fail("the last layer must end in real logits (MatMul/Gemm [+Mul] [+BatchNormalization])");
+  close_layer(false);
+  if (g.output_size() != 1 || g.output(0).name() != current_)
+    fail("the graph output must be the last layer's logits ('" + current_ + "')");
+  net_.classes = net_.layers.back().out;
+
+  // Dropout from metadata_props (bayescim.* keys; see models/README.md).
+  DropoutSpec spec;
+  auto meta = [&](const std::string& k) -> const std::string* {
+    auto it = net_.metadata.find(k);
+    return it == net_.metadata.end() ? nullptr : &it->second;
+  };
+  auto meta_number = [&](const std::string& k, double& out) {
+    if (const auto* v = meta(k)) {
+      char* end = nullptr;
+      out = std::strtod(v->c_str(), &end);
+      if (v->empty() || *end != '\0' || !std::isfinite(out)) fail("metadata '" + k + "' = '" + *v + "' is not a number");
+    }
+  };
+  if (const auto* k = meta("bayescim.dropout.kind")) {
+    try {
+      spec.kind = parse_dropout_kind(*k);
+    } catch (const ModelError& e) {
+      fail(std::string("metadata 'bayescim.dropout.kind': ") + e.what());
+    }
+  }
+  meta_number("bayescim.dropout.p", spec.p);
+  meta_number("bayescim.scale.dropped_value", spec.scale_dropped_value);
+  if (const auto* ls = meta("bayescim.dropout.layers")) {
+    std::stringstream ss(*ls);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) spec.layers.push_back(item);
+  }
+  try {
+    net_.apply_dropout(spec);
+  } catch (const ModelError& e) {
+    throw ModelError(std::string(e.what()) + " (from metadata_props)");
+  }
+  net_.validate();
+  return std::move(net_);
+}
+
+}  // namespace
+
+Network load_onnx(const std::string& path) { return Importer(path).run(); }
+
+}  // namespace bayescim::models

@@ -1,0 +1,22 @@
+// The bit-exact software reference: XNOR-popcount on 64-bit words, no hardware model.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/compiled.h"
+
+namespace bayescim::models {
+
+class ReferenceExecutor {
+ public:
+  explicit ReferenceExecutor(const CompiledNetwork& net);
+  // One forward pass of one image. drop_bits holds one bit per dropout layer, in network order
+  // (1 = that layer's scale is dropped). Writes `classes` logits.
+  void forward(const std::uint8_t* pixels, const std::vector<std::uint8_t>& drop_bits, float* logits);
+
+ private:
+  const CompiledNetwork& net_;
+  std::vector<std::uint64_t> a_, b_;
+};
+
+}  // namespace bayescim::models

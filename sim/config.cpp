@@ -1,0 +1,225 @@
+#include "sim/config.h"
+
+#include <filesystem>
+#include <functional>
+
+#include "hw/physics/stochastic_mtj.h"
+#include "sim/config_tree.h"
+
+namespace bayescim::sim {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNs = 1e-9, kFJ = 1e-15, kUA = 1e-6, kUW = 1e-6;
+
+const char* kIncludes[] = {"hardware.architecture", "hardware.device", "hardware.dropout_device"};
+
+nlohmann::json to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = to_json(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : n) j.push_back(to_json(e));
+    return j;
+  }
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && *end == '\0' && n.Tag() != "!") {
+      if (s.find_first_of(".eE") == std::string::npos) return static_cast<long long>(d);
+      return d;
+    }
+    if (s == "true") return true;
+    if (s == "false") return false;
+    return s;
+  }
+  return nullptr;
+}
+
+DataSplit read_split(Section s) {
+  DataSplit d;
+  d.dataset = s.choice("dataset", std::nullopt, {"mnist", "fashion-mnist"});
+  d.dir = s.file_path("dir", std::nullopt);
+  d.split = s.choice("split", std::string("test"), {"test", "train"});
+  s.finish();
+  return d;
+}
+
+hw::DeviceParams read_device(Section s) {
+  hw::DeviceParams d;
+  d.name = s.string("name", std::nullopt);
+  s.string("source", std::nullopt);
+  d.cell.r_p_ohm = s.number("r_p_ohm", std::nullopt, 1.0, 1e9, "ohm");
+  d.cell.tmr = s.number("tmr", std::nullopt, 0.01, 100.0);
+  d.cell.v_read_V = s.number("read_voltage_V", std::nullopt, 1e-3, 5.0, "V");
+  d.write_current_A = s.number("write_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+  d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
+  d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
+  s.finish();
+  return d;
+}
+
+hw::ArchParams read_arch(Section s) {
+  hw::ArchParams a;
+  a.name = s.string("name", std::nullopt);
+  s.string("source", std::string());
+  {
+    Section arr = s.child("array", true);
+    a.rows = static_cast<int>(arr.integer("rows", std::nullopt, 1, 4096));
+    a.cols = static_cast<int>(arr.integer("cols", std::nullopt, 1, 4096));
+    arr.finish();
+  }
+  a.read_pulse_s = s.number("read_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
+  {
+    Section sa = s.child("sense_amp", true);
+    a.sa_latch_energy_J = sa.number("latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    sa.finish();
+  }
+  {
+    Section adc = s.child("adc", true);
+    a.adc_bits = static_cast<int>(adc.integer("bits", 0, 0, 16));
+    a.adc_fom_J_per_step = adc.number("fom_fJ_per_step", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    a.adc_latency_s = adc.number("latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+    a.cols_per_adc = static_cast<int>(adc.integer("columns_per_adc", std::nullopt, 1, 4096));
+    adc.finish();
+    const int exact = hw::adc_bits_for([&] { hw::ArchParams e; e.rows = a.rows; return e; }());
+    if (a.adc_bits != 0 && a.adc_bits < exact)
+      adc.fail("bits", "0 (exact) or at least " + std::to_string(exact) + " bits for " + std::to_string(a.rows) +
+                           " rows (lossy ADCs are not modelled yet)", "'" + std::to_string(a.adc_bits) + "'");
+  }
+  {
+    Section d = s.child("digital", true);
+    a.clock_period_s = 1.0 / (d.positive("clock_GHz", std::nullopt, "GHz") * 1e9);
+    a.digital_add_energy_J = d.number("add_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    a.digital_neuron_energy_J = d.number("neuron_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    d.finish();
+  }
+  {
+    Section b = s.child("buffer", true);
+    a.buffer_energy_per_bit_J = b.number("energy_per_bit_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    b.finish();
+  }
+  a.leakage_per_array_W = s.number("leakage_per_array_uW", std::nullopt, 0.0, 1e6, "uW") * kUW;
+  a.quantum_s = s.positive("tlm_quantum_ns", 1000.0, "ns") * kNs;
+  s.finish();
+  return a;
+}
+
+hw::DropoutUnitParams read_dropout_device(Section s) {
+  hw::DropoutUnitParams d;
+  auto& m = d.mtj;
+  s.string("name", std::nullopt);
+  s.string("source", std::nullopt);
+  m.r_p_ohm = s.number("r_p_ohm", std::nullopt, 1.0, 1e9, "ohm");
+  m.tmr = s.number("tmr", std::nullopt, 0.01, 100.0);
+  m.delta_300K = s.number("delta_300K", std::nullopt, 1.0, 200.0);
+  m.temperature_K = s.number("temperature_K", 300.0, 1.0, 1000.0, "K");
+  m.ic0_A = s.number("ic0_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+  m.tau0_s = s.number("tau0_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+  m.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+  m.reset_current_A = s.number("reset_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+  m.reset_pulse_s = s.number("reset_pulse_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+  m.relax_s = s.number("relax_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+  m.read_pulse_s = s.number("read_pulse_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+  m.v_read_V = s.number("read_voltage_V", std::nullopt, 0.0, 5.0, "V");
+  m.sa_energy_J = s.number("sa_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+  m.sa_latency_s = s.number("sa_latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+  s.finish();
+  return d;
+}
+
+}  // namespace
+
+std::string DataSplit::images_path() const {
+  return (fs::path(dir) / (split == "test" ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte")).string();
+}
+std::string DataSplit::labels_path() const {
+  return (fs::path(dir) / (split == "test" ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte")).string();
+}
+
+ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cli) {
+  ConfigTree tree = ConfigTree::load(path);
+  // Overrides of the include keys themselves (choosing another file) come first, then the
+  // includes, then every other override, so `--set hardware.device.tmr=2` reaches the file's tree.
+  auto is_include_key = [](const std::string& assignment) {
+    const std::string key = assignment.substr(0, assignment.find('='));
+    for (const char* k : kIncludes)
+      if (key == k) return true;
+    return false;
+  };
+  for (const auto& a : cli.sets)
+    if (is_include_key(a)) tree.apply_assignment(a);
+  for (const char* k : kIncludes) tree.include(k);
+  for (const auto& a : cli.sets)
+    if (!is_include_key(a)) tree.apply_assignment(a);
+  if (cli.out_dir) tree.set("output.dir", "'" + *cli.out_dir + "'", "--out " + *cli.out_dir);
+  if (cli.limit) tree.set("data.limit", std::to_string(*cli.limit), "--limit " + std::to_string(*cli.limit));
+
+  ExperimentConfig c;
+  c.config_path = path;
+  Section top(tree, "", tree.root());
+  {
+    Section e = top.child("experiment", true);
+    c.name = e.string("name", fs::path(path).stem().string());
+    if (c.name.empty() || c.name.find('/') != std::string::npos) e.fail("name", "a non-empty name without '/'");
+    c.seed = static_cast<std::uint64_t>(e.integer("seed", 1, 0, (std::int64_t{1} << 53)));
+    c.engine = e.choice("engine", std::string("hw"), {"hw", "reference"}) == "hw" ? Engine::Hw : Engine::Reference;
+    e.finish();
+  }
+  {
+    Section m = top.child("model", true);
+    c.model_path = m.file_path("path", std::nullopt);
+    Section d = m.child("dropout", false);
+    if (d.has("kind")) c.dropout.kind = d.choice("kind", std::nullopt, {"none", "scale"});
+    if (d.has("p")) c.dropout.p = d.number("p", std::nullopt, 0.0, 1.0);
+    if (d.has("layers")) c.dropout.layers = d.string_list("layers");
+    if (d.has("dropped_value")) c.dropout.dropped_value = d.number("dropped_value", std::nullopt, -1e6, 1e6);
+    for (const char* k : {"kind", "p", "layers", "dropped_value"}) d.allow(k);
+    c.dropout.where = tree.where("model.dropout");
+    d.finish();
+    m.finish();
+  }
+  {
+    Section mc = top.child("mc", true);
+    c.samples = static_cast<int>(mc.integer("samples", 20, 1, 100000));
+    mc.finish();
+  }
+  {
+    Section d = top.child("data", true);
+    c.id = read_split(d.child("id", true));
+    d.allow("ood");
+    if (d.has("ood")) c.ood = read_split(d.child("ood", false));
+    c.limit = static_cast<std::size_t>(d.integer("limit", 0, 0, 100000000));
+    d.finish();
+  }
+  {
+    Section h = top.child("hardware", true);
+    c.arch = read_arch(h.child("architecture", true));
+    c.device = read_device(h.child("device", true));
+    c.dropout_unit = read_dropout_device(h.child("dropout_device", true));
+    h.finish();
+  }
+  {
+    Section o = top.child("output", false);
+    c.out_dir = o.string("dir", std::string());
+    if (c.out_dir.empty()) c.out_dir = (fs::path("out") / c.name).string();
+    c.samples_csv = o.boolean("samples_csv", false);
+    c.progress = o.boolean("progress", true);
+    o.finish();
+  }
+  {
+    Section l = top.child("log", false);
+    c.log_level = l.choice("level", std::string("info"), {"trace", "debug", "info", "warn", "error", "off"});
+    l.finish();
+  }
+  top.finish();
+  c.resolved = to_json(tree.root());
+  return c;
+}
+
+}  // namespace bayescim::sim

@@ -1,0 +1,64 @@
+// The validated, const runtime configuration of one experiment (layer 2 of the config).
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hw/params.h"
+#include "sim/errors.h"
+
+namespace bayescim::sim {
+
+enum class Engine { Hw, Reference };
+
+struct DataSplit {
+  std::string dataset;  // mnist | fashion-mnist
+  std::string dir;
+  std::string split;    // test | train
+  std::string images_path() const;
+  std::string labels_path() const;
+};
+
+// Dropout settings that override what the model file says; unset fields keep the model's.
+struct DropoutOverride {
+  std::optional<std::string> kind;
+  std::optional<double> p;
+  std::optional<std::vector<std::string>> layers;
+  std::optional<double> dropped_value;
+  std::string where;  // config location, for errors found when applied to the model
+};
+
+struct ExperimentConfig {
+  std::string config_path;
+  std::string name;
+  std::uint64_t seed = 1;
+  Engine engine = Engine::Hw;
+  std::string model_path;
+  DropoutOverride dropout;
+  int samples = 20;
+  DataSplit id;
+  std::optional<DataSplit> ood;
+  std::size_t limit = 0;  // 0 = all images
+  hw::ArchParams arch;
+  hw::DeviceParams device;
+  hw::DropoutUnitParams dropout_unit;
+  std::string out_dir;
+  bool samples_csv = false;
+  bool progress = true;
+  std::string log_level = "info";
+  nlohmann::json resolved;  // the resolved tree, for the report
+};
+
+struct CliOverrides {
+  std::vector<std::string> sets;  // "a.b=value"
+  std::optional<std::string> out_dir;
+  std::optional<std::size_t> limit;
+};
+
+// Loads the experiment file, its included device/architecture files and the overrides, and
+// validates everything. Throws InputError naming the file, line, key and what was allowed.
+ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cli = {});
+
+}  // namespace bayescim::sim

@@ -1,0 +1,113 @@
+// The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/config.h"
+#include "sim/report.h"
+#include "sim/runner.h"
+
+namespace {
+
+// Exit codes (README: "Exit codes").
+constexpr int kOk = 0, kInputError = 1, kUsageError = 2, kInternalError = 3;
+
+const char* kUsage =
+    "usage: bayescim run CONFIG.yaml [options]\n"
+    "       bayescim validate CONFIG.yaml [options]\n"
+    "options:\n"
+    "  --set KEY=VALUE   override any config key (repeatable), e.g. --set mc.samples=5\n"
+    "  --out DIR         output folder (default: out/<experiment name>/)\n"
+    "  --limit N         only the first N images of each split\n"
+    "  --samples-csv     also write samples.csv (every MC sample's bits and logits)\n"
+    "  --quiet           no progress display\n"
+    "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
+    "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error\n";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Cli {
+  std::string command, config;
+  bayescim::sim::CliOverrides overrides;
+};
+
+Cli parse_cli(int argc, char* argv[]) {
+  Cli cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) throw UsageError("missing command");
+  if (args[0] == "--help" || args[0] == "-h") throw UsageError("");
+  cli.command = args[0];
+  if (cli.command != "run" && cli.command != "validate")
+    throw UsageError("unknown command '" + cli.command + "' (allowed: run, validate)");
+  auto value = [&](std::size_t& i) -> std::string {
+    if (i + 1 >= args.size()) throw UsageError("option " + args[i] + " needs a value");
+    return args[++i];
+  };
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--set") cli.overrides.sets.push_back(value(i));
+    else if (a == "--out") cli.overrides.out_dir = value(i);
+    else if (a == "--limit") {
+      const std::string v = value(i);
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) throw UsageError("--limit expects a positive integer, got '" + v + "'");
+      cli.overrides.limit = static_cast<std::size_t>(n);
+    } else if (a == "--samples-csv") cli.overrides.sets.push_back("output.samples_csv=true");
+    else if (a == "--quiet") cli.overrides.sets.push_back("output.progress=false");
+    else if (a == "--log-level") cli.overrides.sets.push_back("log.level=" + value(i));
+    else if (a == "--help" || a == "-h") throw UsageError("");
+    else if (!a.empty() && a[0] == '-') throw UsageError("unknown option '" + a + "'");
+    else if (cli.config.empty()) cli.config = a;
+    else throw UsageError("unexpected argument '" + a + "' (one config file expected)");
+  }
+  if (cli.config.empty()) throw UsageError("missing CONFIG.yaml");
+  return cli;
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  using namespace bayescim::sim;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bayescim"));
+  spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  Cli cli;
+  try {
+    cli = parse_cli(argc, argv);
+  } catch (const UsageError& e) {
+    if (std::string(e.what()).empty()) {
+      std::fputs(kUsage, stdout);
+      return kOk;
+    }
+    std::fprintf(stderr, "bayescim: %s\n%s", e.what(), kUsage);
+    return kUsageError;
+  }
+  try {
+    const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    if (cli.command == "validate") {
+      std::printf("%s: valid\n", cli.config.c_str());
+      return kOk;
+    }
+    const RunResult r = run_experiment(cfg);
+    const auto report = build_report(cfg, r);
+    write_outputs(cfg, r, report);
+    std::fputs(summary_text(report).c_str(), stdout);
+    std::printf("\n  reports written to %s/ (report.json, predictions.csv)\n", cfg.out_dir.c_str());
+    return kOk;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "bayescim: error: %s\n", e.what());
+    return kInputError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bayescim: internal error: %s\n", e.what());
+    return kInternalError;
+  }
+}

@@ -1,0 +1,260 @@
+#include "sim/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "sim/atomic_file.h"
+
+namespace bayescim::sim {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json id_json(const MetricsAccumulator& m) {
+  const IdMetrics x = id_metrics(m);
+  json bins = json::array();
+  for (const auto& b : reliability_bins(m))
+    bins.push_back({{"lower", b.lower}, {"upper", b.upper}, {"count", b.count}, {"confidence", b.mean_confidence},
+                    {"accuracy", b.accuracy}});
+  return {{"images", x.count}, {"accuracy", x.accuracy}, {"nll", x.nll},       {"brier", x.brier},
+          {"ece", x.ece},      {"entropy_mean", x.entropy_mean}, {"mi_mean", x.mi_mean}, {"reliability", bins}};
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+json build_report(const ExperimentConfig& cfg, const RunResult& r) {
+  json j;
+  const auto& net = r.net;
+  std::size_t images = 0;
+  for (const auto& d : r.datasets) images += d.count;
+  const double inferences = static_cast<double>(images);
+  const double samples = inferences * cfg.samples;
+
+  j["name"] = cfg.name;
+  j["engine"] = cfg.engine == Engine::Hw ? "hw" : "reference";
+  j["seed"] = cfg.seed;
+  j["mc_samples"] = cfg.samples;
+  j["model"] = {{"path", cfg.model_path},
+                {"layers", net.layers.size()},
+                {"binary_macs_per_sample", net.binary_macs_per_sample()},
+                {"dropout", {{"kind", models::to_string(net.dropout.kind)},
+                             {"p", net.dropout.p},
+                             {"layers", net.dropout.layers},
+                             {"dropped_value", net.dropout.scale_dropped_value}}}};
+  j["data"] = json::object();
+  for (const auto& d : r.datasets) j["data"][d.role] = {{"dataset", d.name}, {"images", d.count}};
+
+  j["metrics"]["id"] = id_json(r.metrics.at(0));
+  if (r.metrics.size() > 1) {
+    const OodMetrics o = ood_metrics(r.metrics[0], r.metrics[1]);
+    j["metrics"]["ood"] = {{"images", r.metrics[1].size()},
+                           {"entropy_mean", mean_of(r.metrics[1].entropies())},
+                           {"mi_mean", mean_of(r.metrics[1].mutual_informations())},
+                           {"auroc_entropy", o.auroc_entropy}, {"auroc_mi", o.auroc_mi},
+                           {"aupr_entropy", o.aupr_entropy},   {"aupr_mi", o.aupr_mi},
+                           {"fpr95_entropy", o.fpr95_entropy}, {"fpr95_mi", o.fpr95_mi}};
+  } else {
+    j["metrics"]["ood"] = nullptr;
+  }
+
+  const bool has_dropout = net.dropout_layers() > 0;
+  j["hardware"] = {{"stochastic_units", has_dropout ? 1 : 0},
+                   {"dropout_modules", has_dropout ? 1 : 0},
+                   {"dropout_organisation", has_dropout ? "shared_unit" : "none"},
+                   {"random_bits", r.random_bits},
+                   {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
+                   {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
+  if (r.stats && r.mapping) {
+    const auto& st = *r.stats;
+    std::map<std::string, double> by_comp;
+    for (const auto& s : st.stats())
+      if (s.name.rfind("energy.", 0) == 0) by_comp[s.name.substr(7)] += s.value;
+    double total = 0;
+    for (const auto& [k, v] : by_comp) total += v;
+    json comp = json::object();
+    for (const auto& [k, v] : by_comp) comp[k] = v;
+    const double t_inf = st.sum("inference_time");
+    j["energy"] = {{"total_J", total},
+                   {"per_inference_J", total / inferences},
+                   {"per_sample_J", total / samples},
+                   {"by_component", comp},
+                   {"per_inference_by_component", json::object()},
+                   {"dropout_share", total > 0 ? by_comp["dropout_rng"] / total : 0.0},
+                   {"programming_J", st.sum("programming.energy")},
+                   {"per_mac_J", total / (samples * static_cast<double>(net.binary_macs_per_sample()))}};
+    for (const auto& [k, v] : by_comp) j["energy"]["per_inference_by_component"][k] = v / inferences;
+    // One binary MAC = 2 operations (XNOR + accumulate), the usual BNN convention.
+    const double ops = 2.0 * samples * static_cast<double>(net.binary_macs_per_sample());
+    j["energy"]["tops_per_W"] = total > 0 ? ops / total / 1e12 : 0.0;
+    j["latency"] = {{"per_inference_s", t_inf / inferences},
+                    {"per_sample_s", t_inf / samples},
+                    {"inference_time_s", t_inf},
+                    {"programming_s", st.sum("programming_time")},
+                    {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0}};
+    json layers = json::array();
+    for (const auto& lm : r.mapping->layers) {
+      layers.push_back({{"name", lm.name},
+                        {"arrays", lm.arrays.size()},
+                        {"row_tiles", lm.row_tiles},
+                        {"col_tiles", lm.col_tiles},
+                        {"sensing", lm.sa_path ? "sa" : "adc"},
+                        {"utilisation", lm.utilisation},
+                        {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
+    }
+    j["hardware"]["arrays"] = r.mapping->arrays.size();
+    j["hardware"]["array_rows"] = cfg.arch.rows;
+    j["hardware"]["array_cols"] = cfg.arch.cols;
+    j["hardware"]["layers"] = layers;
+    j["hardware"]["dropout_bit_latency_s"] = st.sum("bit_latency");
+    j["hardware"]["dropout_drive_current_A"] = st.sum("drive_current");
+    j["hardware"]["counts"] = {{"array_reads", st.sum("array_reads")},
+                               {"sa_decisions", st.sum("sa_decisions")},
+                               {"adc_conversions", st.sum("adc_conversions")},
+                               {"digital_adds", st.sum("digital_adds")},
+                               {"digital_neurons", st.sum("digital_neurons")},
+                               {"buffer_bits", st.sum("buffer_bits")}};
+  } else {
+    j["energy"] = nullptr;
+    j["latency"] = nullptr;
+    j["hardware"]["arrays"] = nullptr;
+  }
+  j["config"] = cfg.resolved;
+  j["wall_s"] = r.wall_s;
+  return j;
+}
+
+void write_outputs(const ExperimentConfig& cfg, const RunResult& r, const json& report) {
+  fs::create_directories(cfg.out_dir);
+  // predictions.csv first, so a complete report.json implies complete predictions.
+  {
+    AtomicWriter w((fs::path(cfg.out_dir) / "predictions.csv").string());
+    auto& os = w.stream();
+    const int C = r.net.classes;
+    os << "split,index,label,pred";
+    for (int c = 0; c < C; ++c) os << ",p" << c;
+    os << ",entropy,mi\n";
+    char buf[64];
+    for (std::size_t d = 0; d < r.datasets.size(); ++d) {
+      const auto& recs = r.metrics[d].records();
+      const auto& probs = r.metrics[d].mean_probs();
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        const auto& rec = recs[i];
+        os << r.datasets[d].role << ',' << i << ',' << (r.datasets[d].role == "id" ? std::to_string(rec.label) : "")
+           << ',' << rec.pred;
+        for (int c = 0; c < C; ++c) {
+          std::snprintf(buf, sizeof buf, ",%.8g", probs[i * C + c]);
+          os << buf;
+        }
+        std::snprintf(buf, sizeof buf, ",%.8g,%.8g\n", rec.entropy, rec.mi);
+        os << buf;
+      }
+    }
+    w.commit();
+  }
+  write_file_atomic((fs::path(cfg.out_dir) / "report.json").string(), report.dump(2) + "\n");
+}
+
+namespace {
+
+std::string si(double v, const char* unit) {
+  static const struct { double f; const char* p; } pre[] = {
+      {1e0, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}, {1e-15, "f"}, {1e-18, "a"}};
+  char buf[64];
+  if (v == 0 || !std::isfinite(v)) {
+    std::snprintf(buf, sizeof buf, "%.4g %s", v, unit);
+    return buf;
+  }
+  for (const auto& p : pre)
+    if (std::fabs(v) >= p.f * 0.9999) {
+      std::snprintf(buf, sizeof buf, "%.4g %s%s", v / p.f, p.p, unit);
+      return buf;
+    }
+  std::snprintf(buf, sizeof buf, "%.4g %s", v, unit);
+  return buf;
+}
+
+void row(std::ostringstream& os, const std::string& k, const std::string& v) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-34s %s\n", k.c_str(), v.c_str());
+  os << buf;
+}
+
+std::string num(double v, const char* fmt = "%.4f") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+}  // namespace
+
+std::string summary_text(const json& j) {
+  std::ostringstream os;
+  os << "\n== bayescim: " << j["name"].get<std::string>() << " (engine " << j["engine"].get<std::string>()
+     << ", T = " << j["mc_samples"].get<int>() << ", seed " << j["seed"].get<std::uint64_t>() << ") ==\n";
+  const auto& d = j["model"]["dropout"];
+  row(os, "model", j["model"]["path"].get<std::string>());
+  row(os, "dropout", d["kind"].get<std::string>() + ", p = " + num(d["p"].get<double>(), "%.3g") + ", " +
+                         std::to_string(d["layers"].size()) + " layer(s)");
+  os << "\nQuality\n";
+  const auto& id = j["metrics"]["id"];
+  row(os, "ID images (" + j["data"]["id"]["dataset"].get<std::string>() + ")", std::to_string(id["images"].get<std::size_t>()));
+  row(os, "accuracy", num(100.0 * id["accuracy"].get<double>(), "%.2f %%"));
+  row(os, "NLL", num(id["nll"].get<double>()));
+  row(os, "ECE (15 bins)", num(id["ece"].get<double>()));
+  row(os, "Brier", num(id["brier"].get<double>()));
+  row(os, "predictive entropy, mean (ID)", num(id["entropy_mean"].get<double>()) + " nat");
+  row(os, "mutual information, mean (ID)", num(id["mi_mean"].get<double>()) + " nat");
+  if (!j["metrics"]["ood"].is_null()) {
+    const auto& o = j["metrics"]["ood"];
+    row(os, "OOD images (" + j["data"]["ood"]["dataset"].get<std::string>() + ")", std::to_string(o["images"].get<std::size_t>()));
+    row(os, "predictive entropy, mean (OOD)", num(o["entropy_mean"].get<double>()) + " nat");
+    row(os, "mutual information, mean (OOD)", num(o["mi_mean"].get<double>()) + " nat");
+    row(os, "OOD AUROC (entropy / MI)", num(o["auroc_entropy"].get<double>()) + " / " + num(o["auroc_mi"].get<double>()));
+    row(os, "OOD AUPR, FPR@95 (entropy)", num(o["aupr_entropy"].get<double>()) + ", " + num(o["fpr95_entropy"].get<double>()));
+  }
+  const auto& h = j["hardware"];
+  os << "\nHardware\n";
+  if (!h["arrays"].is_null()) {
+    row(os, "arrays (rows x cols)", std::to_string(h["arrays"].get<int>()) + " (" +
+                                        std::to_string(h["array_rows"].get<int>()) + " x " +
+                                        std::to_string(h["array_cols"].get<int>()) + ")");
+  }
+  row(os, "stochastic units / dropout modules", std::to_string(h["stochastic_units"].get<int>()) + " / " +
+                                                    std::to_string(h["dropout_modules"].get<int>()) + " (" +
+                                                    h["dropout_organisation"].get<std::string>() + ")");
+  row(os, "random bits drawn", std::to_string(h["random_bits"].get<std::uint64_t>()));
+  if (!j["energy"].is_null()) {
+    const auto& e = j["energy"];
+    row(os, "dropout p (target / realised)", num(h["dropout_p_target"].get<double>(), "%.4g") + " / " +
+                                                  num(h["dropout_p_realised"].get<double>(), "%.4g"));
+    os << "\nEnergy per inference (T samples)\n";
+    const double tot = e["per_inference_J"].get<double>();
+    for (const auto& [k, v] : e["per_inference_by_component"].items()) {
+      const double x = v.get<double>();
+      row(os, "  " + k, si(x, "J") + num(tot > 0 ? 100.0 * x / tot : 0.0, "  (%5.1f %%)"));
+    }
+    row(os, "total", si(tot, "J"));
+    row(os, "energy per binary MAC", si(e["per_mac_J"].get<double>(), "J"));
+    row(os, "efficiency", num(e["tops_per_W"].get<double>(), "%.2f TOPS/W"));
+    row(os, "weight programming (once)", si(e["programming_J"].get<double>(), "J"));
+    const auto& l = j["latency"];
+    os << "\nLatency\n";
+    row(os, "per inference", si(l["per_inference_s"].get<double>(), "s"));
+    row(os, "per MC sample", si(l["per_sample_s"].get<double>(), "s"));
+    row(os, "throughput", num(l["throughput_inferences_per_s"].get<double>(), "%.4g inferences/s"));
+  }
+  row(os, "wall time", num(j["wall_s"].get<double>(), "%.1f s"));
+  return os.str();
+}
+
+}  // namespace bayescim::sim

@@ -1,0 +1,32 @@
+// The Monte Carlo runner: T stochastic forward passes per image on the simulated hardware (or on
+// the software reference), reduced to MC-mean probabilities and uncertainty per image.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hw/mapper.h"
+#include "hw/stats.h"
+#include "models/network.h"
+#include "sim/config.h"
+#include "sim/datasets.h"
+#include "sim/metrics.h"
+
+namespace bayescim::sim {
+
+struct RunResult {
+  models::Network net;
+  std::vector<Dataset> datasets;            // id first, then ood if configured
+  std::vector<MetricsAccumulator> metrics;  // one per dataset
+  std::optional<hw::Mapping> mapping;       // hw engine only
+  std::optional<hw::StatsSink> stats;       // hw engine only
+  double realised_p = 0;                    // of the dropout source
+  std::uint64_t random_bits = 0;
+  double wall_s = 0;
+};
+
+// Must be called from sc_main (the hw engine elaborates and runs one SystemC simulation).
+RunResult run_experiment(const ExperimentConfig& cfg);
+
+}  // namespace bayescim::sim
