@@ -1,0 +1,164 @@
+// The SystemC accelerator: parity with the reference executor after tiling, the shared dropout
+// unit's statistics, and the energy and latency of a tiny network computed by hand.
+// Each TEST runs in its own process (gtest_discover_tests), so each may elaborate once.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <systemc>
+
+#include "hw/accelerator.h"
+#include "hw/physics/rng.h"
+#include "models/compiled.h"
+#include "models/reference_executor.h"
+#include "tests/util/tiny_net.h"
+
+namespace bayescim::hw {
+namespace {
+
+struct Recorded {
+  std::vector<std::vector<float>> logits;
+  std::vector<std::vector<std::uint8_t>> bits;
+};
+
+AcceleratorConfig small_arch(int rows, int cols) {
+  AcceleratorConfig c;
+  c.arch.rows = rows;
+  c.arch.cols = cols;
+  c.seed = 5;
+  return c;
+}
+
+TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
+  // Fan-ins 120 (3 unaligned row tiles, ADC path), 40 (one tile, SA path), 30 (logits, ADC).
+  const auto net = testing::random_network({120, 40, 30, 10}, 11, true, 0.4);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 12; ++i) images.push_back(testing::random_pixels(120, 50 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(0, i)});
+  auto cfg = small_arch(50, 7);
+  cfg.samples = 6;
+  cfg.dropout_p = 0.4;
+  Recorded rec;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t* b) {
+    rec.logits.emplace_back(l, l + 10);
+    rec.bits.emplace_back(b, b + 3);
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(rec.logits.size(), images.size() * 6);
+  EXPECT_EQ(acc.mapping().layers[0].row_tiles, 3);
+  EXPECT_FALSE(acc.mapping().layers[0].sa_path);
+  EXPECT_TRUE(acc.mapping().layers[1].sa_path);
+  EXPECT_EQ(acc.mapping().arrays.size(), 3u * 6 + 1 * 5 + 1 * 2);
+
+  models::ReferenceExecutor ref(c);
+  std::vector<float> want(10);
+  int dropped = 0;
+  for (std::size_t k = 0; k < rec.logits.size(); ++k) {
+    const std::size_t img = k / 6;
+    const int t = static_cast<int>(k % 6);
+    // The hardware's bits are the counter-based draws of (seed, image, sample, layer).
+    for (int b = 0; b < 3; ++b) {
+      EXPECT_EQ(rec.bits[k][b], dropout_draw(5, image_key(0, img), t, b, acc.dropout_unit().realised_p()) ? 1 : 0);
+      dropped += rec.bits[k][b];
+    }
+    ref.forward(images[img].data(), rec.bits[k], want.data());
+    for (int o = 0; o < 10; ++o) EXPECT_EQ(rec.logits[k][o], want[o]) << "sample " << k << " class " << o;
+  }
+  EXPECT_GT(dropped, 0);
+  const auto stats = collect_stats();
+  EXPECT_EQ(stats.sum("random_bits"), 12.0 * 6 * 3);
+  EXPECT_EQ(stats.sum("random_ones"), dropped);
+}
+
+// A 3-2-2 network on 4x2 arrays, with weights and input chosen so every match count is known.
+models::Network hand_network(bool dropout) {
+  models::Network n;
+  n.source = "hand";
+  n.input_size = 3;
+  n.classes = 2;
+  auto layer = [](const char* name, int in, int out, std::vector<int8_t> w, bool sign) {
+    models::BinaryDense l;
+    l.name = name;
+    l.in = in;
+    l.out = out;
+    l.weight = std::move(w);
+    l.alpha.assign(out, 1.0f);
+    l.bn_gamma.assign(out, 1.0f);
+    l.bn_beta.assign(out, 0.0f);
+    l.bn_mean.assign(out, 0.0f);
+    l.bn_var.assign(out, 1.0f - 1e-5f);
+    l.sign_activation = sign;
+    return l;
+  };
+  n.layers.push_back(layer("fc1", 3, 2, {+1, -1, +1, -1, -1, -1}, true));
+  n.layers.push_back(layer("fc2", 2, 2, {+1, +1, +1, -1}, false));
+  models::DropoutSpec spec;
+  if (dropout) {
+    spec.kind = models::DropoutKind::Scale;
+    spec.p = 1.0;  // deterministic draws: every bit is 1
+    spec.layers = {"fc1", "fc2"};
+  }
+  n.apply_dropout(spec);
+  n.validate();
+  return n;
+}
+
+void check_hand_energy(bool dropout) {
+  const auto net = hand_network(dropout);
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px = {255, 0, 255};  // x = (+1, -1, +1)
+  std::vector<Job> jobs = {{px.data(), 0}};
+  auto cfg = small_arch(4, 2);  // NVSim cell defaults: R_P 3k, TMR 1, 0.25 V; read 1.66 ns
+  cfg.dropout_p = 1.0;
+  std::vector<float> logits;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    logits.assign(l, l + 2);
+  });
+  sc_core::sc_start();
+  const auto st = collect_stats();
+
+  // fc1: matches (3, 1) -> a = (3, -1) -> h = (+1, -1). fc2 on h: matches (1, 2) -> a = (0, 2).
+  ASSERT_EQ(logits.size(), 2u);
+  EXPECT_FLOAT_EQ(logits[0], 0.0f);
+  EXPECT_FLOAT_EQ(logits[1], 2.0f);
+
+  const double V = 0.25, t = 1.66e-9, gp = 1 / 3000.0, gap = 1 / 6000.0;
+  // fc1 (SA path, N = 3): I(3) = 3V gp, I(1) = V(gp + 2 gap); both references at M = 2 (a >= 0).
+  const double e_fc1 = V * t * (3 * V * gp + V * (gp + 2 * gap));
+  const double i_ref = 0.5 * (V * (gp + 2 * gap) + V * (2 * gp + gap));
+  const double e_ref = V * t * 2 * i_ref;
+  // fc2 (ADC path, N = 2): I(1) = V(gp + gap), I(2) = 2V gp.
+  const double e_fc2 = V * t * (V * (gp + gap) + 2 * V * gp);
+  EXPECT_NEAR(st.sum("energy.crossbar_read"), e_fc1 + e_fc2, 1e-24);
+  EXPECT_NEAR(st.sum("energy.sense_amp"), e_ref + 2 * 5e-15, 1e-24);
+  EXPECT_NEAR(st.sum("energy.adc"), 2 * 50e-15 * 8, 1e-24);        // 2 conversions, 3 bits
+  EXPECT_NEAR(st.sum("energy.digital"), 2 * 100e-15, 1e-24);       // 2 BN evaluations, no adds
+  EXPECT_NEAR(st.sum("energy.buffer"), (3 + 3 + 2 + 2) * 10e-15, 1e-24);  // in, fc1 rows, h, fc2 rows
+
+  // Latency: fc1 1.66 ns (SA); fc2 1.66 + 1 x 2 ns ADC + 1 clock of BN = 4.66 ns.
+  double want_t = 1.66e-9 + 4.66e-9;
+  double e_rng = 0;
+  if (dropout) {
+    StochasticMtjParams m;  // the defaults used by AcceleratorConfig
+    want_t += 2 * 14.5e-9;
+    // p = 1 drives the reset current; both bits are 1: first reset from P, second from AP.
+    e_rng = bit_energy(m, m.reset_current_A, false, true).total() + bit_energy(m, m.reset_current_A, true, true).total();
+    EXPECT_NEAR(e_rng, (200e-6 * 200e-6 * 5000 * 2e-9 + 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 5e-15) +
+                           (200e-6 * 200e-6 * 11000 * 2e-9 + 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 5e-15),
+                1e-24);
+  }
+  EXPECT_NEAR(st.sum("energy.dropout_rng"), e_rng, 1e-24);
+  EXPECT_NEAR(st.sum("inference_time"), want_t, 1e-18);
+  EXPECT_NEAR(st.sum("energy.leakage"), 2 * 10e-6 * want_t, 1e-24);
+  // Programming: 5 + 4 cells... 3x2 + 2x2 = 10 cells, 2 MTJs each, one P and one AP per cell.
+  EXPECT_EQ(st.sum("programming.mtj_writes"), 20.0);
+  EXPECT_NEAR(st.sum("programming.energy"), 10 * (80e-6 * 80e-6 * 10e-9 * (3000 + 6000)), 1e-24);
+}
+
+TEST(Accelerator, EnergyAndLatencyOfATinyNetworkByHand) { check_hand_energy(false); }
+TEST(Accelerator, EnergyAndLatencyWithTheSharedDropoutUnitByHand) { check_hand_energy(true); }
+
+}  // namespace
+}  // namespace bayescim::hw

@@ -1,0 +1,113 @@
+// Device and circuit physics against hand calculations and closed forms (no SystemC kernel).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "hw/dropout_unit.h"
+#include "hw/params.h"
+#include "hw/physics/crossbar_physics.h"
+#include "hw/physics/energy_table.h"
+#include "hw/physics/rng.h"
+#include "hw/physics/stochastic_mtj.h"
+
+namespace bayescim::hw {
+namespace {
+
+CellParams nvsim() { return CellParams{3000.0, 1.0, 0.25}; }  // R_P 3k, R_AP 6k, 0.25 V
+
+TEST(Crossbar, ColumnCurrentOfAKnownPattern) {
+  CrossbarPhysics x(nvsim());
+  // 4 active rows, 3 matches: 3 MTJs at 3 kOhm and 1 at 6 kOhm in parallel at 0.25 V:
+  // 0.25 * (3/3000 + 1/6000) = 0.25 * 7/6000 = 2.91666...e-4 A.
+  EXPECT_NEAR(x.column_current(3, 4), 2.9166666667e-4, 1e-13);
+  // All mismatches: 4 * 0.25/6000.
+  EXPECT_NEAR(x.column_current(0, 4), 1.6666666667e-4, 1e-13);
+  // Energy of that column over a 1.66 ns read: V * I * t = 0.25 * 2.9167e-4 * 1.66e-9.
+  EXPECT_NEAR(x.column_energy(x.column_current(3, 4), 1.66e-9), 1.2104166667e-13, 1e-22);
+}
+
+TEST(Crossbar, ReferenceSplitsNeighbouringCountsAndAdcInverts) {
+  CrossbarPhysics x(nvsim());
+  // I_ref(3) for N = 4 is halfway between I(2) = 2.5e-4 and I(3) = 2.9167e-4.
+  EXPECT_NEAR(x.reference_current(3, 4), 2.7083333333e-4, 1e-13);
+  for (int n : {1, 7, 64, 512})
+    for (int m = 0; m <= n; ++m) {
+      EXPECT_EQ(x.ideal_adc(x.column_current(m, n), n), m);
+      if (m > 0) {
+        EXPECT_GT(x.column_current(m, n), x.reference_current(m, n));
+        EXPECT_LT(x.column_current(m - 1, n), x.reference_current(m, n));
+      }
+    }
+}
+
+TEST(StochasticMtj, SwitchingProbabilityClosedForm) {
+  StochasticMtjParams p;  // Delta 40, I_c0 100 uA, tau0 1 ns, pulse 1 ns
+  // I = 0.9625 I_c0: tau = 1 ns * exp(40 * 0.0375) = e^1.5 ns; P = 1 - exp(-1/e^1.5).
+  const double want = 1.0 - std::exp(-1.0 / std::exp(1.5));
+  EXPECT_NEAR(switching_probability(p, 96.25e-6, 1e-9), want, 1e-12);
+  EXPECT_NEAR(want, 0.2000, 1e-4);  // the hand value
+  // The driver inverts it: p = 0.2 needs tau = -1 ns / ln 0.8, I = I_c0 (1 - ln(tau/tau0)/Delta).
+  const double tau = -1.0 / std::log(0.8);
+  EXPECT_NEAR(drive_current_for(p, 0.2), 100e-6 * (1.0 - std::log(tau) / 40.0), 1e-15);
+  for (double q : {0.01, 0.1, 0.5, 0.6})
+    EXPECT_NEAR(switching_probability(p, drive_current_for(p, q), p.write_pulse_s), q, 1e-12);
+  // At I = I_c0, tau = tau0, so the thermal regime tops out at 1 - exp(-t_p/tau0) = 0.632 here.
+  EXPECT_THROW(drive_current_for(p, 0.64), std::domain_error);
+  // Temperature enters through Delta(T) = Delta_300K * 300 / T.
+  p.temperature_K = 600;
+  EXPECT_DOUBLE_EQ(thermal_stability(p), 20.0);
+  EXPECT_THROW(drive_current_for(p, 0.0), std::domain_error);
+  EXPECT_THROW(drive_current_for(p, 1.0), std::domain_error);
+}
+
+TEST(StochasticMtj, EnergyAndLatencyPerBitByHand) {
+  StochasticMtjParams p;  // R_P 5k, TMR 1.2 (R_AP 11k), reset 200 uA x 2 ns, read 0.1 V x 1 ns, SA 5 fJ
+  const double drive = 96.25e-6;
+  // From P, drawing a 1: reset 200u^2*5k*2n = 4e-13; write 96.25u^2*5k*1n = 4.6320e-14;
+  // read 0.1^2/11k*1n = 9.0909e-16; SA 5e-15.
+  BitPhaseEnergy e = bit_energy(p, drive, false, true);
+  EXPECT_NEAR(e.reset_J, 4e-13, 1e-25);
+  EXPECT_NEAR(e.write_J, 4.63203125e-14, 1e-25);
+  EXPECT_NEAR(e.read_J, 9.0909090909e-16, 1e-25);
+  EXPECT_NEAR(e.total(), 4e-13 + 4.63203125e-14 + 9.0909090909e-16 + 5e-15, 1e-24);
+  // From AP (the previous bit was 1) the reset sees 11k: 8.8e-13; reading a 0 sees 5k: 2e-15.
+  e = bit_energy(p, drive, true, false);
+  EXPECT_NEAR(e.reset_J, 8.8e-13, 1e-25);
+  EXPECT_NEAR(e.read_J, 2e-15, 1e-25);
+  // 2 ns reset + 1 ns write + 10 ns relax + 1 ns read + 0.5 ns SA.
+  EXPECT_NEAR(bit_latency(p), 14.5e-9, 1e-20);
+}
+
+TEST(Rng, DrawFrequencyWithinFourSigmaAndReproducible) {
+  const double p = 0.2;
+  const int n = 200000;
+  int ones = 0;
+  for (int i = 0; i < n; ++i) ones += dropout_draw(7, image_key(0, i / 20), i % 20, 0, p);
+  const double sigma = std::sqrt(n * p * (1 - p));
+  EXPECT_LT(std::fabs(ones - n * p), 4 * sigma);
+  // Reproducible by seed, and a different seed gives a different stream.
+  int same = 0, diff = 0;
+  for (int i = 0; i < 1000; ++i) {
+    same += dropout_draw(7, i, 0, 1, p) == dropout_draw(7, i, 0, 1, p);
+    diff += dropout_draw(7, i, 0, 1, p) != dropout_draw(8, i, 0, 1, p);
+  }
+  EXPECT_EQ(same, 1000);
+  EXPECT_GT(diff, 100);
+}
+
+TEST(EnergyTable, AdcBitsAndConversionEnergy) {
+  ArchParams a;
+  a.rows = 512;
+  a.adc_fom_J_per_step = 50e-15;
+  // 513 levels need 10 bits; 50 fJ * 2^10 = 51.2 pJ.
+  EXPECT_EQ(adc_bits_for(a), 10);
+  EXPECT_NEAR(derive_action_table(a).adc_conversion_J, 51.2e-12, 1e-24);
+  a.rows = 4;
+  EXPECT_EQ(adc_bits_for(a), 3);
+  DeviceParams d;  // 80 uA x 10 ns; R_P 3k / R_AP 6k
+  EXPECT_NEAR(mtj_write_energy(d, false), 80e-6 * 80e-6 * 3000 * 10e-9, 1e-25);
+  EXPECT_NEAR(mtj_write_energy(d, true), 80e-6 * 80e-6 * 6000 * 10e-9, 1e-25);
+}
+
+}  // namespace
+}  // namespace bayescim::hw

@@ -1,0 +1,80 @@
+// The bit-packed executor against the plain element-by-element definition.
+#include <gtest/gtest.h>
+
+#include "models/compiled.h"
+#include "models/reference_executor.h"
+#include "tests/util/tiny_net.h"
+
+namespace bayescim::models {
+namespace {
+
+class ExecutorParity : public ::testing::TestWithParam<std::vector<int>> {};
+
+TEST_P(ExecutorParity, MatchesPlainDefinitionForEveryDropPattern) {
+  const auto net = testing::random_network(GetParam(), 42);
+  const CompiledNetwork c(net);
+  ReferenceExecutor exec(c);
+  const int L = net.dropout_layers();
+  std::vector<float> logits(net.classes);
+  for (int img = 0; img < 40; ++img) {
+    const auto px = testing::random_pixels(net.input_size, 1000 + img);
+    for (int pattern = 0; pattern < (1 << L); ++pattern) {
+      std::vector<std::uint8_t> bits(L);
+      for (int b = 0; b < L; ++b) bits[b] = (pattern >> b) & 1;
+      exec.forward(px.data(), bits, logits.data());
+      const auto want = testing::plain_forward(net, px.data(), bits);
+      for (int k = 0; k < net.classes; ++k) EXPECT_NEAR(logits[k], want[k], 1e-4) << "img " << img << " bits " << pattern;
+    }
+  }
+}
+
+// Fan-ins below, at and above one 64-bit word, and not multiples of 64.
+INSTANTIATE_TEST_SUITE_P(Sizes, ExecutorParity,
+                         ::testing::Values(std::vector<int>{5, 3, 2}, std::vector<int>{64, 64, 4},
+                                           std::vector<int>{130, 70, 33, 10}, std::vector<int>{784, 96, 10}));
+
+TEST(ExecutorDrop, DroppedScaleChangesOutputsAndZeroReadingIsConstant) {
+  auto net = testing::random_network({50, 40, 6}, 7);
+  // With dropped alpha = 0 the first layer's pre-activation no longer depends on the input.
+  DropoutSpec spec = net.dropout;
+  spec.scale_dropped_value = 0.0;
+  net.apply_dropout(spec);
+  const CompiledNetwork c(net);
+  ReferenceExecutor exec(c);
+  std::vector<float> a(6), b(6);
+  const auto p1 = testing::random_pixels(50, 1), p2 = testing::random_pixels(50, 2);
+  exec.forward(p1.data(), {1, 0}, a.data());
+  exec.forward(p2.data(), {1, 0}, b.data());
+  for (int k = 0; k < 6; ++k) EXPECT_FLOAT_EQ(a[k], b[k]);
+  exec.forward(p1.data(), {0, 0}, b.data());
+  bool differs = false;
+  for (int k = 0; k < 6; ++k) differs |= a[k] != b[k];
+  EXPECT_TRUE(differs);
+}
+
+TEST(CompiledThresholds, AgreeWithBatchNormSignAtEveryMatchCount) {
+  const auto net = testing::random_network({33, 20, 3}, 9);
+  const CompiledNetwork c(net);
+  const auto& l = c.layers[0];
+  for (int d = 0; d < 2; ++d)
+    for (int o = 0; o < l.out; ++o)
+      for (int m = 0; m <= l.in; ++m)
+        EXPECT_EQ(l.threshold[d][o].fires(m), l.preactivation(o, m, d == 1) >= 0.0) << "o " << o << " m " << m;
+}
+
+TEST(Bitops, RangeMatchesEqualsNaiveCount) {
+  std::vector<std::uint64_t> x(4), w(4);
+  std::mt19937_64 rng(3);
+  for (auto& v : x) v = rng();
+  for (auto& v : w) v = rng();
+  for (int begin : {0, 1, 63, 64, 100})
+    for (int len : {1, 5, 64, 100}) {
+      if (begin + len > 256) continue;
+      int naive = 0;
+      for (int i = begin; i < begin + len; ++i) naive += get_bit(x.data(), i) == get_bit(w.data(), i);
+      EXPECT_EQ(xnor_matches_range(x.data(), w.data(), begin, len), naive);
+    }
+}
+
+}  // namespace
+}  // namespace bayescim::models
