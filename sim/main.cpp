@@ -111,3 +111,9 @@ int sc_main(int argc, char* argv[]) {
     return kInternalError;
   }
 }
+
+// Our own main, so the SystemC banner can be switched off before the kernel prints it.
+int main(int argc, char* argv[]) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}

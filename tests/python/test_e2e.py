@@ -1,0 +1,191 @@
+"""End-to-end tests of the `bayescim` executable: training smoke run, three-way parity
+(PyTorch / reference executor / SystemC) on the same dropout bits, the report contract checked
+against an independent recomputation from predictions.csv, determinism, and error handling."""
+
+import csv
+import json
+import math
+import os
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import DATA_DIR, REPO_ROOT
+
+EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+SHIPPED = os.path.join(REPO_ROOT, "models", "pretrained", "mnist_mlp_scale.onnx")
+PY = "/usr/bin/python3"
+
+
+def run_sim(*args, check=True):
+    assert os.path.exists(EXE), f"{EXE} is missing: build first (scripts/setup.sh --no-run)"
+    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
+    p = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    if check:
+        assert p.returncode == 0, f"bayescim {' '.join(args)} failed ({p.returncode}):\n{p.stderr}"
+    return p
+
+
+def read_report(out):
+    with open(os.path.join(out, "report.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny training run (hidden 64, 150 steps) exported to ONNX: the training smoke test."""
+    out = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
+    p = subprocess.run([PY, os.path.join(REPO_ROOT, "models", "train.py"), "--method", "scale", "--hidden", "64",
+                        "--max-steps", "150", "--train-limit", "6000", "--eval-limit", "200", "--eval-T", "5",
+                        "--seed", "3", "--out", str(out), "--quiet"], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert p.returncode == 0, p.stderr
+    return str(out)
+
+
+def test_tiny_training_run_exports_a_model_the_simulator_runs(tiny_model, tmp_path):
+    out = tmp_path / "run"
+    run_sim("run", CONFIG, "--set", f"model.path={tiny_model}", "--limit", "100", "--set", "mc.samples=4",
+            "--out", str(out), "--quiet")
+    rep = read_report(out)
+    assert rep["metrics"]["id"]["images"] == 100
+    assert rep["metrics"]["id"]["accuracy"] > 0.5  # chance is 0.1
+    assert rep["hardware"]["random_bits"] == 200 * 4 * 3
+
+
+@pytest.mark.parametrize("which", ["tiny", "shipped"])
+def test_three_way_parity_on_the_same_dropout_bits(which, tiny_model, tmp_path):
+    model = tiny_model if which == "tiny" else SHIPPED
+    assert os.path.exists(model), f"{model} missing"
+    common = ["--set", f"model.path={model}", "--limit", "150", "--set", "mc.samples=6", "--samples-csv", "--quiet"]
+    run_sim("run", CONFIG, *common, "--out", str(tmp_path / "hw"))
+    run_sim("run", CONFIG, *common, "--out", str(tmp_path / "ref"), "--set", "experiment.engine=reference")
+    hw = (tmp_path / "hw" / "samples.csv").read_bytes()
+    ref = (tmp_path / "ref" / "samples.csv").read_bytes()
+    assert hw == ref, "SystemC simulation and reference executor disagree"
+    rows = hw.decode().splitlines()[1:]
+    assert len(rows) == 300 * 6
+    assert any(r.split(",")[3] != "000" for r in rows), "no dropout bit was ever 1"
+    import parity  # models/parity.py
+    res = parity.run(model, str(tmp_path / "hw" / "samples.csv"), DATA_DIR, atol=1e-3)
+    assert res.passed, res.summary()
+    assert res.argmax_mismatches == 0
+
+
+def entropy(p):
+    p = np.asarray(p, dtype=np.float64)
+    nz = p[p > 0]
+    return float(-(nz * np.log(nz)).sum())
+
+
+def test_report_contract_matches_an_independent_recomputation(tmp_path):
+    out = tmp_path / "r"
+    run_sim("run", CONFIG, "--limit", "200", "--set", "mc.samples=5", "--out", str(out), "--quiet")
+    rep = read_report(out)
+    for k in ["accuracy", "nll", "ece", "brier", "entropy_mean", "mi_mean"]:
+        assert k in rep["metrics"]["id"]
+    for k in ["auroc_entropy", "auroc_mi", "aupr_entropy", "fpr95_entropy"]:
+        assert k in rep["metrics"]["ood"]
+    for k in ["total_J", "per_inference_J", "by_component"]:
+        assert k in rep["energy"]
+    for k in ["per_inference_s", "per_sample_s"]:
+        assert k in rep["latency"]
+    for k in ["arrays", "stochastic_units", "dropout_modules", "random_bits"]:
+        assert k in rep["hardware"]
+    assert rep["mc_samples"] == 5 and rep["seed"] == 1 and "wall_s" in rep and rep["config"]["mc"]["samples"] == 5
+
+    with open(out / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 400
+    ids = [r for r in rows if r["split"] == "id"]
+    C = 10
+    correct, ent_ood, ent_id = 0, [], []
+    for r in rows:
+        p = [float(r[f"p{c}"]) for c in range(C)]
+        assert abs(sum(p) - 1) < 1e-6
+        assert int(r["pred"]) == int(np.argmax(p))
+        assert abs(entropy(p) - float(r["entropy"])) < 1e-6
+        (ent_id if r["split"] == "id" else ent_ood).append(float(r["entropy"]))
+        if r["split"] == "id":
+            correct += int(r["pred"]) == int(r["label"])
+    assert rep["metrics"]["id"]["accuracy"] == pytest.approx(correct / len(ids), abs=1e-12)
+    assert rep["metrics"]["id"]["entropy_mean"] == pytest.approx(np.mean(ent_id), abs=1e-6)
+    # AUROC by brute-force pair counting, OOD positive.
+    a, b = np.array(ent_id), np.array(ent_ood)
+    auroc = ((b[:, None] > a[None, :]).sum() + 0.5 * (b[:, None] == a[None, :]).sum()) / (len(a) * len(b))
+    assert rep["metrics"]["ood"]["auroc_entropy"] == pytest.approx(auroc, abs=1e-6)
+
+    e = rep["energy"]
+    assert e["total_J"] == pytest.approx(sum(e["by_component"].values()), rel=1e-12)
+    assert e["per_inference_J"] == pytest.approx(e["total_J"] / 400, rel=1e-12)
+    assert rep["latency"]["per_inference_s"] == pytest.approx(5 * rep["latency"]["per_sample_s"], rel=1e-9)
+    hw = rep["hardware"]
+    assert hw["stochastic_units"] == 1 and hw["dropout_modules"] == 1
+    assert hw["random_bits"] == 400 * 5 * 3
+    assert hw["arrays"] == sum(l["arrays"] for l in hw["layers"])
+
+
+def test_same_seed_same_report_and_another_seed_other_bits(tmp_path):
+    args = ["--limit", "60", "--set", "mc.samples=4", "--samples-csv", "--quiet"]
+    for name, seed in [("a", 1), ("b", 1), ("c", 2)]:
+        run_sim("run", CONFIG, *args, "--set", f"experiment.seed={seed}", "--out", str(tmp_path / name))
+    ra, rb = read_report(tmp_path / "a"), read_report(tmp_path / "b")
+    for r in (ra, rb):
+        r.pop("wall_s")
+        r["config"]["output"].pop("dir", None)
+    assert ra == rb
+    assert (tmp_path / "a" / "samples.csv").read_bytes() == (tmp_path / "b" / "samples.csv").read_bytes()
+    assert (tmp_path / "a" / "samples.csv").read_bytes() != (tmp_path / "c" / "samples.csv").read_bytes()
+
+
+def test_zero_dropout_gives_zero_mutual_information_and_no_bits_set(tmp_path):
+    run_sim("run", CONFIG, "--limit", "50", "--set", "mc.samples=3", "--set", "model.dropout.p=0",
+            "--out", str(tmp_path / "p0"), "--quiet")
+    rep = read_report(tmp_path / "p0")
+    assert rep["metrics"]["id"]["mi_mean"] == pytest.approx(0.0, abs=1e-12)
+    assert rep["energy"]["by_component"]["dropout_rng"] > 0  # the unit still draws (all zeros)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--set", "mc.samplez=5"], "unknown key 'mc.samplez'"),
+    (["--set", "mc.samples=0"], "mc.samples"),
+    (["--set", "experiment.engine=gpu"], "hw, reference"),
+    (["--set", "hardware.device.tmr=abc"], "hardware.device.tmr"),
+    (["--set", "model.dropout.layers=fc9"], "fc9"),
+])
+def test_bad_config_values_fail_with_a_readable_error_and_no_output(args, needle, tmp_path):
+    out = tmp_path / "bad"
+    p = run_sim("run", CONFIG, *args, "--limit", "5", "--out", str(out), check=False)
+    assert p.returncode == 1, p.stderr
+    assert needle in p.stderr
+    assert p.stderr.count("error") == 1
+    assert not (out / "report.json").exists()
+
+
+def test_corrupt_model_and_wrong_shape_dataset_are_input_errors(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(os.urandom(4096))
+    p = run_sim("run", CONFIG, "--set", f"model.path={bad}", "--limit", "5", "--out", str(tmp_path / "o1"),
+                check=False)
+    assert p.returncode == 1 and str(bad) in p.stderr and "ONNX" in p.stderr, p.stderr
+    d = tmp_path / "small"
+    d.mkdir()
+    with open(d / "t10k-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, 2, 10, 10) + bytes(200))
+    with open(d / "t10k-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">II", 0x801, 2) + bytes(2))
+    p = run_sim("run", CONFIG, "--set", f"data.id.dir={d}", "--limit", "5", "--out", str(tmp_path / "o2"),
+                check=False)
+    assert p.returncode == 1 and "t10k-images-idx3-ubyte" in p.stderr and "784" in p.stderr, p.stderr
+    assert not (tmp_path / "o2" / "report.json").exists()
+
+
+def test_usage_errors_exit_2():
+    p = run_sim("run", check=False)
+    assert p.returncode == 2 and "usage" in p.stderr
+    p = run_sim("frobnicate", CONFIG, check=False)
+    assert p.returncode == 2 and "unknown command" in p.stderr
+    p = run_sim("run", CONFIG, "--limit", "x", check=False)
+    assert p.returncode == 2 and "--limit" in p.stderr
