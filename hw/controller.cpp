@@ -42,30 +42,12 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
   layer_time_s_.assign(cfg_.net->layers.size(), 0.0);
 }
 
-void Controller::send(int array, std::uint64_t addr, unsigned char* data, sc_time& delay) {
-  tlm::tlm_generic_payload tx;
-  tx.set_command(tlm::TLM_WRITE_COMMAND);
-  tx.set_address(addr);
-  tx.set_data_ptr(data);
-  tx.set_data_length(0);
-  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  tile_socket[array]->b_transport(tx, delay);
-  if (tx.is_response_error()) throw std::logic_error(std::string(name()) + ": tile transaction failed");
-}
-
 bool Controller::draw_bit(std::uint64_t image_key, int sample, int draw, sc_time& delay) {
   DropoutDraw d;
   d.image_key = image_key;
   d.sample = sample;
   d.draw = draw;
-  tlm::tlm_generic_payload tx;
-  tx.set_command(tlm::TLM_READ_COMMAND);
-  tx.set_address(kDraw);
-  tx.set_data_ptr(reinterpret_cast<unsigned char*>(&d));
-  tx.set_data_length(sizeof d);
-  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  dropout_socket->b_transport(tx, delay);
-  if (tx.is_response_error()) throw std::logic_error(std::string(name()) + ": dropout draw failed");
+  transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
   return d.bit;
 }
 
@@ -87,7 +69,7 @@ void Controller::program_all(sc_time& delay) {
   const auto& arrays = cfg_.mapping->arrays;
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     TileProgram p{&cfg_.net->layers[arrays[a].layer]};
-    send(static_cast<int>(a), kProgram, reinterpret_cast<unsigned char*>(&p), delay);
+    transport(tile_socket[static_cast<int>(a)], tlm::TLM_WRITE_COMMAND, kProgram, p, delay, name());
   }
   SPDLOG_LOGGER_DEBUG(log_, "{} programmed {} arrays", sim_time(), arrays.size());
 }
@@ -123,7 +105,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
         op.out_bits = y;
         op.partial = partial_.data() + static_cast<std::size_t>(rt) * cfg_.arch.cols;
         sc_time t = issue;  // all arrays of the layer start together
-        send(a, kCompute, reinterpret_cast<unsigned char*>(&op), t);
+        transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
         done = std::max(done, t);
         buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows);
       }

@@ -43,7 +43,6 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void program_all(sc_core::sc_time& delay);
   void infer(InferenceRequest& req, sc_core::sc_time& delay);
   bool draw_bit(std::uint64_t image_key, int sample, int draw, sc_core::sc_time& delay);
-  void send(int array, std::uint64_t addr, unsigned char* data, sc_core::sc_time& delay);
 
   Config cfg_;
   ActionTable actions_;

@@ -14,17 +14,6 @@ Host::Host(sc_core::sc_module_name name, const Config& cfg) : sc_module(name), s
   SC_THREAD(run);
 }
 
-void Host::transport(std::uint64_t addr, unsigned char* data, sc_time& delay) {
-  tlm::tlm_generic_payload tx;
-  tx.set_command(tlm::TLM_WRITE_COMMAND);
-  tx.set_address(addr);
-  tx.set_data_ptr(data);
-  tx.set_data_length(0);
-  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  socket->b_transport(tx, delay);
-  if (tx.is_response_error()) throw std::logic_error(std::string(name()) + ": transaction failed");
-}
-
 void Host::run() {
   tlm_utils::tlm_quantumkeeper qk;
   qk.set_global_quantum(sc_time(cfg_.quantum_s, sc_core::SC_SEC));
@@ -32,7 +21,7 @@ void Host::run() {
 
   ProgramRequest prog;
   sc_time d = sc_core::SC_ZERO_TIME;
-  transport(kProgram, reinterpret_cast<unsigned char*>(&prog), d);
+  transport(socket, tlm::TLM_WRITE_COMMAND, kProgram, prog, d, name());
   wait(d);  // programming finishes before inference starts
   program_s_ = d.to_seconds();
   qk.reset();
@@ -50,7 +39,7 @@ void Host::run() {
       req.logits = logits.data();
       req.drop_bits = bits.data();
       sc_time delay = qk.get_local_time();
-      transport(kInfer, reinterpret_cast<unsigned char*>(&req), delay);
+      transport(socket, tlm::TLM_WRITE_COMMAND, kInfer, req, delay, name());
       qk.set(delay);
       if (qk.need_sync()) qk.sync();
       cfg_.sink(j, t, logits.data(), bits.data());

@@ -42,7 +42,6 @@ class Host : public sc_core::sc_module, public StatsProvider {
 
  private:
   void run();
-  void transport(std::uint64_t addr, unsigned char* data, sc_core::sc_time& delay);
 
   Config cfg_;
   double program_s_ = 0, infer_s_ = 0;

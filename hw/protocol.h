@@ -2,6 +2,9 @@
 // one of these structs; the address selects the command (LT modelling with delay annotation).
 #pragma once
 #include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <tlm>
 #include <vector>
 
 #include "models/compiled.h"
@@ -47,5 +50,20 @@ struct DropoutDraw {
   int draw = 0;    // index of the bit within the sample (= dropout layer index)
   bool bit = false;
 };
+
+// Sends one command through an initiator socket (anything with operator->() to a transport
+// interface) and throws std::logic_error naming `who` if the target answers with an error.
+template <class Socket, class Payload>
+void transport(Socket&& socket, tlm::tlm_command cmd, std::uint64_t addr, Payload& data, sc_core::sc_time& delay,
+               const char* who) {
+  tlm::tlm_generic_payload tx;
+  tx.set_command(cmd);
+  tx.set_address(addr);
+  tx.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+  tx.set_data_length(sizeof(Payload));
+  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  socket->b_transport(tx, delay);
+  if (tx.is_response_error()) throw std::logic_error(std::string(who) + ": transaction to address " + std::to_string(addr) + " failed");
+}
 
 }  // namespace bayescim::hw
