@@ -157,7 +157,11 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
   for (const char* k : kIncludes) tree.include(k);
   for (const auto& a : cli.sets)
     if (!is_include_key(a)) tree.apply_assignment(a);
-  if (cli.out_dir) tree.set("output.dir", "'" + *cli.out_dir + "'", "--out " + *cli.out_dir);
+  if (cli.out_dir) {  // as a YAML single-quoted string, where ' is written ''
+    std::string quoted = "'";
+    for (char ch : *cli.out_dir) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+    tree.set("output.dir", quoted + "'", "--out " + *cli.out_dir);
+  }
   if (cli.limit) tree.set("data.limit", std::to_string(*cli.limit), "--limit " + std::to_string(*cli.limit));
 
   ExperimentConfig c;
@@ -180,7 +184,8 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     if (d.has("layers")) c.dropout.layers = d.string_list("layers");
     if (d.has("dropped_value")) c.dropout.dropped_value = d.number("dropped_value", std::nullopt, -1e6, 1e6);
     for (const char* k : {"kind", "p", "layers", "dropped_value"}) d.allow(k);
-    c.dropout.where = tree.where("model.dropout");
+    // The only check left for when it is applied is the layer names: point there.
+    c.dropout.where = tree.where(d.has("layers") ? "model.dropout.layers" : "model.dropout");
     d.finish();
     m.finish();
   }

@@ -105,8 +105,9 @@ std::string ConfigTree::base_dir(const std::string& key_path) const {
 
 void ConfigTree::set(const std::string& key_path, const std::string& value, const std::string& origin) {
   const auto parts = split_path(key_path);
-  for (const auto& p : parts)
-    if (p.empty()) throw InputError(origin + ": malformed key '" + key_path + "' (expected a.b.c=value)");
+  bool malformed = parts.empty() || key_path.back() == '.';  // split_path drops a trailing empty part
+  for (const auto& p : parts) malformed = malformed || p.empty();
+  if (malformed) throw InputError(origin + ": malformed key '" + key_path + "' (expected a.b.c=value)");
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value);
@@ -117,17 +118,15 @@ void ConfigTree::set(const std::string& key_path, const std::string& value, cons
   YAML::Node cur = root_;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const YAML::Node& ccur = cur;
-    YAML::Node next = ccur[parts[i]];
+    const YAML::Node next = ccur[parts[i]];  // invalid (not resettable) when absent
     if (next.IsDefined() && !next.IsNull() && !next.IsMap()) {
       std::string prefix;
       for (std::size_t k = 0; k <= i; ++k) prefix += (k ? "." : "") + parts[k];
       throw InputError(origin + ": '" + prefix + "' is not a section, cannot set '" + key_path + "'");
     }
-    if (!next.IsDefined() || next.IsNull()) {
-      cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
-      next.reset(cur[parts[i]]);
-    }
-    cur.reset(next);
+    if (!next.IsDefined() || next.IsNull()) cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node child = cur[parts[i]];
+    cur.reset(child);
   }
   cur[parts.back()] = parsed;
   override_[key_path] = origin;

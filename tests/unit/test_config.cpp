@@ -224,7 +224,7 @@ TEST_F(ConfigTest, OptionalSectionsAreRead) {
   EXPECT_DOUBLE_EQ(c.dropout.p.value_or(-1), 0.3);
   EXPECT_EQ(c.dropout.layers.value_or(std::vector<std::string>{}), (std::vector<std::string>{"fc1", "fc2"}));
   EXPECT_DOUBLE_EQ(c.dropout.dropped_value.value_or(-1), 0.0);
-  EXPECT_EQ(c.dropout.where, path + ":8");
+  EXPECT_EQ(c.dropout.where, path + ":10");  // the layers, the one thing checked against the model
   EXPECT_EQ(c.out_dir, "results/here");
   EXPECT_TRUE(c.samples_csv);
   EXPECT_FALSE(c.progress);
@@ -644,11 +644,13 @@ TEST_F(ConfigTest, SetOverrideApplies) {
 
 TEST_F(ConfigTest, SetCreatesAbsentSections) {
   CliOverrides cli;
-  cli.sets = {"model.dropout.p=0.4", "output.samples_csv=true"};
+  cli.sets = {"model.dropout.p=0.4", "model.dropout.layers=fc9", "output.samples_csv=true"};
   const ExperimentConfig c = load_experiment(experiment(kBase), cli);
   EXPECT_DOUBLE_EQ(c.dropout.p.value_or(-1), 0.4);
+  EXPECT_EQ(c.dropout.layers.value_or(std::vector<std::string>{}), std::vector<std::string>{"fc9"});
   EXPECT_TRUE(c.samples_csv);
-  EXPECT_TRUE(Contains(c.dropout.where, "--set model.dropout.p=0.4"));
+  // A layer name is checked only against the model, later: its error must blame the --set.
+  EXPECT_EQ(c.dropout.where, "--set model.dropout.layers=fc9");
 }
 
 TEST_F(ConfigTest, SetWithABadValueNamesTheArgument) {
