@@ -149,7 +149,7 @@ def update_manifest(path, key, entry):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write("# Pretrained bayescim models: how each was made and what it measured. Written by models/train.py.\n")
-        yaml.safe_dump(data, f, sort_keys=False, default_flow_style=False, width=120)
+        yaml.safe_dump(data, f, sort_keys=False, default_flow_style=False, width=1000)
     os.replace(tmp, path)
 
 
