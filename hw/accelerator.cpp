@@ -24,11 +24,12 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   cc.arch = cfg.arch;
   controller_ = std::make_unique<Controller>("controller", cc);
 
-  SharedDropoutUnit::Config dc;
+  DropoutSource::Config dc;
   dc.params = cfg.dropout_unit;
   dc.target_p = net.net->dropout.kind == models::DropoutKind::None ? 0.0 : cfg.dropout_p;
   dc.seed = cfg.seed;
-  dropout_ = std::make_unique<SharedDropoutUnit>("dropout_unit", dc);
+  dc.modules = map_modules(net);
+  dropout_ = std::make_unique<DropoutSource>("dropout", dc);
 
   host_->socket.bind(controller_->host_socket);
   controller_->dropout_socket.bind(dropout_->socket);

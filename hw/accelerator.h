@@ -1,12 +1,12 @@
-// The whole accelerator: host, controller, the tiles the mapper asks for, and the shared dropout
-// unit, wired together. Built from validated parameters and a compiled network.
+// The whole accelerator: host, controller, the tiles the mapper asks for, and the dropout
+// hardware of the network's dropout kind, wired together. Built from validated parameters and a compiled network.
 #pragma once
 #include <memory>
 #include <systemc>
 #include <vector>
 
 #include "hw/controller.h"
-#include "hw/dropout_unit.h"
+#include "hw/dropout_source.h"
 #include "hw/host.h"
 #include "hw/mapper.h"
 #include "hw/params.h"
@@ -33,7 +33,7 @@ class Accelerator : public sc_core::sc_module, public StatsProvider {
 
   const Mapping& mapping() const { return mapping_; }
   const Host& host() const { return *host_; }
-  const SharedDropoutUnit& dropout_unit() const { return *dropout_; }
+  const DropoutSource& dropout_source() const { return *dropout_; }
   // Leakage of all arrays over the inference time (known after the simulation ends).
   void report_stats(StatsSink& sink) const override;
 
@@ -42,7 +42,7 @@ class Accelerator : public sc_core::sc_module, public StatsProvider {
   Mapping mapping_;
   std::unique_ptr<Host> host_;
   std::unique_ptr<Controller> controller_;
-  std::unique_ptr<SharedDropoutUnit> dropout_;
+  std::unique_ptr<DropoutSource> dropout_;
   std::vector<std::unique_ptr<Tile>> tiles_;
 };
 

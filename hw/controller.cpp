@@ -20,35 +20,36 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
       actions_(derive_action_table(cfg.arch)),
       log_(module_logger(*this)) {
   host_socket.register_b_transport(this, &Controller::b_transport);
-  std::size_t words = models::words_for(cfg_.net->net->input_size);
-  std::size_t max_cols = 0;
+  const std::size_t words = cfg_.net->max_words();
+  std::size_t rows_words = 0, partial = 0, counts = 0, mask = 1;
   for (std::size_t li = 0; li < cfg_.net->layers.size(); ++li) {
     const auto& l = cfg_.net->layers[li];
     const auto& lm = cfg_.mapping->layers[li];
-    words = std::max(words, models::words_for(l.out));
-    max_cols = std::max(max_cols, static_cast<std::size_t>(lm.row_tiles) * cfg_.arch.cols);
-    // Adder tree over the row tiles, then one cycle of BN/threshold; SA-path layers need none.
+    const std::size_t positions = static_cast<std::size_t>(l.src->positions());
+    rows_words = std::max(rows_words, positions * l.words);
+    partial = std::max(partial, static_cast<std::size_t>(lm.row_tiles) * positions * cfg_.arch.cols);
+    counts = std::max(counts, static_cast<std::size_t>(lm.row_tiles) * positions);
+    mask = std::max(mask, models::words_for(static_cast<int>(l.draws_per_sample())));
+    // Adder tree over the row tiles, then one cycle of BN/threshold per position; SA-path
+    // layers need none.
     int cycles = 0;
     if (!lm.sa_path) {
       int depth = 0;
       while ((1 << depth) < lm.row_tiles) ++depth;
       cycles = depth + 1;
     }
-    digital_time_.push_back(cycles * sc_time(cfg_.arch.clock_period_s, SC_SEC));
+    digital_time_.push_back(static_cast<double>(cycles) * static_cast<double>(positions) *
+                            sc_time(cfg_.arch.clock_period_s, SC_SEC));
   }
   buf_a_.assign(words, 0);
   buf_b_.assign(words, 0);
-  partial_.assign(max_cols, 0);
+  buf_pre_.assign(words, 0);
+  rows_.assign(rows_words, 0);
+  active_.assign(rows_words, 0);
+  mask_.assign(mask, 0);
+  partial_.assign(partial, 0);
+  active_rows_.assign(counts, 0);
   layer_time_s_.assign(cfg_.net->layers.size(), 0.0);
-}
-
-bool Controller::draw_bit(std::uint64_t image_key, int sample, int draw, sc_time& delay) {
-  DropoutDraw d;
-  d.image_key = image_key;
-  d.sample = sample;
-  d.draw = draw;
-  transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
-  return d.bit;
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -81,53 +82,82 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
   buffer_bits_ += static_cast<std::uint64_t>(net.net->input_size);
   std::uint64_t* x = buf_a_.data();
   std::uint64_t* y = buf_b_.data();
-  int draw = 0;
+  int scale_bit = 0;
   for (std::size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
+    const auto& s = *l.src;
     const auto& lm = mapping.layers[li];
+    const int positions = s.positions();
     const sc_time start = delay;
+
+    // 1. This layer's dropout draws (before the layer: they gate its wordlines or references).
+    const std::uint64_t* mask = nullptr;
     bool drop = false;
-    if (l.scale_dropout) {
-      drop = draw_bit(req.image_key, req.sample, draw, delay);
-      req.drop_bits[draw++] = drop ? 1 : 0;
+    if (l.dropout) {
+      DropoutRequest d;
+      d.image_key = req.image_key;
+      d.sample = req.sample;
+      d.layer = static_cast<int>(li);
+      d.offset = net.draw_offset[li];
+      d.count = l.draws_per_sample();
+      d.bits = mask_.data();
+      transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
+      mask = mask_.data();
+      if (l.dropout_kind == models::DropoutKind::Scale) {
+        drop = models::get_bit(mask, 0);
+        req.drop_bits[scale_bit++] = drop ? 1 : 0;
+      }
     }
+    // 2. Wordline drive: the row vector and active rows of every output position.
+    for (int p = 0; p < positions; ++p)
+      l.rows_at(p, x, mask, rows_.data() + static_cast<std::size_t>(p) * l.words,
+                active_.data() + static_cast<std::size_t>(p) * l.words);
+
+    // 3. The layer's arrays in parallel; the layer takes as long as the slowest.
+    std::uint64_t* dst = s.pool ? buf_pre_.data() : y;
     const sc_time issue = delay;
     sc_time done = issue;
-    if (lm.sa_path) std::fill(y, y + models::words_for(l.out), 0);
     for (int ct = 0; ct < lm.col_tiles; ++ct) {
-      const int first = lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles];
-      const auto& first_a = mapping.arrays[first];
+      const auto& first = mapping.arrays[lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles]];
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
         const int a = lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles + rt];
         TileOp op;
-        op.input = x;
+        op.rows = rows_.data();
+        op.active = active_.data();
+        op.words = l.words;
+        op.positions = positions;
         op.drop = drop;
-        op.out_bits = y;
-        op.partial = partial_.data() + static_cast<std::size_t>(rt) * cfg_.arch.cols;
-        sc_time t = issue;  // all arrays of the layer start together
+        op.out_bits = dst;
+        op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
+        op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
+        sc_time t = issue;
         transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
         done = std::max(done, t);
-        buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows);
+        buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) * static_cast<std::uint64_t>(positions);
       }
       if (lm.sa_path) continue;
-      // Digital periphery: add the row tiles' partial match counts, then threshold or BN.
-      for (int c = 0; c < first_a.cols; ++c) {
-        int m = 0;
-        for (int rt = 0; rt < lm.row_tiles; ++rt) m += partial_[static_cast<std::size_t>(rt) * cfg_.arch.cols + c];
-        const int o = first_a.col_begin + c;
-        if (l.sign) {
-          const std::uint64_t b = std::uint64_t{1} << (o % 64);
-          if (l.threshold[drop ? 1 : 0][o].fires(m)) y[o / 64] |= b; else y[o / 64] &= ~b;
-        } else {
-          req.logits[o] = static_cast<float>(l.preactivation(o, m, drop));
+      // Digital periphery: add the row tiles' partial sums a = sum(2m - N), then threshold or BN.
+      for (int p = 0; p < positions; ++p)
+        for (int c = 0; c < first.cols; ++c) {
+          int pre = 0;
+          for (int rt = 0; rt < lm.row_tiles; ++rt) {
+            const std::size_t base = static_cast<std::size_t>(rt) * positions;
+            pre += 2 * partial_[(base + p) * cfg_.arch.cols + c] - active_rows_[base + p];
+          }
+          const int o = first.col_begin + c;
+          if (l.sign) models::set_bit(dst, o * positions + p, l.threshold[drop ? 1 : 0][o].fires(pre));
+          else req.logits[o] = static_cast<float>(l.preactivation(o, pre, drop));
         }
-      }
-      digital_adds_ += static_cast<std::uint64_t>(lm.row_tiles - 1) * first_a.cols;
-      digital_neurons_ += static_cast<std::uint64_t>(first_a.cols);
+      digital_adds_ += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
+      digital_neurons_ += static_cast<std::uint64_t>(first.cols) * positions;
     }
     delay = done + digital_time_[li];
     if (l.sign) {
-      buffer_bits_ += static_cast<std::uint64_t>(l.out);
+      if (s.pool) {
+        models::or_pool(buf_pre_.data(), l.out, s.h_out, s.w_out, s.pool, y);
+        pool_ops_ += static_cast<std::uint64_t>(l.out) * positions;
+      }
+      buffer_bits_ += static_cast<std::uint64_t>(s.output_elems());
       std::swap(x, y);
     }
     layer_time_s_[li] += (delay - start).to_seconds();
@@ -141,8 +171,10 @@ void Controller::report_stats(StatsSink& sink) const {
   sink.add(m, "digital_adds", static_cast<double>(digital_adds_), "1");
   sink.add(m, "digital_neurons", static_cast<double>(digital_neurons_), "1");
   sink.add(m, "buffer_bits", static_cast<double>(buffer_bits_), "1");
+  sink.add(m, "pool_ops", static_cast<double>(pool_ops_), "1");
+  // A max-pool of ±1 values is a k*k-input OR, costed as one digital addition per input.
   sink.add(m, "energy.digital",
-           static_cast<double>(digital_adds_) * actions_.digital_add_J +
+           static_cast<double>(digital_adds_ + pool_ops_) * actions_.digital_add_J +
                static_cast<double>(digital_neurons_) * actions_.digital_neuron_J, "J");
   sink.add(m, "energy.buffer", static_cast<double>(buffer_bits_) * actions_.buffer_bit_J, "J");
   for (std::size_t li = 0; li < layer_time_s_.size(); ++li)

@@ -42,17 +42,20 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program_all(sc_core::sc_time& delay);
   void infer(InferenceRequest& req, sc_core::sc_time& delay);
-  bool draw_bit(std::uint64_t image_key, int sample, int draw, sc_core::sc_time& delay);
 
   Config cfg_;
   ActionTable actions_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<std::uint64_t> buf_a_, buf_b_;  // activation buffers (ping-pong)
-  std::vector<int> partial_;                  // partial sums of one column tile, [row_tile][col]
+  std::vector<std::uint64_t> buf_pre_;        // conv outputs before max-pooling
+  std::vector<std::uint64_t> rows_, active_;  // [positions][words] wordline drive of one layer
+  std::vector<std::uint64_t> mask_;           // one layer's dropout draws
+  std::vector<int> partial_;                  // [row_tile][position][col] ADC outputs of one column tile
+  std::vector<int> active_rows_;              // [row_tile][position]
   std::vector<sc_core::sc_time> digital_time_;  // per layer
 
   // statistics
-  std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0;
+  std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0, pool_ops_ = 0;
   std::vector<double> layer_time_s_;
 };
 

@@ -26,12 +26,16 @@ struct TileProgram {
   const models::CompiledLayer* layer = nullptr;
 };
 
-// Controller -> tile: one read of the array.
+// Controller -> tile: read the array once per output position of the layer.
 struct TileOp {
-  const std::uint64_t* input = nullptr;  // the layer's whole packed input; the tile reads its rows
-  bool drop = false;                     // reference select: dropped scale (true) or alpha
-  std::uint64_t* out_bits = nullptr;     // SA path: packed outputs of the whole layer
-  int* partial = nullptr;                // ADC path: per-column match counts of this tile (cols)
+  const std::uint64_t* rows = nullptr;    // [positions][words] the layer's packed row vectors
+  const std::uint64_t* active = nullptr;  // [positions][words] wordlines on (padding, dropout off)
+  std::size_t words = 0;                  // stride of rows and active
+  int positions = 1;
+  bool drop = false;                      // reference select: dropped scale (true) or alpha
+  std::uint64_t* out_bits = nullptr;      // SA path: outputs [out][positions] of the whole layer
+  int* partial = nullptr;                 // ADC path: match counts [positions][array cols] of this tile
+  int* active_rows = nullptr;             // ADC path: active rows [positions] of this tile
 };
 
 // Host -> controller: one MC sample of one image.
@@ -43,12 +47,14 @@ struct InferenceRequest {
   std::uint8_t* drop_bits = nullptr; // [dropout layers], filled with the bits used
 };
 
-// Controller -> dropout unit: one random bit.
-struct DropoutDraw {
+// Controller -> dropout source: the draws one layer needs in one MC sample.
+struct DropoutRequest {
   std::uint64_t image_key = 0;
   int sample = 0;
-  int draw = 0;    // index of the bit within the sample (= dropout layer index)
-  bool bit = false;
+  int layer = 0;                 // index of the layer in the network
+  std::size_t offset = 0;        // first draw index of the layer within the sample
+  std::size_t count = 0;         // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
+  std::uint64_t* bits = nullptr; // [words_for(count)] output, 1 = drop
 };
 
 // Sends one command through an initiator socket (anything with operator->() to a transport

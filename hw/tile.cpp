@@ -1,5 +1,7 @@
 #include "hw/tile.h"
 
+#include <cmath>
+
 #include "hw/protocol.h"
 
 namespace bayescim::hw {
@@ -51,54 +53,75 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
 void Tile::compute(TileOp& op, sc_time& delay) {
   const auto& s = cfg_.slice;
   const int n = s.rows;
-  // Gather this tile's input rows into a word-aligned vector (the wordline drivers' view).
-  std::uint64_t local[64];
-  const std::uint64_t* x;
-  if (aligned_) {
-    x = op.input + s.row_begin / 64;
-  } else {
-    for (std::size_t w = 0; w < words_; ++w) local[w] = 0;
-    for (int r = 0; r < n; ++r)
-      if (models::get_bit(op.input, s.row_begin + r)) local[r / 64] |= std::uint64_t{1} << (r % 64);
-    x = local;
-  }
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
   const double pulse = cfg_.arch.read_pulse_s;
-  for (int c = 0; c < s.cols; ++c) {
-    const int m = models::xnor_matches(x, cells_.data() + c * words_, n);
-    const double i_col = phys_.column_current(m, n);
-    e_cells_ += phys_.column_energy(i_col, pulse);
-    if (cfg_.sa_path) {
-      // The SA compares the column with the reference of the selected scale state.
-      const int o = s.col_begin + c;
-      const models::MatchThreshold& t = thr[o];
-      bool out;
-      switch (t.mode) {
-        case models::MatchThreshold::Mode::AtLeast: {
-          const double ref = phys_.reference_current(t.m, n);
-          e_ref_ += phys_.column_energy(ref, pulse);
-          out = i_col > ref;
-          break;
-        }
-        case models::MatchThreshold::Mode::AtMost: {  // inverted SA output
-          const double ref = phys_.reference_current(t.m + 1, n);
-          e_ref_ += phys_.column_energy(ref, pulse);
-          out = !(i_col > ref);
-          break;
-        }
-        case models::MatchThreshold::Mode::Always: out = true; break;
-        default: out = false; break;
-      }
-      ++sa_decisions_;
-      const std::uint64_t b = std::uint64_t{1} << (o % 64);
-      if (out) op.out_bits[o / 64] |= b; else op.out_bits[o / 64] &= ~b;
+  const int positions = op.positions;
+  std::uint64_t xl[64], al[64];  // this tile's rows of one position, word-aligned
+  for (int p = 0; p < positions; ++p) {
+    const std::uint64_t* rows = op.rows + static_cast<std::size_t>(p) * op.words;
+    const std::uint64_t* act = op.active + static_cast<std::size_t>(p) * op.words;
+    const std::uint64_t* x;
+    const std::uint64_t* a;
+    if (aligned_) {
+      x = rows + s.row_begin / 64;
+      a = act + s.row_begin / 64;
     } else {
-      op.partial[c] = phys_.ideal_adc(i_col, n);
-      ++adc_conversions_;
+      for (std::size_t w = 0; w < words_; ++w) xl[w] = al[w] = 0;
+      for (int r = 0; r < n; ++r) {
+        if (models::get_bit(rows, s.row_begin + r)) xl[r / 64] |= std::uint64_t{1} << (r % 64);
+        if (models::get_bit(act, s.row_begin + r)) al[r / 64] |= std::uint64_t{1} << (r % 64);
+      }
+      x = xl;
+      a = al;
     }
+    // Wordlines on in this array (the last word of an aligned slice may hold other tiles' rows).
+    int active = 0;
+    const std::size_t full = static_cast<std::size_t>(n) / 64;
+    const std::uint64_t tail = n % 64 ? (std::uint64_t{1} << (n % 64)) - 1 : 0;
+    for (std::size_t w = 0; w < full; ++w) active += __builtin_popcountll(a[w]);
+    if (tail) active += __builtin_popcountll(a[full] & tail);
+    for (int c = 0; c < s.cols; ++c) {
+      const std::uint64_t* wcol = cells_.data() + c * words_;
+      int m = 0;
+      for (std::size_t w = 0; w < full; ++w) m += __builtin_popcountll(~(x[w] ^ wcol[w]) & a[w]);
+      if (tail) m += __builtin_popcountll(~(x[full] ^ wcol[full]) & a[full] & tail);
+      const double i_col = phys_.column_current(m, active);
+      e_cells_ += phys_.column_energy(i_col, pulse);
+      if (cfg_.sa_path) {
+        // The SA compares with a replica reference column gated by the same wordlines, set for
+        // the selected scale state: fires iff 2m - N >= A, i.e. m >= ceil((A + N) / 2).
+        const int o = s.col_begin + c;
+        const models::Threshold& t = thr[o];
+        bool out;
+        switch (t.mode) {
+          case models::Threshold::Mode::AtLeast: {
+            const int m_ref = static_cast<int>(std::ceil((t.a + active) / 2.0));
+            const double ref = phys_.reference_current(m_ref, active);
+            e_ref_ += phys_.column_energy(ref, pulse);
+            out = i_col > ref;
+            break;
+          }
+          case models::Threshold::Mode::AtMost: {  // inverted SA output: not (m >= floor((A+N)/2) + 1)
+            const int m_ref = static_cast<int>(std::floor((t.a + active) / 2.0)) + 1;
+            const double ref = phys_.reference_current(m_ref, active);
+            e_ref_ += phys_.column_energy(ref, pulse);
+            out = !(i_col > ref);
+            break;
+          }
+          case models::Threshold::Mode::Always: out = true; break;
+          default: out = false; break;
+        }
+        ++sa_decisions_;
+        models::set_bit(op.out_bits, o * positions + p, out);
+      } else {
+        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = phys_.ideal_adc(i_col, active);
+        ++adc_conversions_;
+      }
+    }
+    if (!cfg_.sa_path) op.active_rows[p] = active;
+    ++reads_;
   }
-  ++reads_;
-  const sc_time t = cfg_.sa_path ? sa_op_time_ : adc_op_time_;
+  const sc_time t = static_cast<double>(positions) * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
   busy_s_ += t.to_seconds();
   delay += t;
 }

@@ -1,5 +1,6 @@
 #include "models/compiled.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace bayescim::models {
@@ -18,35 +19,74 @@ int xnor_matches_range(const std::uint64_t* x, const std::uint64_t* w, int begin
   return m;
 }
 
-double CompiledLayer::preactivation(int o, int matches, bool drop) const {
-  const BinaryDense& l = *src;
-  const double a = 2.0 * matches - in;
+double CompiledLayer::preactivation(int o, int a, bool drop) const {
+  const BinaryLayer& l = *src;
   const double s = drop ? dropped_value : static_cast<double>(l.alpha[o]);
   const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + static_cast<double>(l.bn_eps));
   return static_cast<double>(l.bn_gamma[o]) * (a * s - l.bn_mean[o]) / sd + l.bn_beta[o];
 }
 
+std::size_t CompiledLayer::draws_per_sample() const {
+  if (!dropout) return 0;
+  switch (dropout_kind) {
+    case DropoutKind::Scale: return 1;
+    case DropoutKind::Spatial: return static_cast<std::size_t>(src->c_in);
+    case DropoutKind::McDropout: return static_cast<std::size_t>(src->positions()) * static_cast<std::size_t>(in);
+    case DropoutKind::None: return 0;
+  }
+  return 0;
+}
+
+void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
+                            std::uint64_t* active) const {
+  const bool mc = dropout && dropout_kind == DropoutKind::McDropout;
+  const bool spatial = dropout && dropout_kind == DropoutKind::Spatial;
+  if (gather.empty()) {  // dense: the input itself
+    for (std::size_t w = 0; w < words; ++w) {
+      x[w] = input[w];
+      active[w] = ~std::uint64_t{0};
+    }
+    if (in % 64) active[words - 1] = (std::uint64_t{1} << (in % 64)) - 1;
+    if (mc)
+      for (std::size_t w = 0; w < words; ++w) active[w] &= ~mask[w];
+    return;
+  }
+  std::fill(x, x + words, 0);
+  std::fill(active, active + words, 0);
+  const std::int32_t* g = gather.data() + static_cast<std::size_t>(position) * in;
+  const int kk = src->k * src->k;
+  const std::size_t mc_base = static_cast<std::size_t>(position) * in;
+  for (int r = 0; r < in; ++r) {
+    const std::int32_t e = g[r];
+    if (e < 0) continue;  // padding: wordline off
+    if (spatial && get_bit(mask, r / kk)) continue;
+    if (mc && get_bit(mask, static_cast<int>(mc_base + r))) continue;
+    active[r / 64] |= std::uint64_t{1} << (r % 64);
+    if (get_bit(input, e)) x[r / 64] |= std::uint64_t{1} << (r % 64);
+  }
+}
+
 namespace {
 
-// z(m) is affine in m, so {m : z(m) >= 0} is empty, everything, or a half-line; found by scan
+// z(a) is affine in a, so {a : z(a) >= 0} is empty, everything, or a half-line; found by a scan
 // with the exact expression the logits use, so the threshold and preactivation never disagree.
-MatchThreshold derive(const CompiledLayer& c, int o, bool drop) {
+Threshold derive(const CompiledLayer& c, int o, bool drop) {
   const int n = c.in;
-  const bool lo = c.preactivation(o, 0, drop) >= 0.0;
+  const bool lo = c.preactivation(o, -n, drop) >= 0.0;
   const bool hi = c.preactivation(o, n, drop) >= 0.0;
-  MatchThreshold t;
-  if (lo && hi) { t.mode = MatchThreshold::Mode::Always; return t; }
-  if (!lo && !hi) { t.mode = MatchThreshold::Mode::Never; return t; }
-  if (hi) {  // increasing: first m that fires
-    t.mode = MatchThreshold::Mode::AtLeast;
-    int m = 0;
-    while (m <= n && c.preactivation(o, m, drop) < 0.0) ++m;
-    t.m = m;
-  } else {   // decreasing: last m that fires
-    t.mode = MatchThreshold::Mode::AtMost;
-    int m = 0;
-    while (m + 1 <= n && c.preactivation(o, m + 1, drop) >= 0.0) ++m;
-    t.m = m;
+  Threshold t;
+  if (lo && hi) { t.mode = Threshold::Mode::Always; return t; }
+  if (!lo && !hi) { t.mode = Threshold::Mode::Never; return t; }
+  if (hi) {  // increasing: first a that fires
+    t.mode = Threshold::Mode::AtLeast;
+    int a = -n;
+    while (a <= n && c.preactivation(o, a, drop) < 0.0) ++a;
+    t.a = a;
+  } else {   // decreasing: last a that fires
+    t.mode = Threshold::Mode::AtMost;
+    int a = -n;
+    while (a + 1 <= n && c.preactivation(o, a + 1, drop) >= 0.0) ++a;
+    t.a = a;
   }
   return t;
 }
@@ -65,15 +105,31 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
     for (int o = 0; o < l.out; ++o)
       for (int i = 0; i < l.in; ++i)
         set_bit(c.weights.data() + o * c.words, i, l.weight[static_cast<std::size_t>(o) * l.in + i] > 0);
-    c.sign = l.sign_activation;
-    c.scale_dropout = l.scale_dropout;
-    c.dropped_value = n.dropout.scale_dropped_value;
-    if (c.sign) {
-      for (int d = 0; d < 2; ++d) {
-        c.threshold[d].resize(l.out);
-        for (int o = 0; o < l.out; ++o) c.threshold[d][o] = derive(c, o, d == 1);
-      }
+    if (l.kind == LayerKind::Conv) {
+      c.gather.assign(static_cast<std::size_t>(l.positions()) * l.in, -1);
+      for (int oh = 0; oh < l.h_out; ++oh)
+        for (int ow = 0; ow < l.w_out; ++ow) {
+          std::int32_t* g = c.gather.data() + static_cast<std::size_t>(oh * l.w_out + ow) * l.in;
+          for (int ch = 0; ch < l.c_in; ++ch)
+            for (int kh = 0; kh < l.k; ++kh)
+              for (int kw = 0; kw < l.k; ++kw) {
+                const int ih = oh * l.stride - l.pad + kh, iw = ow * l.stride - l.pad + kw;
+                if (ih < 0 || iw < 0 || ih >= l.h_in || iw >= l.w_in) continue;
+                g[(ch * l.k + kh) * l.k + kw] = (ch * l.h_in + ih) * l.w_in + iw;
+              }
+        }
     }
+    c.sign = l.sign_activation;
+    c.dropout = l.dropout;
+    c.dropout_kind = n.dropout.kind;
+    c.dropped_value = n.dropout.scale_dropped_value;
+    for (int d = 0; d < 2; ++d) {
+      if (!c.sign) break;
+      c.threshold[d].resize(l.out);
+      for (int o = 0; o < l.out; ++o) c.threshold[d][o] = derive(c, o, d == 1);
+    }
+    draw_offset.push_back(draws_per_sample);
+    draws_per_sample += c.draws_per_sample();
     layers.push_back(std::move(c));
   }
 }
@@ -83,6 +139,39 @@ void CompiledNetwork::binarize(const std::uint8_t* pixels, std::uint64_t* out) c
   for (std::size_t w = 0; w < words_for(n); ++w) out[w] = 0;
   for (int i = 0; i < n; ++i)
     if (pixel_bit[pixels[i]]) out[i / 64] |= std::uint64_t{1} << (i % 64);
+}
+
+void CompiledNetwork::fill_masks(SampleMasks& m, const std::function<bool(std::size_t)>& draw) const {
+  m.layer.resize(layers.size());
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const std::size_t n = layers[l].draws_per_sample();
+    auto& v = m.layer[l];
+    v.assign((n + 63) / 64, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      if (draw(draw_offset[l] + i)) v[i / 64] |= std::uint64_t{1} << (i % 64);
+  }
+}
+
+std::size_t CompiledNetwork::max_words() const {
+  std::size_t w = words_for(net->input_size);
+  for (const auto& l : layers) {
+    w = std::max(w, l.words);
+    w = std::max(w, words_for(l.out * l.src->positions()));
+  }
+  return w;
+}
+
+void or_pool(const std::uint64_t* in, int c, int h, int w, int k, std::uint64_t* out) {
+  const int ho = h / k, wo = w / k;
+  std::fill(out, out + words_for(c * ho * wo), 0);
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < ho; ++y)
+      for (int x = 0; x < wo; ++x) {
+        bool any = false;
+        for (int dy = 0; dy < k && !any; ++dy)
+          for (int dx = 0; dx < k && !any; ++dx) any = get_bit(in, (ch * h + y * k + dy) * w + x * k + dx);
+        if (any) set_bit(out, (ch * ho + y) * wo + x, true);
+      }
 }
 
 }  // namespace bayescim::models

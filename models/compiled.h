@@ -1,9 +1,10 @@
-// A network lowered for execution: bit-packed weights and, per output neuron, the integer
-// decision on the XNOR match count that BatchNorm + sign reduce to (for kept and dropped scale).
-// Both the reference executor and the simulated hardware use this single lowering.
+// A network lowered for execution: bit-packed weights, conv gather tables, and per output neuron
+// the integer decision on the pre-activation a that BatchNorm + sign reduce to (with the scale
+// kept and dropped). The reference executor and the simulated hardware share this lowering.
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "models/bitops.h"
@@ -11,14 +12,14 @@
 
 namespace bayescim::models {
 
-// out = +1 iff the condition holds on the match count m (popcount of XNOR over the fan-in).
-struct MatchThreshold {
+// out = +1 iff the condition holds on the integer pre-activation a = 2 * matches - active rows.
+struct Threshold {
   enum class Mode : std::uint8_t { AtLeast, AtMost, Always, Never } mode = Mode::Always;
-  int m = 0;
-  bool fires(int matches) const {
+  int a = 0;
+  bool fires(int pre) const {
     switch (mode) {
-      case Mode::AtLeast: return matches >= m;
-      case Mode::AtMost: return matches <= m;
+      case Mode::AtLeast: return pre >= a;
+      case Mode::AtMost: return pre <= a;
       case Mode::Always: return true;
       case Mode::Never: return false;
     }
@@ -27,28 +28,52 @@ struct MatchThreshold {
 };
 
 struct CompiledLayer {
-  const BinaryDense* src = nullptr;
-  int in = 0, out = 0;
-  std::size_t words = 0;                 // words per packed row of `in` elements
-  std::vector<std::uint64_t> weights;    // [out][words], column-major by neuron
+  const BinaryLayer* src = nullptr;
+  int in = 0, out = 0;                 // crossbar rows and columns
+  std::size_t words = 0;               // words per packed row vector of `in` elements
+  std::vector<std::uint64_t> weights;  // [out][words]
+  // Conv: for each output position and row, the input element it reads, or -1 (padding).
+  std::vector<std::int32_t> gather;    // [positions][in]
   bool sign = true;
-  bool scale_dropout = false;
-  std::array<std::vector<MatchThreshold>, 2> threshold;  // [dropped?0:1... index = drop bit][out]
+  bool dropout = false;
+  DropoutKind dropout_kind = DropoutKind::None;
+  std::array<std::vector<Threshold>, 2> threshold;  // [scale dropped ? 1 : 0][out]
   double dropped_value = 1.0;
 
   const std::uint64_t* column(int o) const { return weights.data() + static_cast<std::size_t>(o) * words; }
-  // BatchNorm output of neuron o for match count m, with the scale kept (drop=false) or dropped.
-  double preactivation(int o, int matches, bool drop) const;
+  // BatchNorm output of neuron o for pre-activation a, with the scale kept or dropped.
+  double preactivation(int o, int a, bool drop) const;
+  // Random draws this layer needs per MC sample (0 without dropout).
+  std::size_t draws_per_sample() const;
+  // Builds the packed row vector and active-row mask of one output position from the layer's
+  // packed input; `mask` holds this layer's draws for the sample (1 = dropped), or is null.
+  void rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
+               std::uint64_t* active) const;
+};
+
+// Dropout decisions of one MC sample, packed per layer (empty for layers without dropout):
+// scale 1 bit (alpha dropped); spatial c_in bits (channel dropped); mc_dropout positions * in
+// bits, index p * in + r (row r gated off during the read at position p).
+struct SampleMasks {
+  std::vector<std::vector<std::uint64_t>> layer;
+  bool bit(std::size_t l, std::size_t i) const { return get_bit(layer[l].data(), static_cast<int>(i)); }
 };
 
 struct CompiledNetwork {
   const Network* net = nullptr;
   std::vector<CompiledLayer> layers;
-  std::array<bool, 256> pixel_bit{};  // first-layer binarisation of a raw 8-bit pixel
+  std::vector<std::size_t> draw_offset;  // first draw index of each layer within a sample
+  std::size_t draws_per_sample = 0;
+  std::array<bool, 256> pixel_bit{};     // first-layer binarisation of a raw 8-bit pixel
 
   explicit CompiledNetwork(const Network& n);
-  // Packs raw pixels (input_size bytes) into the first layer's ±1 bit vector.
   void binarize(const std::uint8_t* pixels, std::uint64_t* out) const;
+  // Fills the masks of one sample; draw(d) returns the d-th draw of the sample (true = drop).
+  void fill_masks(SampleMasks& m, const std::function<bool(std::size_t)>& draw) const;
+  std::size_t max_words() const;  // largest packed activation or row vector
 };
+
+// Max-pools a [c][h][w] bit map of ±1 values (OR over each window) into [c][h/k][w/k].
+void or_pool(const std::uint64_t* in, int c, int h, int w, int k, std::uint64_t* out);
 
 }  // namespace bayescim::models

@@ -13,10 +13,15 @@ struct ModelError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class DropoutKind { None, Scale };
+// none: deterministic BNN. mc_dropout: each crossbar input row (layer input element, or im2col
+// element for convolutions) dropped independently per read (SpinDrop). spatial: whole input
+// channels of conv layers, one draw per channel per pass (Spatial-SpinDrop). scale: the layer's
+// alpha vector dropped as a whole, one draw per layer per pass (Scale-Dropout).
+enum class DropoutKind { None, McDropout, Spatial, Scale };
+enum class LayerKind { Dense, Conv };
 
 const char* to_string(DropoutKind k);
-// Parses "none" | "scale"; throws ModelError listing the valid names otherwise.
+// Parses "none" | "mc_dropout" | "spatial" | "scale"; throws ModelError listing them otherwise.
 DropoutKind parse_dropout_kind(const std::string& s);
 
 // Where and how MC dropout is applied (see BRIEF §1; the "project's reading").
@@ -27,30 +32,45 @@ struct DropoutSpec {
   double scale_dropped_value = 1.0; // Scale-Dropout: the value a dropped alpha takes (1 or 0)
 };
 
-// One binary fully connected layer: a = x·w (x, w in {-1,+1}), a' = a·s, z = BN(a'),
-// then sign(z) (+1 iff z >= 0) for hidden layers, or z itself (logits) for the last.
-struct BinaryDense {
+// One binary layer: a = sum over active inputs of x·w (x, w in {-1,+1}; padded or dropped inputs
+// are inactive and contribute 0), a' = a·s, z = BN(a'), then sign(z) (+1 iff z >= 0) for hidden
+// layers, or z itself (logits) for the last. A conv layer computes this at every output position
+// over its K x K x C_in window; an optional max-pool follows the sign (on ±1 values: an OR).
+// Activations are laid out [channel][row][col]; a dense layer after a conv sees them flattened.
+struct BinaryLayer {
+  LayerKind kind = LayerKind::Dense;
   std::string name;
-  int in = 0;
-  int out = 0;
-  std::vector<int8_t> weight;  // [out][in], each +1 or -1
+  int in = 0;   // fan-in per output = crossbar rows: dense inputs, or C_in * K * K
+  int out = 0;  // neurons or output channels = crossbar columns
+  int c_in = 0, h_in = 1, w_in = 1;  // input geometry (dense: c_in = in)
+  int k = 1, stride = 1, pad = 0;    // conv kernel, stride, zero padding
+  int h_out = 1, w_out = 1;          // conv output positions (before pooling)
+  int pool = 0;                      // max-pool window = stride after the sign, 0 = none
+  std::vector<int8_t> weight;  // [out][in], each +1 or -1; conv rows ordered (c, kh, kw)
   std::vector<float> alpha;    // [out] learnable scale (all 1 when the model has none)
   std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;  // [out]
   float bn_eps = 1e-5f;
   bool sign_activation = true;
-  bool scale_dropout = false;  // alpha is stochastically replaced by scale_dropped_value
+  bool dropout = false;  // takes part in the network's dropout (meaning set by DropoutSpec::kind)
+
+  int positions() const { return h_out * w_out; }
+  int h_pooled() const { return pool ? h_out / pool : h_out; }
+  int w_pooled() const { return pool ? w_out / pool : w_out; }
+  int input_elems() const { return c_in * h_in * w_in; }
+  int output_elems() const { return out * h_pooled() * w_pooled(); }
 };
 
 struct Network {
   std::string source;  // the file it came from
-  int input_size = 0;
+  int input_size = 0;  // = input_c * input_h * input_w
+  int input_c = 1, input_h = 1, input_w = 1;
   float input_threshold = 0.5f;  // first layer: pixel/255 >= threshold -> +1, else -1
   int classes = 0;
-  std::vector<BinaryDense> layers;
+  std::vector<BinaryLayer> layers;
   DropoutSpec dropout;
   std::map<std::string, std::string> metadata;
 
-  // Number of dropout draws per MC sample for the shared unit (one per dropped layer).
+  // Number of layers that take part in dropout.
   int dropout_layers() const;
   std::uint64_t binary_macs_per_sample() const;
   // Checks internal consistency (sizes, ±1 weights, finite parameters); throws ModelError.

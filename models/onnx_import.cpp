@@ -2,6 +2,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,7 +14,7 @@
 namespace bayescim::models {
 namespace {
 
-const char* kSupportedOps = "GreaterOrEqual, Where, MatMul, Gemm, Mul, BatchNormalization, Flatten";
+const char* kSupportedOps = "GreaterOrEqual, Where, MatMul, Gemm, Conv, Mul, BatchNormalization, MaxPool, Flatten";
 
 struct Tensor {
   std::vector<int64_t> dims;
@@ -43,11 +44,97 @@ class Importer {
   std::string path_;
   std::unordered_map<std::string, Tensor> consts_;
   Network net_;
-  std::optional<BinaryDense> open_;  // the layer being assembled
+  std::optional<BinaryLayer> open_;  // the layer being assembled
   std::string current_;              // name of the value flowing along the chain
   enum class Stage { Input, Binary, PreAct, Scaled, Normed } stage_ = Stage::Input;
   std::optional<float> pending_ge_;  // threshold of a GreaterOrEqual awaiting its Where
+  int cur_c_ = 0, cur_h_ = 1, cur_w_ = 1;  // shape of the value flowing along the chain
+  bool flat_ = true;
+  std::vector<int64_t> ints(const onnx::NodeProto& n, const onnx::AttributeProto& a) const;
+  void conv_node(const onnx::NodeProto& n);
+  void maxpool_node(const onnx::NodeProto& n);
 };
+
+std::vector<int64_t> Importer::ints(const onnx::NodeProto& n, const onnx::AttributeProto& a) const {
+  if (a.type() != onnx::AttributeProto::INTS) fail_node(n, "attribute '" + a.name() + "' must be a list of integers");
+  return {a.ints().begin(), a.ints().end()};
+}
+
+void Importer::conv_node(const onnx::NodeProto& n) {
+  if (stage_ != Stage::Binary) fail_node(n, "a binary layer's input must be binarised (+1/-1) first");
+  if (flat_) fail_node(n, "Conv needs a [N, C, H, W] input, but the value is flat");
+  const Tensor& w = need_constant(n, 1);
+  if (w.dims.size() != 4 || w.dims[2] != w.dims[3]) fail_node(n, "weight must be [C_out, C_in, K, K]");
+  if (w.dims[1] != cur_c_)
+    fail_node(n, "weight has " + std::to_string(w.dims[1]) + " input channels, the input has " + std::to_string(cur_c_));
+  if (n.input_size() == 3) {
+    for (float v : need_constant(n, 2).data)
+      if (v != 0.0f) fail_node(n, "a bias is not supported on binary layers (fold it into BatchNorm)");
+  }
+  BinaryLayer l;
+  l.kind = LayerKind::Conv;
+  l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
+  l.c_in = cur_c_;
+  l.h_in = cur_h_;
+  l.w_in = cur_w_;
+  l.k = static_cast<int>(w.dims[2]);
+  for (const auto& a : n.attribute()) {
+    const auto v = ints(n, a);
+    auto all_equal = [&](std::size_t count) {
+      if (v.size() != count) return false;
+      for (auto x : v) if (x != v[0]) return false;
+      return true;
+    };
+    if (a.name() == "kernel_shape") {
+      if (!all_equal(2) || v[0] != l.k) fail_node(n, "kernel_shape must match the square weight");
+    } else if (a.name() == "strides") {
+      if (!all_equal(2) || v[0] < 1) fail_node(n, "strides must be two equal positive integers");
+      l.stride = static_cast<int>(v[0]);
+    } else if (a.name() == "pads") {
+      if (!all_equal(4) || v[0] < 0) fail_node(n, "pads must be four equal integers (symmetric zero padding)");
+      l.pad = static_cast<int>(v[0]);
+    } else if (a.name() == "dilations") {
+      if (!all_equal(2) || v[0] != 1) fail_node(n, "only dilation 1 is supported");
+    } else if (a.name() == "group") {
+      fail_node(n, "grouped convolutions are not supported (attribute 'group')");
+    } else {
+      fail_node(n, "unsupported attribute '" + a.name() + "' (supported: kernel_shape, strides, pads, dilations=1)");
+    }
+  }
+  l.in = l.c_in * l.k * l.k;
+  l.out = static_cast<int>(w.dims[0]);
+  l.h_out = (l.h_in + 2 * l.pad - l.k) / l.stride + 1;
+  l.w_out = (l.w_in + 2 * l.pad - l.k) / l.stride + 1;
+  if (l.h_out < 1 || l.w_out < 1 || l.pad >= l.k) fail_node(n, "kernel, stride and padding leave no output");
+  l.weight.resize(static_cast<std::size_t>(l.in) * l.out);
+  for (std::size_t i = 0; i < l.weight.size(); ++i) {
+    const float v = w.data[i];
+    if (v != 1.0f && v != -1.0f) fail_node(n, "weights must be exactly +1 or -1 (found " + std::to_string(v) + ")");
+    l.weight[i] = static_cast<int8_t>(v);
+  }
+  open_ = std::move(l);
+  stage_ = Stage::PreAct;
+}
+
+void Importer::maxpool_node(const onnx::NodeProto& n) {
+  if (stage_ != Stage::Binary || net_.layers.empty() || net_.layers.back().kind != LayerKind::Conv ||
+      net_.layers.back().pool != 0)
+    fail_node(n, "MaxPool is supported only right after a conv layer's sign activation");
+  int k = 0, stride = 0;
+  for (const auto& a : n.attribute()) {
+    const auto v = ints(n, a);
+    if (a.name() == "kernel_shape" && v.size() == 2 && v[0] == v[1]) k = static_cast<int>(v[0]);
+    else if (a.name() == "strides" && v.size() == 2 && v[0] == v[1]) stride = static_cast<int>(v[0]);
+    else if (a.name() == "pads" && std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 0; })) continue;
+    else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: square kernel_shape, equal strides, pads 0)");
+  }
+  if (k < 1 || stride != k) fail_node(n, "pooling window and stride must be equal (non-overlapping)");
+  auto& l = net_.layers.back();
+  if (l.h_out % k || l.w_out % k) fail_node(n, "pooling window must divide the feature map");
+  l.pool = k;
+  cur_h_ = l.h_pooled();
+  cur_w_ = l.w_pooled();
+}
 
 Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
   Tensor out;
@@ -100,7 +187,7 @@ std::optional<float> Importer::scalar(const std::string& name) const {
 }
 
 void Importer::close_layer(bool sign) {
-  BinaryDense& l = *open_;
+  BinaryLayer& l = *open_;
   l.sign_activation = sign;
   if (l.alpha.empty()) l.alpha.assign(l.out, 1.0f);
   if (l.bn_gamma.empty()) {  // no BatchNorm: identity
@@ -108,6 +195,16 @@ void Importer::close_layer(bool sign) {
     l.bn_beta.assign(l.out, 0.0f);
     l.bn_mean.assign(l.out, 0.0f);
     l.bn_var.assign(l.out, 1.0f - l.bn_eps);
+  }
+  if (l.kind == LayerKind::Conv) {
+    cur_c_ = l.out;
+    cur_h_ = l.h_out;
+    cur_w_ = l.w_out;
+    flat_ = false;
+  } else {
+    cur_c_ = l.out;
+    cur_h_ = cur_w_ = 1;
+    flat_ = true;
   }
   net_.layers.push_back(std::move(l));
   open_.reset();
@@ -137,14 +234,27 @@ Network Importer::run() {
     if (!current_.empty()) fail("the model has more than one graph input (expected one image input)");
     current_ = vi.name();
     const auto& shape = vi.type().tensor_type().shape();
-    int64_t size = 1;
+    std::vector<int64_t> d;
     for (int i = 1; i < shape.dim_size(); ++i) {
       if (!shape.dim(i).has_dim_value()) fail("input '" + vi.name() + "' must have static non-batch dimensions");
-      size *= shape.dim(i).dim_value();
+      if (shape.dim(i).dim_value() < 1 || shape.dim(i).dim_value() > 65536) fail("input '" + vi.name() + "' has an invalid dimension");
+      d.push_back(shape.dim(i).dim_value());
     }
-    if (shape.dim_size() < 2 || size <= 0 || size > (1 << 24))
-      fail("input '" + vi.name() + "' must have shape [N, features...]");
-    net_.input_size = static_cast<int>(size);
+    if (d.size() == 1) {
+      net_.input_c = static_cast<int>(d[0]);
+    } else if (d.size() == 3) {
+      net_.input_c = static_cast<int>(d[0]);
+      net_.input_h = static_cast<int>(d[1]);
+      net_.input_w = static_cast<int>(d[2]);
+      flat_ = false;
+    } else {
+      fail("input '" + vi.name() + "' must have shape [N, features] or [N, C, H, W]");
+    }
+    if (static_cast<int64_t>(net_.input_c) * net_.input_h * net_.input_w > (1 << 24)) fail("input is too large");
+    net_.input_size = net_.input_c * net_.input_h * net_.input_w;
+    cur_c_ = net_.input_c;
+    cur_h_ = net_.input_h;
+    cur_w_ = net_.input_w;
   }
   if (current_.empty()) fail("the model has no graph input");
 
@@ -154,7 +264,16 @@ Network Importer::run() {
       fail_node(n, "expected a linear chain: first input should be '" + current_ + "'");
     if (n.output_size() != 1) fail_node(n, "expected exactly one output");
     if (op == "Flatten") {
-      if (stage_ != Stage::Input) fail_node(n, "Flatten is only supported on the graph input");
+      if (stage_ != Stage::Input && stage_ != Stage::Binary) fail_node(n, "Flatten is supported only on binary values");
+      for (const auto& a : n.attribute())
+        if (a.name() != "axis" || a.i() != 1) fail_node(n, "only Flatten with axis = 1 is supported");
+      cur_c_ = cur_c_ * cur_h_ * cur_w_;
+      cur_h_ = cur_w_ = 1;
+      flat_ = true;
+    } else if (op == "Conv") {
+      conv_node(n);
+    } else if (op == "MaxPool") {
+      maxpool_node(n);
     } else if (op == "GreaterOrEqual") {
       auto thr = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
       if (!thr) fail_node(n, "second input must be a scalar initializer");
@@ -179,6 +298,7 @@ Network Importer::run() {
       stage_ = Stage::Binary;
     } else if (op == "MatMul" || op == "Gemm") {
       if (stage_ != Stage::Binary) fail_node(n, "a binary layer's input must be binarised (+1/-1) first");
+      if (!flat_) fail_node(n, "the input is [C, H, W]; add a Flatten before a fully connected layer");
       const Tensor& w = need_constant(n, 1);
       if (w.dims.size() != 2) fail_node(n, "weight must be 2-D");
       bool trans_b = false;
@@ -193,10 +313,13 @@ Network Importer::run() {
         for (float v : c.data)
           if (v != 0.0f) fail_node(n, "a bias is not supported on binary layers (fold it into BatchNorm)");
       }
-      BinaryDense l;
+      BinaryLayer l;
       l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
       l.in = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]);
       l.out = static_cast<int>(trans_b ? w.dims[0] : w.dims[1]);
+      l.c_in = l.in;
+      if (l.in != cur_c_)
+        fail_node(n, "weight expects " + std::to_string(l.in) + " inputs, the previous value has " + std::to_string(cur_c_));
       l.weight.resize(static_cast<std::size_t>(l.in) * l.out);
       for (int o = 0; o < l.out; ++o)
         for (int i = 0; i < l.in; ++i) {
@@ -208,7 +331,7 @@ Network Importer::run() {
       open_ = std::move(l);
       stage_ = Stage::PreAct;
     } else if (op == "Mul") {
-      if (stage_ != Stage::PreAct) fail_node(n, "Mul (the scale vector) must directly follow MatMul/Gemm");
+      if (stage_ != Stage::PreAct) fail_node(n, "Mul (the scale vector) must directly follow MatMul/Gemm/Conv");
       const Tensor& a = need_constant(n, 1);
       if (a.data.size() != static_cast<std::size_t>(open_->out))
         fail_node(n, "scale vector must have one entry per output (" + std::to_string(open_->out) + ")");

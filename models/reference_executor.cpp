@@ -6,34 +6,55 @@
 namespace bayescim::models {
 
 ReferenceExecutor::ReferenceExecutor(const CompiledNetwork& net) : net_(net) {
-  std::size_t w = words_for(net.net->input_size);
-  for (const auto& l : net.layers) w = std::max(w, words_for(l.out));
+  const std::size_t w = net.max_words();
   a_.assign(w, 0);
   b_.assign(w, 0);
+  pre_.assign(w, 0);
+  x_.assign(w, 0);
+  act_.assign(w, 0);
 }
 
 void ReferenceExecutor::forward(const std::uint8_t* pixels, const std::vector<std::uint8_t>& drop_bits,
                                 float* logits) {
+  std::size_t next = 0;
+  net_.fill_masks(scratch_, [&](std::size_t) {
+    if (next >= drop_bits.size()) throw std::invalid_argument("too few dropout bits");
+    return drop_bits[next++] != 0;
+  });
+  forward(pixels, scratch_, logits);
+}
+
+void ReferenceExecutor::forward(const std::uint8_t* pixels, const SampleMasks& masks, float* logits) {
   net_.binarize(pixels, a_.data());
-  std::size_t bit = 0;
   std::uint64_t* x = a_.data();
   std::uint64_t* y = b_.data();
-  for (const auto& l : net_.layers) {
-    bool drop = false;
-    if (l.scale_dropout) {
-      if (bit >= drop_bits.size()) throw std::invalid_argument("too few dropout bits");
-      drop = drop_bits[bit++] != 0;
+  for (std::size_t li = 0; li < net_.layers.size(); ++li) {
+    const auto& l = net_.layers[li];
+    const BinaryLayer& s = *l.src;
+    const std::uint64_t* mask = l.dropout ? masks.layer.at(li).data() : nullptr;
+    const bool drop = l.dropout && l.dropout_kind == DropoutKind::Scale && masks.bit(li, 0);
+    const int positions = s.positions();
+    std::uint64_t* dst = s.pool ? pre_.data() : y;
+    if (l.sign) std::fill(dst, dst + words_for(l.out * positions), 0);
+    for (int p = 0; p < positions; ++p) {
+      l.rows_at(p, x, mask, x_.data(), act_.data());
+      int active = 0;
+      for (std::size_t w = 0; w < l.words; ++w) active += __builtin_popcountll(act_[w]);
+      for (int o = 0; o < l.out; ++o) {
+        int m = 0;
+        const std::uint64_t* col = l.column(o);
+        for (std::size_t w = 0; w < l.words; ++w) m += __builtin_popcountll(~(x_[w] ^ col[w]) & act_[w]);
+        const int a = 2 * m - active;
+        if (l.sign) {
+          if (l.threshold[drop ? 1 : 0][o].fires(a)) set_bit(dst, o * positions + p, true);
+        } else {
+          logits[o] = static_cast<float>(l.preactivation(o, a, drop));
+        }
+      }
     }
-    if (l.sign) {
-      std::fill(y, y + words_for(l.out), 0);
-      const auto& thr = l.threshold[drop ? 1 : 0];
-      for (int o = 0; o < l.out; ++o)
-        if (thr[o].fires(xnor_matches(x, l.column(o), l.in))) y[o / 64] |= std::uint64_t{1} << (o % 64);
-      std::swap(x, y);
-    } else {
-      for (int o = 0; o < l.out; ++o)
-        logits[o] = static_cast<float>(l.preactivation(o, xnor_matches(x, l.column(o), l.in), drop));
-    }
+    if (!l.sign) break;
+    if (s.pool) or_pool(pre_.data(), l.out, s.h_out, s.w_out, s.pool, y);
+    std::swap(x, y);
   }
 }
 

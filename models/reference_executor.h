@@ -10,13 +10,15 @@ namespace bayescim::models {
 class ReferenceExecutor {
  public:
   explicit ReferenceExecutor(const CompiledNetwork& net);
-  // One forward pass of one image. drop_bits holds one bit per dropout layer, in network order
-  // (1 = that layer's scale is dropped). Writes `classes` logits.
+  // One forward pass of one image with this sample's dropout masks. Writes `classes` logits.
+  void forward(const std::uint8_t* pixels, const SampleMasks& masks, float* logits);
+  // Scale-Dropout convenience: one bit per dropout layer, in network order (1 = dropped).
   void forward(const std::uint8_t* pixels, const std::vector<std::uint8_t>& drop_bits, float* logits);
 
  private:
   const CompiledNetwork& net_;
-  std::vector<std::uint64_t> a_, b_;
+  std::vector<std::uint64_t> a_, b_, pre_, x_, act_;
+  SampleMasks scratch_;
 };
 
 }  // namespace bayescim::models

@@ -68,9 +68,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
   }
 
   const bool has_dropout = net.dropout_layers() > 0;
-  j["hardware"] = {{"stochastic_units", has_dropout ? 1 : 0},
-                   {"dropout_modules", has_dropout ? 1 : 0},
-                   {"dropout_organisation", has_dropout ? "shared_unit" : "none"},
+  const auto& mods = r.dropout_modules;
+  j["hardware"] = {{"stochastic_units", mods.modules},
+                   {"dropout_modules", mods.modules},
+                   {"dropout_organisation", hw::to_string(mods.org)},
+                   {"random_bits_per_sample", r.draws_per_sample},
                    {"random_bits", r.random_bits},
                    {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
                    {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
@@ -109,6 +111,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"col_tiles", lm.col_tiles},
                         {"sensing", lm.sa_path ? "sa" : "adc"},
                         {"utilisation", lm.utilisation},
+                        {"positions", net.layers[layers.size()].positions()},
+                        {"dropout_modules", mods.org == hw::Organisation::Shared ? 0 : mods.per_layer[layers.size()]},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
     }
     j["hardware"]["arrays"] = r.mapping->arrays.size();
@@ -229,8 +233,8 @@ std::string summary_text(const json& j) {
                                         std::to_string(h["array_rows"].get<int>()) + " x " +
                                         std::to_string(h["array_cols"].get<int>()) + ")");
   }
-  row(os, "stochastic units / dropout modules", std::to_string(h["stochastic_units"].get<int>()) + " / " +
-                                                    std::to_string(h["dropout_modules"].get<int>()) + " (" +
+  row(os, "stochastic units / dropout modules", std::to_string(h["stochastic_units"].get<std::size_t>()) + " / " +
+                                                    std::to_string(h["dropout_modules"].get<std::size_t>()) + " (" +
                                                     h["dropout_organisation"].get<std::string>() + ")");
   row(os, "random bits drawn", std::to_string(h["random_bits"].get<std::uint64_t>()));
   if (!j["energy"].is_null()) {

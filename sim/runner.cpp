@@ -7,7 +7,7 @@
 #include <systemc>
 
 #include "hw/accelerator.h"
-#include "hw/dropout_unit.h"
+#include "hw/dropout_source.h"
 #include "hw/physics/rng.h"
 #include "models/compiled.h"
 #include "models/onnx_import.h"
@@ -79,6 +79,8 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
   r.net = load_model(cfg);
   const models::Network& net = r.net;
   const models::CompiledNetwork compiled(net);
+  r.dropout_modules = hw::map_modules(compiled);
+  r.draws_per_sample = compiled.draws_per_sample;
   spdlog::info("model {}: {} layers, {} inputs, {} classes, dropout {} p={} on {} layer(s)", cfg.model_path,
                net.layers.size(), net.input_size, net.classes, models::to_string(net.dropout.kind), net.dropout.p,
                net.dropout_layers());
@@ -116,8 +118,9 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
     if (samples_out) {
       auto& os = samples_out->stream();
       os << r.datasets[d].role << ',' << idx << ',' << t << ',';
-      if (dbits == 0) os << '-';
-      for (int b = 0; b < dbits; ++b) os << (bits[b] ? '1' : '0');
+      if (net.dropout.kind != models::DropoutKind::Scale || dbits == 0) os << '-';  // masks: see README
+      else
+        for (int b = 0; b < dbits; ++b) os << (bits[b] ? '1' : '0');
       char buf[32];
       for (int c = 0; c < net.classes; ++c) {
         std::snprintf(buf, sizeof buf, ",%.9g", static_cast<double>(logits[c]));
@@ -151,13 +154,20 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
     models::ReferenceExecutor exec(compiled);
     std::vector<float> logits(net.classes);
     std::vector<std::uint8_t> bits(std::max(dbits, 1));
+    models::SampleMasks masks;
+    const bool scale = net.dropout.kind == models::DropoutKind::Scale;
     for (std::size_t j = 0; j < jobs.size(); ++j)
       for (int t = 0; t < cfg.samples; ++t) {
-        for (int b = 0; b < dbits; ++b)
-          bits[b] = hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t),
-                                     static_cast<std::uint64_t>(b), r.realised_p) ? 1 : 0;
-        r.random_bits += static_cast<std::uint64_t>(dbits);
-        exec.forward(jobs[j].pixels, bits, logits.data());
+        compiled.fill_masks(masks, [&](std::size_t d) {
+          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, r.realised_p);
+        });
+        r.random_bits += compiled.draws_per_sample;
+        if (scale) {
+          int b = 0;
+          for (std::size_t l = 0; l < compiled.layers.size(); ++l)
+            if (compiled.layers[l].dropout) bits[b++] = masks.bit(l, 0) ? 1 : 0;
+        }
+        exec.forward(jobs[j].pixels, masks, logits.data());
         sink(j, t, logits.data(), bits.data());
       }
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "hw/dropout_source.h"
 #include "hw/mapper.h"
 #include "hw/stats.h"
 #include "models/network.h"
@@ -21,6 +22,8 @@ struct RunResult {
   std::vector<MetricsAccumulator> metrics;  // one per dataset
   std::optional<hw::Mapping> mapping;       // hw engine only
   std::optional<hw::StatsSink> stats;       // hw engine only
+  hw::ModuleMap dropout_modules;            // the dropout hardware's module layout
+  std::size_t draws_per_sample = 0;
   double realised_p = 0;                    // of the dropout source
   std::uint64_t random_bits = 0;
   double wall_s = 0;

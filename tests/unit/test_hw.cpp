@@ -60,7 +60,7 @@ TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
     const int t = static_cast<int>(k % 6);
     // The hardware's bits are the counter-based draws of (seed, image, sample, layer).
     for (int b = 0; b < 3; ++b) {
-      EXPECT_EQ(rec.bits[k][b], dropout_draw(5, image_key(0, img), t, b, acc.dropout_unit().realised_p()) ? 1 : 0);
+      EXPECT_EQ(rec.bits[k][b], dropout_draw(5, image_key(0, img), t, b, acc.dropout_source().realised_p()) ? 1 : 0);
       dropped += rec.bits[k][b];
     }
     ref.forward(images[img].data(), rec.bits[k], want.data());
@@ -76,12 +76,12 @@ TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
 models::Network hand_network(bool dropout) {
   models::Network n;
   n.source = "hand";
-  n.input_size = 3;
+  n.input_size = n.input_c = 3;
   n.classes = 2;
   auto layer = [](const char* name, int in, int out, std::vector<int8_t> w, bool sign) {
-    models::BinaryDense l;
+    models::BinaryLayer l;
     l.name = name;
-    l.in = in;
+    l.in = l.c_in = in;
     l.out = out;
     l.weight = std::move(w);
     l.alpha.assign(out, 1.0f);
@@ -159,6 +159,93 @@ void check_hand_energy(bool dropout) {
 
 TEST(Accelerator, EnergyAndLatencyOfATinyNetworkByHand) { check_hand_energy(false); }
 TEST(Accelerator, EnergyAndLatencyWithTheSharedDropoutUnitByHand) { check_hand_energy(true); }
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// Conv (padding, pooling), dense, SA and ADC paths, and each dropout organisation: the simulated
+// hardware gives the reference executor's logits on the same draws.
+class HwKinds : public ::testing::TestWithParam<models::DropoutKind> {};
+
+TEST_P(HwKinds, SimulationEqualsReferenceOnTheSameDraws) {
+  const auto net = testing::random_cnn(31, GetParam(), 0.35);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 6; ++i) images.push_back(testing::random_pixels(net.input_size, 70 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(1, i)});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 20;  // conv1 (9 rows): SA path; conv2 (36 rows) and fc1 (45): 2 and 3 row tiles
+  cfg.arch.cols = 3;
+  cfg.samples = 3;
+  cfg.dropout_p = 0.35;
+  cfg.seed = 9;
+  std::vector<std::vector<float>> got;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    got.emplace_back(l, l + net.classes);
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(got.size(), images.size() * 3);
+  EXPECT_TRUE(acc.mapping().layers[0].sa_path);
+  EXPECT_EQ(acc.mapping().layers[1].row_tiles, 2);
+  models::ReferenceExecutor ref(c);
+  models::SampleMasks masks;
+  std::vector<float> want(net.classes);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    const std::size_t img = k / 3;
+    const int t = static_cast<int>(k % 3);
+    c.fill_masks(masks, [&](std::size_t d) {
+      return dropout_draw(9, image_key(1, img), t, d, acc.dropout_source().realised_p());
+    });
+    ref.forward(images[img].data(), masks, want.data());
+    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[k][o], want[o]) << "sample " << k;
+  }
+  const auto st = collect_stats();
+  EXPECT_EQ(st.sum("random_bits"), static_cast<double>(c.draws_per_sample * got.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, HwKinds,
+                         ::testing::Values(models::DropoutKind::None, models::DropoutKind::McDropout,
+                                           models::DropoutKind::Spatial, models::DropoutKind::Scale));
+
+TEST(DropoutModules, CountsOfTheThreeOrganisationsByHand) {
+  // random_cnn: conv2 has C_in = 4 and a 3x3 kernel (36 rows); fc1 has 45 inputs.
+  const auto spatial = testing::random_cnn(1, models::DropoutKind::Spatial);
+  const auto mc = testing::random_cnn(1, models::DropoutKind::McDropout);   // conv2 and fc1
+  const auto scale = testing::random_cnn(1, models::DropoutKind::Scale);    // all three layers
+  EXPECT_EQ(map_modules(models::CompiledNetwork(spatial)).modules, 4u);
+  EXPECT_EQ(map_modules(models::CompiledNetwork(mc)).modules, 36u + 45u);
+  EXPECT_EQ(map_modules(models::CompiledNetwork(scale)).modules, 1u);
+  EXPECT_EQ(map_modules(models::CompiledNetwork(testing::random_cnn(1, models::DropoutKind::None))).modules, 0u);
+  // Per conv layer, spatial needs K*K = 9 times fewer modules than per-row dropout.
+  auto mc_conv = testing::random_cnn(1, models::DropoutKind::McDropout);
+  models::DropoutSpec only_conv2 = mc_conv.dropout;
+  only_conv2.layers = {"conv2"};
+  mc_conv.apply_dropout(only_conv2);
+  EXPECT_EQ(map_modules(models::CompiledNetwork(mc_conv)).modules, 9u * map_modules(models::CompiledNetwork(spatial)).modules);
+}
+
+// Spatial masks: constant over all window positions of one pass, and a dropped channel's rows
+// draw no current (the active-row mask excludes all K*K rows of that channel at every position).
+TEST(SpatialMask, HoldsOverAllPositionsAndGatesTheChannelsRows) {
+  const auto net = testing::random_cnn(2, models::DropoutKind::Spatial);
+  const models::CompiledNetwork c(net);
+  const auto& conv2 = c.layers[1];
+  std::vector<std::uint64_t> input(models::words_for(conv2.src->input_elems()), ~std::uint64_t{0});
+  std::vector<std::uint64_t> mask(1, 0b0101);  // channels 0 and 2 dropped
+  std::vector<std::uint64_t> x(conv2.words), act(conv2.words);
+  for (int p = 0; p < conv2.src->positions(); ++p) {
+    conv2.rows_at(p, input.data(), mask.data(), x.data(), act.data());
+    for (int r = 0; r < conv2.in; ++r) {
+      const int ch = r / 9;
+      if (ch == 0 || ch == 2) EXPECT_FALSE(models::get_bit(act.data(), r)) << "position " << p << " row " << r;
+      else EXPECT_TRUE(models::get_bit(act.data(), r)) << "position " << p << " row " << r;  // conv2 has no padding
+    }
+  }
+}
 
 }  // namespace
 }  // namespace bayescim::hw

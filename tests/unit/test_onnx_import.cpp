@@ -215,8 +215,8 @@ class OnnxImportTest : public ::testing::Test {
 
 void expect_tiny_layers(const Network& net) {
   ASSERT_EQ(net.layers.size(), 2u);
-  const BinaryDense& l1 = net.layers[0];
-  const BinaryDense& l2 = net.layers[1];
+  const BinaryLayer& l1 = net.layers[0];
+  const BinaryLayer& l2 = net.layers[1];
   EXPECT_EQ(l1.name, "fc1");
   EXPECT_EQ(l1.in, 6);
   EXPECT_EQ(l1.out, 4);
@@ -269,8 +269,8 @@ TEST_F(OnnxImportTest, LoadsATinyTwoLayerModel) {
   EXPECT_DOUBLE_EQ(net.dropout.p, 0.25);
   EXPECT_EQ(net.dropout.layers, std::vector<std::string>{"fc1"});
   EXPECT_DOUBLE_EQ(net.dropout.scale_dropped_value, 0.0);
-  EXPECT_TRUE(net.layers[0].scale_dropout);
-  EXPECT_FALSE(net.layers[1].scale_dropout);
+  EXPECT_TRUE(net.layers[0].dropout);
+  EXPECT_FALSE(net.layers[1].dropout);
   EXPECT_EQ(net.dropout_layers(), 1);
   EXPECT_EQ(net.metadata.at("bayescim.format"), "1");
   EXPECT_EQ(net.metadata.at("bayescim.dropout.p"), "0.25");
@@ -283,8 +283,8 @@ TEST_F(OnnxImportTest, DropoutOnSeveralLayersAndDroppedValueOne) {
   set_meta(m, "bayescim.dropout.p", "0.5");
   const Network net = load_onnx(write(m));
   EXPECT_EQ(net.dropout.layers, (std::vector<std::string>{"fc1", "fc2"}));
-  EXPECT_TRUE(net.layers[0].scale_dropout);
-  EXPECT_TRUE(net.layers[1].scale_dropout);
+  EXPECT_TRUE(net.layers[0].dropout);
+  EXPECT_TRUE(net.layers[1].dropout);
   EXPECT_DOUBLE_EQ(net.dropout.p, 0.5);
   EXPECT_DOUBLE_EQ(net.dropout.scale_dropped_value, 1.0);
   EXPECT_EQ(net.dropout_layers(), 2);
@@ -355,7 +355,7 @@ TEST_F(OnnxImportTest, LayerWithoutScaleOrBatchNormGetsIdentities) {
   node(m, "fc2").set_output(0, "logits");
   const Network net = load_onnx(write(m));
   ASSERT_EQ(net.layers.size(), 2u);
-  const BinaryDense& l2 = net.layers[1];
+  const BinaryLayer& l2 = net.layers[1];
   EXPECT_EQ(l2.alpha, std::vector<float>(3, 1.0f));
   EXPECT_EQ(l2.bn_gamma, std::vector<float>(3, 1.0f));
   EXPECT_EQ(l2.bn_beta, std::vector<float>(3, 0.0f));
@@ -369,11 +369,17 @@ TEST_F(OnnxImportTest, LayerWithoutScaleOrBatchNormGetsIdentities) {
 TEST_F(OnnxImportTest, RejectsUnsupportedOps) {
   {
     onnx::ModelProto m = tiny_model();
-    node(m, "fc1").set_op_type("Conv");
+    node(m, "fc1").set_op_type("ConvTranspose");
     const std::string msg = error_loading(m);
     EXPECT_TRUE(Contains(msg, path_ + ": "));
-    EXPECT_TRUE(Contains(msg, "node 'fc1' (Conv): unsupported op"));
-    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, MatMul, Gemm, Mul, BatchNormalization, Flatten"));
+    EXPECT_TRUE(Contains(msg, "node 'fc1' (ConvTranspose): unsupported op"));
+    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, MatMul, Gemm, Conv, Mul, BatchNormalization, MaxPool, Flatten"));
+  }
+  {
+    onnx::ModelProto m = tiny_model();  // a Conv on a flat [N, features] value
+    node(m, "fc1").set_op_type("Conv");
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, "node 'fc1' (Conv): Conv needs a [N, C, H, W] input, but the value is flat"));
   }
   {
     onnx::ModelProto m = tiny_model();
@@ -522,7 +528,7 @@ TEST_F(OnnxImportTest, RejectsALayerSizeMismatch) {
   std::vector<float> v(15, 1.0f);
   w.set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
   const std::string msg = error_loading(m);
-  EXPECT_TRUE(Contains(msg, path_ + ": layer 'fc2': expects 5 inputs but the previous layer gives 4"));
+  EXPECT_TRUE(Contains(msg, path_ + ": node 'fc2' (MatMul): weight expects 5 inputs, the previous value has 4"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,7 +539,7 @@ TEST_F(OnnxImportTest, RejectsAnUnknownDropoutKind) {
   set_meta(m, "bayescim.dropout.kind", "gaussian");
   const std::string msg = error_loading(m);
   EXPECT_TRUE(Contains(msg, path_ + ": metadata 'bayescim.dropout.kind': "));
-  EXPECT_TRUE(Contains(msg, "unknown dropout kind 'gaussian' (allowed: none, scale)"));
+  EXPECT_TRUE(Contains(msg, "unknown dropout kind 'gaussian' (allowed: none, mc_dropout, spatial, scale)"));
 }
 
 TEST_F(OnnxImportTest, RejectsADropoutLayerThatDoesNotExist) {

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "hw/dropout_unit.h"
+#include "hw/dropout_source.h"
 #include "hw/params.h"
 #include "hw/physics/crossbar_physics.h"
 #include "hw/physics/energy_table.h"

@@ -52,14 +52,54 @@ TEST(ExecutorDrop, DroppedScaleChangesOutputsAndZeroReadingIsConstant) {
   EXPECT_TRUE(differs);
 }
 
-TEST(CompiledThresholds, AgreeWithBatchNormSignAtEveryMatchCount) {
+TEST(CompiledThresholds, AgreeWithBatchNormSignAtEveryPreactivation) {
   const auto net = testing::random_network({33, 20, 3}, 9);
   const CompiledNetwork c(net);
   const auto& l = c.layers[0];
   for (int d = 0; d < 2; ++d)
     for (int o = 0; o < l.out; ++o)
-      for (int m = 0; m <= l.in; ++m)
-        EXPECT_EQ(l.threshold[d][o].fires(m), l.preactivation(o, m, d == 1) >= 0.0) << "o " << o << " m " << m;
+      for (int a = -l.in; a <= l.in; ++a)
+        EXPECT_EQ(l.threshold[d][o].fires(a), l.preactivation(o, a, d == 1) >= 0.0) << "o " << o << " a " << a;
+}
+
+// Conv (padding, stride, pooling) and the three dropout kinds against the plain definition, with
+// masks drawn at random and handed to both.
+class CnnParity : public ::testing::TestWithParam<DropoutKind> {};
+
+TEST_P(CnnParity, MatchesPlainDefinition) {
+  const auto net = testing::random_cnn(21, GetParam(), 0.3);
+  const CompiledNetwork c(net);
+  ReferenceExecutor exec(c);
+  std::vector<float> logits(net.classes);
+  std::mt19937_64 rng(99);
+  int dropped = 0;
+  for (int img = 0; img < 30; ++img) {
+    const auto px = testing::random_pixels(net.input_size, 300 + img);
+    for (int t = 0; t < 4; ++t) {
+      std::vector<std::uint8_t> draws(c.draws_per_sample);
+      for (auto& d : draws) d = (rng() % 10) < 3;
+      SampleMasks m;
+      c.fill_masks(m, [&](std::size_t i) { return draws.at(i) != 0; });
+      exec.forward(px.data(), m, logits.data());
+      const auto want = testing::plain_forward(net, px.data(), [&](std::size_t l, std::size_t i) {
+        return draws.at(c.draw_offset[l] + i) != 0;
+      });
+      for (int k = 0; k < net.classes; ++k) EXPECT_NEAR(logits[k], want[k], 1e-4) << "img " << img;
+      for (auto d : draws) dropped += d;
+    }
+  }
+  if (GetParam() != DropoutKind::None) EXPECT_GT(dropped, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, CnnParity,
+                         ::testing::Values(DropoutKind::None, DropoutKind::McDropout, DropoutKind::Spatial,
+                                           DropoutKind::Scale));
+
+TEST(DrawCounts, PerSampleDrawsOfEachKind) {
+  // conv2: 4 input channels, 3x3 kernel, 3x3 positions; fc1: 45 inputs.
+  EXPECT_EQ(CompiledNetwork(testing::random_cnn(1, DropoutKind::Spatial)).draws_per_sample, 4u);
+  EXPECT_EQ(CompiledNetwork(testing::random_cnn(1, DropoutKind::McDropout)).draws_per_sample, 9u * 36 + 45);
+  EXPECT_EQ(CompiledNetwork(testing::random_cnn(1, DropoutKind::Scale)).draws_per_sample, 3u);
 }
 
 TEST(Bitops, RangeMatchesEqualsNaiveCount) {

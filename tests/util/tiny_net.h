@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -9,65 +10,156 @@
 
 namespace bayescim::testing {
 
-// sizes = {in, h1, ..., classes}; every layer gets Scale-Dropout when `scale` is true.
-inline models::Network random_network(const std::vector<int>& sizes, std::uint64_t seed, bool scale = true,
-                                      double p = 0.3) {
-  std::mt19937_64 rng(seed);
+inline void random_params(models::BinaryLayer& l, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  models::Network n;
-  n.source = "random";
-  n.input_size = sizes.front();
-  n.input_threshold = 0.5f;
-  for (std::size_t k = 0; k + 1 < sizes.size(); ++k) {
-    models::BinaryDense l;
-    l.name = "fc" + std::to_string(k + 1);
-    l.in = sizes[k];
-    l.out = sizes[k + 1];
-    for (int i = 0; i < l.in * l.out; ++i) l.weight.push_back(u(rng) >= 0 ? 1 : -1);
-    for (int o = 0; o < l.out; ++o) {
-      l.alpha.push_back(0.5f + std::fabs(u(rng)));
-      l.bn_gamma.push_back(u(rng) > -0.8f ? 0.5f + std::fabs(u(rng)) : -0.7f);  // some negative gammas
-      l.bn_beta.push_back(0.3f * u(rng));
-      l.bn_mean.push_back(static_cast<float>(std::sqrt(static_cast<double>(l.in))) * u(rng));
-      l.bn_var.push_back(static_cast<float>(l.in) * (0.2f + std::fabs(u(rng))));
-    }
-    l.sign_activation = k + 2 < sizes.size();
-    n.layers.push_back(l);
+  for (int i = 0; i < l.in * l.out; ++i) l.weight.push_back(u(rng) >= 0 ? 1 : -1);
+  for (int o = 0; o < l.out; ++o) {
+    l.alpha.push_back(0.5f + std::fabs(u(rng)));
+    l.bn_gamma.push_back(u(rng) > -0.8f ? 0.5f + std::fabs(u(rng)) : -0.7f);  // some negative gammas
+    l.bn_beta.push_back(0.3f * u(rng));
+    l.bn_mean.push_back(static_cast<float>(std::sqrt(static_cast<double>(l.in))) * u(rng));
+    l.bn_var.push_back(static_cast<float>(l.in) * (0.2f + std::fabs(u(rng))));
   }
-  n.classes = sizes.back();
+}
+
+inline models::BinaryLayer dense(const std::string& name, int in, int out, bool sign) {
+  models::BinaryLayer l;
+  l.name = name;
+  l.in = l.c_in = in;
+  l.out = out;
+  l.sign_activation = sign;
+  return l;
+}
+
+inline models::BinaryLayer conv(const std::string& name, int c_in, int h, int w, int c_out, int k, int stride, int pad,
+                                int pool) {
+  models::BinaryLayer l;
+  l.kind = models::LayerKind::Conv;
+  l.name = name;
+  l.c_in = c_in;
+  l.h_in = h;
+  l.w_in = w;
+  l.k = k;
+  l.stride = stride;
+  l.pad = pad;
+  l.in = c_in * k * k;
+  l.out = c_out;
+  l.h_out = (h + 2 * pad - k) / stride + 1;
+  l.w_out = (w + 2 * pad - k) / stride + 1;
+  l.pool = pool;
+  l.sign_activation = true;
+  return l;
+}
+
+inline void finish(models::Network& n, models::DropoutKind kind, double p, std::uint64_t seed,
+                   std::vector<std::string> layers = {}) {
+  std::mt19937_64 rng(seed);
+  for (auto& l : n.layers) random_params(l, rng);
+  n.classes = n.layers.back().out;
   models::DropoutSpec spec;
-  if (scale) {
-    spec.kind = models::DropoutKind::Scale;
-    spec.p = p;
-    for (const auto& l : n.layers) spec.layers.push_back(l.name);
+  spec.kind = kind;
+  spec.p = p;
+  if (kind != models::DropoutKind::None) {
+    if (layers.empty())
+      for (const auto& l : n.layers)
+        if (kind != models::DropoutKind::Spatial || l.kind == models::LayerKind::Conv) layers.push_back(l.name);
+    spec.layers = layers;
   }
   n.apply_dropout(spec);
   n.validate();
+}
+
+// sizes = {in, h1, ..., classes}; every layer gets Scale-Dropout when `scale` is true.
+inline models::Network random_network(const std::vector<int>& sizes, std::uint64_t seed, bool scale = true,
+                                      double p = 0.3) {
+  models::Network n;
+  n.source = "random";
+  n.input_size = n.input_c = sizes.front();
+  for (std::size_t k = 0; k + 1 < sizes.size(); ++k)
+    n.layers.push_back(dense("fc" + std::to_string(k + 1), sizes[k], sizes[k + 1], k + 2 < sizes.size()));
+  finish(n, scale ? models::DropoutKind::Scale : models::DropoutKind::None, p, seed);
   return n;
 }
 
-// The definition, element by element in double: a = sum x_i w_i, z = gamma (a s - mu)/sd + beta.
+// 1x10x10 -> conv 3x3 pad 1 (4 ch) pool 2 -> conv 3x3 stride 1 no pad (5 ch) 3x3 -> dense 45 -> 6.
+inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, double p = 0.3) {
+  models::Network n;
+  n.source = "random-cnn";
+  n.input_c = 1;
+  n.input_h = n.input_w = 10;
+  n.input_size = 100;
+  n.layers.push_back(conv("conv1", 1, 10, 10, 4, 3, 1, 1, 2));
+  n.layers.push_back(conv("conv2", 4, 5, 5, 5, 3, 1, 0, 0));
+  n.layers.push_back(dense("fc1", 45, 6, false));
+  std::vector<std::string> layers;
+  if (kind == models::DropoutKind::McDropout || kind == models::DropoutKind::Spatial) layers = {"conv2"};
+  if (kind == models::DropoutKind::McDropout) layers.push_back("fc1");
+  finish(n, kind, p, seed, layers);
+  return n;
+}
+
+// The definition, element by element in double. drop(layer, i) gives the i-th draw of a layer:
+// scale i = 0; spatial i = input channel; mc_dropout i = position * fan_in + (c, kh, kw) row.
 inline std::vector<double> plain_forward(const models::Network& n, const std::uint8_t* pixels,
-                                         const std::vector<std::uint8_t>& bits) {
+                                         const std::function<bool(std::size_t, std::size_t)>& drop) {
   std::vector<int> x(n.input_size);
   for (int i = 0; i < n.input_size; ++i) x[i] = static_cast<float>(pixels[i]) / 255.0f >= n.input_threshold ? 1 : -1;
-  std::size_t b = 0;
   std::vector<double> z;
-  for (const auto& l : n.layers) {
-    const bool drop = l.scale_dropout && bits.at(b++) != 0;
-    z.assign(l.out, 0.0);
-    std::vector<int> y(l.out);
-    for (int o = 0; o < l.out; ++o) {
-      long a = 0;
-      for (int i = 0; i < l.in; ++i) a += x[i] * l.weight[static_cast<std::size_t>(o) * l.in + i];
-      const double s = drop ? n.dropout.scale_dropped_value : l.alpha[o];
-      const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + l.bn_eps);
-      z[o] = l.bn_gamma[o] * (static_cast<double>(a) * s - l.bn_mean[o]) / sd + l.bn_beta[o];
-      y[o] = z[o] >= 0 ? 1 : -1;
+  for (std::size_t li = 0; li < n.layers.size(); ++li) {
+    const auto& l = n.layers[li];
+    const bool scale_drop = l.dropout && n.dropout.kind == models::DropoutKind::Scale && drop(li, 0);
+    const int P = l.positions();
+    std::vector<int> y(static_cast<std::size_t>(l.out) * P);
+    z.assign(static_cast<std::size_t>(l.out) * P, 0.0);
+    for (int o = 0; o < l.out; ++o)
+      for (int pos = 0; pos < P; ++pos) {
+        const int oh = pos / l.w_out, ow = pos % l.w_out;
+        long a = 0;
+        for (int r = 0; r < l.in; ++r) {
+          int xi;
+          if (l.kind == models::LayerKind::Dense) {
+            xi = x[r];
+          } else {
+            const int ch = r / (l.k * l.k), kh = (r / l.k) % l.k, kw = r % l.k;
+            const int ih = oh * l.stride - l.pad + kh, iw = ow * l.stride - l.pad + kw;
+            if (ih < 0 || iw < 0 || ih >= l.h_in || iw >= l.w_in) continue;  // zero padding
+            if (l.dropout && n.dropout.kind == models::DropoutKind::Spatial && drop(li, ch)) continue;
+            xi = x[(ch * l.h_in + ih) * l.w_in + iw];
+          }
+          if (l.dropout && n.dropout.kind == models::DropoutKind::McDropout &&
+              drop(li, static_cast<std::size_t>(pos) * l.in + r))
+            continue;
+          a += xi * l.weight[static_cast<std::size_t>(o) * l.in + r];
+        }
+        const double s = scale_drop ? n.dropout.scale_dropped_value : l.alpha[o];
+        const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + l.bn_eps);
+        const double zz = l.bn_gamma[o] * (static_cast<double>(a) * s - l.bn_mean[o]) / sd + l.bn_beta[o];
+        z[static_cast<std::size_t>(o) * P + pos] = zz;
+        y[static_cast<std::size_t>(o) * P + pos] = zz >= 0 ? 1 : -1;
+      }
+    if (l.pool) {  // max over each window
+      const int ho = l.h_out / l.pool, wo = l.w_out / l.pool;
+      std::vector<int> pooled(static_cast<std::size_t>(l.out) * ho * wo, -1);
+      for (int c = 0; c < l.out; ++c)
+        for (int h = 0; h < l.h_out; ++h)
+          for (int w = 0; w < l.w_out; ++w) {
+            int& t = pooled[(c * ho + h / l.pool) * wo + w / l.pool];
+            t = std::max(t, y[(c * l.h_out + h) * l.w_out + w]);
+          }
+      y = pooled;
     }
     x = y;
   }
   return z;
+}
+
+// Scale-Dropout convenience: bits[k] is the k-th dropout layer's draw.
+inline std::vector<double> plain_forward(const models::Network& n, const std::uint8_t* pixels,
+                                         const std::vector<std::uint8_t>& bits) {
+  std::vector<std::size_t> index(n.layers.size(), 0);
+  std::size_t k = 0;
+  for (std::size_t l = 0; l < n.layers.size(); ++l) index[l] = n.layers[l].dropout ? k++ : 0;
+  return plain_forward(n, pixels, [&](std::size_t l, std::size_t) { return bits.at(index[l]) != 0; });
 }
 
 inline std::vector<std::uint8_t> random_pixels(int n, std::uint64_t seed) {

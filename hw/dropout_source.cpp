@@ -1,0 +1,128 @@
+#include "hw/dropout_source.h"
+
+#include <algorithm>
+
+#include "hw/physics/rng.h"
+
+namespace bayescim::hw {
+
+const char* to_string(Organisation o) {
+  switch (o) {
+    case Organisation::None: return "none";
+    case Organisation::Shared: return "shared_unit";
+    case Organisation::Spatial: return "spatial_controller";
+    case Organisation::PerNeuron: return "per_neuron_modules";
+  }
+  return "?";
+}
+
+Organisation organisation_for(models::DropoutKind k) {
+  switch (k) {
+    case models::DropoutKind::None: return Organisation::None;
+    case models::DropoutKind::Scale: return Organisation::Shared;
+    case models::DropoutKind::Spatial: return Organisation::Spatial;
+    case models::DropoutKind::McDropout: return Organisation::PerNeuron;
+  }
+  return Organisation::None;
+}
+
+std::size_t ModuleMap::module_of(std::size_t layer, std::size_t draw) const {
+  switch (org) {
+    case Organisation::Shared: return 0;
+    case Organisation::Spatial: return base[layer] + draw;                      // draw = channel
+    case Organisation::PerNeuron: return base[layer] + draw % per_layer[layer];  // draw = p * rows + r
+    case Organisation::None: break;
+  }
+  return 0;
+}
+
+ModuleMap map_modules(const models::CompiledNetwork& net) {
+  ModuleMap m;
+  m.org = organisation_for(net.net->dropout.kind);
+  for (const auto& l : net.layers) {
+    std::size_t n = 0;
+    if (l.dropout) {
+      switch (m.org) {
+        case Organisation::Shared: n = 0; break;  // the one unit is counted once below
+        case Organisation::Spatial: n = static_cast<std::size_t>(l.src->c_in); break;
+        case Organisation::PerNeuron: n = static_cast<std::size_t>(l.in); break;
+        case Organisation::None: break;
+      }
+    }
+    m.base.push_back(m.modules);
+    m.per_layer.push_back(n);
+    m.modules += n;
+  }
+  if (m.org == Organisation::Shared && net.net->dropout_layers() > 0) m.modules = 1;
+  return m;
+}
+
+double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A) {
+  double i = 0, p = target_p;
+  if (target_p <= 0.0) {
+    i = 0.0;  // no write pulse: never switches
+  } else if (target_p >= 1.0) {
+    i = mtj.reset_current_A;  // a deterministic write
+  } else {
+    i = drive_current_for(mtj, target_p);
+    p = switching_probability(mtj, i, mtj.write_pulse_s);
+  }
+  if (drive_A) *drive_A = i;
+  return p;
+}
+
+DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
+    : sc_module(name), socket("socket"), cfg_(cfg), state_ap_(cfg.modules.modules, false) {
+  socket.register_b_transport(this, &DropoutSource::b_transport);
+  realised_p_ = realised_probability(cfg_.params.mtj, cfg_.target_p, &drive_A_);
+  bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj), sc_core::SC_SEC);
+}
+
+void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
+  if (tx.get_command() != tlm::TLM_READ_COMMAND || tx.get_address() != kDraw || cfg_.modules.modules == 0) {
+    tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  auto& r = *reinterpret_cast<DropoutRequest*>(tx.get_data_ptr());
+  std::fill(r.bits, r.bits + models::words_for(static_cast<int>(r.count)), 0);
+  for (std::size_t i = 0; i < r.count; ++i) {
+    const bool bit = dropout_draw(cfg_.seed, r.image_key, static_cast<std::uint64_t>(r.sample), r.offset + i,
+                                  realised_p_);
+    const std::size_t mod = cfg_.modules.module_of(static_cast<std::size_t>(r.layer), i);
+    const BitPhaseEnergy e = bit_energy(cfg_.params.mtj, drive_A_, state_ap_[mod], bit);
+    energy_.reset_J += e.reset_J;
+    energy_.write_J += e.write_J;
+    energy_.read_J += e.read_J;
+    energy_.sa_J += e.sa_J;
+    state_ap_[mod] = bit;
+    if (bit) r.bits[i / 64] |= std::uint64_t{1} << (i % 64);
+    ones_ += bit ? 1 : 0;
+  }
+  bits_ += r.count;
+  // The request's modules work in parallel; each draws count / modules bits in sequence.
+  const std::size_t mods = cfg_.modules.org == Organisation::Shared ? 1 : cfg_.modules.per_layer[r.layer];
+  const std::size_t rounds = mods ? (r.count + mods - 1) / mods : r.count;
+  const sc_core::sc_time t = static_cast<double>(rounds) * bit_time_;
+  busy_s_ += t.to_seconds();
+  delay += t;
+  tx.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void DropoutSource::report_stats(StatsSink& sink) const {
+  const std::string m = name();
+  sink.add(m, "stochastic_units", static_cast<double>(cfg_.modules.modules), "1");
+  sink.add(m, "dropout_modules", static_cast<double>(cfg_.modules.modules), "1");
+  sink.add(m, "random_bits", static_cast<double>(bits_), "1");
+  sink.add(m, "random_ones", static_cast<double>(ones_), "1");
+  sink.add(m, "realised_p", realised_p_, "1");
+  sink.add(m, "drive_current", drive_A_, "A");
+  sink.add(m, "bit_latency", bit_time_.to_seconds(), "s");
+  sink.add(m, "dropout_time", busy_s_, "s");
+  sink.add(m, "energy.dropout_rng", energy_.total(), "J");
+  sink.add(m, "dropout.energy_reset", energy_.reset_J, "J");
+  sink.add(m, "dropout.energy_write", energy_.write_J, "J");
+  sink.add(m, "dropout.energy_read", energy_.read_J, "J");
+  sink.add(m, "dropout.energy_sa", energy_.sa_J, "J");
+}
+
+}  // namespace bayescim::hw

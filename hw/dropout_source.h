@@ -1,0 +1,74 @@
+// The dropout hardware: stochastic-MTJ modules that draw the dropout decisions of each layer.
+// Three organisations (BRIEF §2), one module class:
+//   shared     (MC-Scale-Dropout): one unit for the whole model, one bit per dropped layer per
+//              pass; the bit drives the column reference select (theta/alpha vs theta).
+//   spatial    (MC-SpatialDropout): one module per input channel of each dropped conv layer; the
+//              C_in bits of a pass sit in a mask register that gates the K*K wordlines of each
+//              dropped channel at every window position.
+//   per_neuron (MC-Dropout, SpinDrop): one module per crossbar input row of each dropped layer,
+//              drawing a fresh bit for every read (every output position).
+// Modules of one request work in parallel; a module draws its bits one after another.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+#include "hw/params.h"
+#include "hw/physics/stochastic_mtj.h"
+#include "hw/protocol.h"
+#include "hw/stats.h"
+#include "models/compiled.h"
+
+namespace bayescim::hw {
+
+enum class Organisation { None, Shared, Spatial, PerNeuron };
+const char* to_string(Organisation o);
+Organisation organisation_for(models::DropoutKind k);
+
+// Module layout of an organisation on a network: how many modules, and which module draws the
+// i-th draw of a layer.
+struct ModuleMap {
+  Organisation org = Organisation::None;
+  std::vector<std::size_t> base;      // first module of each layer
+  std::vector<std::size_t> per_layer; // modules of each layer (0 without dropout)
+  std::size_t modules = 0;
+  std::size_t module_of(std::size_t layer, std::size_t draw) const;
+};
+ModuleMap map_modules(const models::CompiledNetwork& net);
+
+// The realised switching probability for a target p (0 and 1 are driven deterministically).
+double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A = nullptr);
+
+class DropoutSource : public sc_core::sc_module, public StatsProvider {
+ public:
+  struct Config {
+    DropoutUnitParams params;
+    double target_p = 0.0;
+    std::uint64_t seed = 0;
+    ModuleMap modules;
+  };
+  tlm_utils::simple_target_socket<DropoutSource> socket;
+
+  DropoutSource(sc_core::sc_module_name name, const Config& cfg);
+  DropoutSource(const DropoutSource&) = delete;
+  DropoutSource& operator=(const DropoutSource&) = delete;
+
+  double realised_p() const { return realised_p_; }
+  void report_stats(StatsSink& sink) const override;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+
+  Config cfg_;
+  double drive_A_ = 0, realised_p_ = 0;
+  std::vector<bool> state_ap_;  // per module: AP after its last draw
+  sc_core::sc_time bit_time_;
+  std::uint64_t bits_ = 0, ones_ = 0;
+  double busy_s_ = 0;
+  BitPhaseEnergy energy_;
+};
+
+}  // namespace bayescim::hw
