@@ -1,11 +1,19 @@
-"""Binary MLP with MC-Scale-Dropout (the project's definition, BRIEF section 1)."""
+"""Binary MLP and CNN with MC dropout of four kinds (the project's definitions, BRIEF section 1).
+
+Every kind is driven by one flat vector of draws per example (bits [B, D], 1 = dropped), laid
+out exactly as the simulator draws them (models/compiled.cpp): layers in network order, layer l
+owns draws [offset_l, offset_l + n_l) with n_l = 1 (scale), C_in (spatial) or
+positions * fan_in (mc_dropout, index p * fan_in + r), 0 without dropout.
+"""
+
+import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-METHODS = ("none", "scale")
-PLANNED_METHODS = ("mc_dropout", "spatial")
+METHODS = ("none", "mc_dropout", "spatial", "scale")
+TOPOLOGIES = ("mlp", "cnn")
 BN_EPS = 1e-5
 INPUT_THRESHOLD = 0.5
 
@@ -39,34 +47,32 @@ def binarize_input(x):
     return torch.where(x >= INPUT_THRESHOLD, torch.ones_like(x), -torch.ones_like(x))
 
 
+def _channel_view(v, ndim):
+    """Per-channel vector [C] shaped to broadcast over [B, C, ...] of rank ndim."""
+    return v.view((1, -1) + (1,) * (ndim - 2))
+
+
 def bn_inference(z, bn):
-    """BatchNorm with running statistics, written as the ONNX spec formula in float32.
-
-    Computes ((z - mean) / sqrt(var + eps)) * gamma + beta, one rounding per operation, so a
-    C++ implementation doing the same float32 operations in the same order matches bit for bit.
-    """
+    """BatchNorm with running statistics as the ONNX formula in float32: ((z - mean) / sqrt(var + eps)) * gamma + beta."""
     eps = torch.tensor(bn.eps, dtype=z.dtype)
-    return (z - bn.running_mean) / torch.sqrt(bn.running_var + eps) * bn.weight + bn.bias
+    c = lambda v: _channel_view(v, z.dim())  # noqa: E731
+    return (z - c(bn.running_mean)) / torch.sqrt(c(bn.running_var) + eps) * c(bn.weight) + c(bn.bias)
 
 
-class BinaryLayer(nn.Module):
-    """One binary layer: +-1 matmul, per-neuron scale alpha (droppable), BatchNorm, optional sign."""
+class _Binary(nn.Module):
+    """Shared tail of a binary layer: scale alpha (droppable), BatchNorm, optional sign."""
 
-    def __init__(self, in_features, out_features, learn_alpha=True, activation=True):
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+    def _init_tail(self, out, learn_alpha, activation, bn_cls):
+        self.out_features = out
         self.activation = activation
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
         if learn_alpha:
-            self.alpha = nn.Parameter(torch.ones(out_features))
+            self.alpha = nn.Parameter(torch.ones(out))
         else:
-            self.register_buffer("alpha", torch.ones(out_features))
-        self.bn = nn.BatchNorm1d(out_features, eps=BN_EPS)
+            self.register_buffer("alpha", torch.ones(out))
+        self.bn = bn_cls(out, eps=BN_EPS)
 
     def binary_weight(self):
-        """The +-1 weights used in the forward pass, shape [out, in]."""
+        """The +-1 weights used in the forward pass."""
         return binarize(self.weight.detach())
 
     def clip_(self):
@@ -74,56 +80,119 @@ class BinaryLayer(nn.Module):
         with torch.no_grad():
             self.weight.clamp_(-1.0, 1.0)
 
-    def forward(self, xb, drop=None, dropped_value=1.0):
-        """xb: +-1 input [B, in]; drop: bool [B] (True = alpha replaced by dropped_value) or None."""
-        a = xb @ sign_ste(self.weight).t()
+    def _tail(self, a, drop, dropped_value):
+        alpha = _channel_view(self.alpha, a.dim())
         if drop is None:
-            s = self.alpha.unsqueeze(0)
+            s = alpha
         else:
             dv = torch.tensor(dropped_value, dtype=a.dtype)
-            s = torch.where(drop.unsqueeze(1), dv, self.alpha.unsqueeze(0))
+            s = torch.where(drop.view((-1,) + (1,) * (a.dim() - 1)), dv, alpha)
         z = a * s
         z = self.bn(z) if self.training else bn_inference(z, self.bn)
         return sign_ste(z) if self.activation else z
 
 
-class BinaryMLP(nn.Module):
-    """Binary MLP (default 784-512-512-10) with dropout method 'none' or 'scale'.
+class BinaryLayer(_Binary):
+    """Fully connected binary layer: (+-1 input, 0 where dropped) @ Wb^T, alpha, BN, optional sign."""
 
-    Scale-Dropout draws one Bernoulli(p) bit per dropout layer per forward pass *per example*
-    (mask [B, L]), as MC inference does per image; bit 1 means the layer's alpha is replaced by
-    dropped_value. Without explicit bits, training samples them and eval mode keeps all layers.
-    """
+    kind = "dense"
+    positions = 1
 
-    def __init__(self, in_features=784, hidden=(512, 512), num_classes=10, method="scale",
-                 p=0.2, dropped_value=1.0, dropout_layers=None):
+    def __init__(self, in_features, out_features, learn_alpha=True, activation=True):
         super().__init__()
-        if method in PLANNED_METHODS:
-            raise NotImplementedError(f"dropout method '{method}' is future work (implemented: {', '.join(METHODS)})")
+        self.in_features = in_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        self._init_tail(out_features, learn_alpha, activation, nn.BatchNorm1d)
+
+    @property
+    def fan_in(self):
+        return self.in_features
+
+    @property
+    def in_channels(self):
+        return self.in_features
+
+    def forward(self, xb, drop=None, dropped_value=1.0, keep=None):
+        """xb [B, in]; drop bool [B] (alpha -> dropped_value); keep float [B, in] (0 = input dropped)."""
+        if keep is not None:
+            xb = xb * keep
+        return self._tail(xb @ sign_ste(self.weight).t(), drop, dropped_value)
+
+
+class BinaryConv2d(_Binary):
+    """Square binary conv (zero padding, no bias), alpha, BN, sign, then an optional max-pool (an OR on +-1)."""
+
+    kind = "conv"
+
+    def __init__(self, in_channels, out_channels, in_hw, kernel_size=3, padding=1, stride=1, pool=0,
+                 learn_alpha=True, activation=True):
+        super().__init__()
+        self.in_channels, self.kernel_size, self.padding, self.stride, self.pool = \
+            in_channels, kernel_size, padding, stride, pool
+        self.in_hw = tuple(in_hw)
+        self.out_hw = tuple((n + 2 * padding - kernel_size) // stride + 1 for n in self.in_hw)
+        if min(self.out_hw) < 1 or padding >= kernel_size or stride < 1:
+            raise ValueError(f"conv k={kernel_size} pad={padding} stride={stride} leaves no output on {self.in_hw}")
+        if pool and (self.out_hw[0] % pool or self.out_hw[1] % pool):
+            raise ValueError(f"max-pool {pool} does not divide the conv output {self.out_hw}")
+        if pool and not activation:
+            raise ValueError("max-pool is supported only after a sign activation")
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        self._init_tail(out_channels, learn_alpha, activation, nn.BatchNorm2d)
+
+    @property
+    def fan_in(self):
+        return self.in_channels * self.kernel_size ** 2
+
+    @property
+    def positions(self):
+        return self.out_hw[0] * self.out_hw[1]
+
+    @property
+    def pooled_hw(self):
+        return tuple(n // self.pool for n in self.out_hw) if self.pool else self.out_hw
+
+    def forward(self, xb, drop=None, dropped_value=1.0, channel_keep=None, col_keep=None):
+        """xb [B, C, H, W]; channel_keep [B, C] (spatial); col_keep [B, fan_in, positions] (im2col mc_dropout)."""
+        wb = sign_ste(self.weight)
+        if channel_keep is not None:
+            xb = xb * channel_keep[:, :, None, None]
+        if col_keep is None:
+            a = F.conv2d(xb, wb, stride=self.stride, padding=self.padding)
+        else:
+            cols = F.unfold(xb, self.kernel_size, padding=self.padding, stride=self.stride)  # rows (c, kh, kw)
+            a = (wb.reshape(self.out_features, -1) @ (cols * col_keep)).view(len(xb), -1, *self.out_hw)
+        h = self._tail(a, drop, dropped_value)
+        return F.max_pool2d(h, self.pool) if self.pool else h
+
+
+def layer_draws(layer, method):
+    """Draws per MC sample of a dropout layer: scale 1, spatial C_in, mc_dropout positions * fan_in."""
+    if method == "scale":
+        return 1
+    if method == "spatial":
+        return layer.in_channels
+    if method == "mc_dropout":
+        return layer.positions * layer.fan_in
+    return 0
+
+
+class BinaryNet(nn.Module):
+    """A chain of binary layers (convs, then dense) with one dropout kind; see the module docstring."""
+
+    topology = None
+
+    def _setup(self, input_shape, method, p, dropped_value, dropout_layers):
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability p={p} outside [0, 1]")
-        self.method = method
-        self.p = float(p) if method != "none" else 0.0
-        self.dropped_value = float(dropped_value)
-        sizes = [in_features, *hidden, num_classes]
-        self.layer_names = [f"fc{i + 1}" for i in range(len(sizes) - 1)]
-        for i, name in enumerate(self.layer_names):
-            last = i == len(sizes) - 2
-            self.add_module(name, BinaryLayer(sizes[i], sizes[i + 1], learn_alpha=method != "none",
-                                              activation=not last))
-        if method == "none":
-            self.dropout_layers = []
-        else:
-            self.dropout_layers = list(self.layer_names if dropout_layers is None else dropout_layers)
-            unknown = [n for n in self.dropout_layers if n not in self.layer_names]
-            if unknown:
-                raise ValueError(f"unknown dropout layers {unknown} (layers: {self.layer_names})")
+        self.input_shape = tuple(input_shape)
+        self.configure_dropout(method, p, dropout_layers, dropped_value)
 
     @property
     def in_features(self):
-        return self.layers()[0].in_features
+        return math.prod(self.input_shape)
 
     @property
     def num_classes(self):
@@ -131,11 +200,47 @@ class BinaryMLP(nn.Module):
 
     @property
     def hidden(self):
-        return tuple(l.out_features for l in self.layers()[:-1])
+        """Widths of the hidden dense layers."""
+        return tuple(l.out_features for l in self.layers()[:-1] if l.kind == "dense")
 
     def layers(self):
         """The binary layers in forward order."""
         return [getattr(self, n) for n in self.layer_names]
+
+    def default_dropout_layers(self, method):
+        """Default placement: scale all layers; mc_dropout all but the first; spatial convs but the first."""
+        if method == "scale":
+            return list(self.layer_names)
+        if method == "mc_dropout":
+            return list(self.layer_names[1:])
+        if method == "spatial":
+            return [n for n in self.layer_names[1:] if getattr(self, n).kind == "conv"]
+        return []
+
+    def configure_dropout(self, method, p, dropout_layers=None, dropped_value=1.0):
+        """Set the dropout kind, p, layers (None = default placement, kept in network order) and dropped value."""
+        if method not in METHODS:
+            raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability p={p} outside [0, 1]")
+        names = [] if method == "none" else list(
+            self.default_dropout_layers(method) if dropout_layers is None else dropout_layers)
+        unknown = [n for n in names if n not in self.layer_names]
+        if unknown:
+            raise ValueError(f"unknown dropout layers {unknown} (layers: {self.layer_names})")
+        if method == "spatial":
+            dense = [n for n in names if getattr(self, n).kind != "conv"]
+            if dense or not names:
+                raise ValueError(f"spatial dropout drops input channels of conv layers; "
+                                 f"{'layers ' + str(dense) + ' are' if dense else 'the model has none that is'} "
+                                 f"not conv (layers: {self.layer_names})")
+        self.method = method
+        self.p = float(p) if method != "none" else 0.0
+        self.dropped_value = float(dropped_value)
+        self.dropout_layers = [n for n in self.layer_names if n in names]
+        self.draw_counts = [layer_draws(getattr(self, n), method) if n in names else 0 for n in self.layer_names]
+        self.draw_offsets = [sum(self.draw_counts[:i]) for i in range(len(self.draw_counts))]
+        self.num_draws = sum(self.draw_counts)
 
     def clip_(self):
         """Clip every layer's latent weights to [-1, 1]."""
@@ -143,31 +248,118 @@ class BinaryMLP(nn.Module):
             layer.clip_()
 
     def sample_bits(self, batch, generator=None):
-        """Draw dropout bits [batch, L] (uint8, 1 = dropped), one per example per dropout layer."""
-        probs = torch.full((batch, len(self.dropout_layers)), self.p)
+        """Draw dropout bits [batch, D] (uint8, 1 = dropped), independently per example."""
+        probs = torch.full((batch, self.num_draws), self.p)
         return torch.bernoulli(probs, generator=generator).to(torch.uint8)
 
+    def first_dropout_layer(self):
+        """Index of the first layer with draws (layers before it are deterministic)."""
+        return next((i for i, n in enumerate(self.draw_counts) if n), len(self.draw_counts))
+
+    def _masks(self, i, layer, bits):
+        n = self.draw_counts[i]
+        if bits is None or n == 0:
+            return {}
+        sl = bits[:, self.draw_offsets[i]:self.draw_offsets[i] + n]
+        if self.method == "scale":
+            return {"drop": sl[:, 0]}
+        keep = (~sl).to(torch.float32)
+        if self.method == "spatial":
+            return {"channel_keep": keep}
+        if layer.kind == "conv":
+            return {"col_keep": keep.view(len(sl), layer.positions, layer.fan_in).transpose(1, 2)}
+        return {"keep": keep}
+
+    def _check_bits(self, bits, batch):
+        bits = torch.as_tensor(bits)
+        if bits.shape != (batch, self.num_draws):
+            raise ValueError(f"bits shape {tuple(bits.shape)} != (batch {batch}, draws {self.num_draws})")
+        return bits.to(torch.bool)
+
+    def prefix(self, x):
+        """Binarised input run through the deterministic layers before the first dropout layer: (h, start)."""
+        start = self.first_dropout_layer()
+        return self.run(binarize_input(x.reshape(len(x), *self.input_shape)), 0, None, stop=start), start
+
+    def run(self, h, start, bits, stop=None):
+        """Run layers[start:stop] on h with bool bits [B, D] or None."""
+        names = self.layer_names[start:stop]
+        for i, name in enumerate(names, start):
+            layer = getattr(self, name)
+            if layer.kind == "dense" and h.dim() > 2:
+                h = h.reshape(len(h), -1)  # NCHW flatten
+            h = layer(h, dropped_value=self.dropped_value, **self._masks(i, layer, bits))
+        return h
+
     def forward(self, x, bits=None, generator=None):
-        """x: float [B, in] with values pixel/255; bits: [B, L] forced dropout bits or None."""
-        if bits is None and self.training and self.dropout_layers:
+        """x: float [B, ...] with values pixel/255 (reshaped to input_shape); bits: [B, D] forced draws or None."""
+        if bits is None and self.training and self.num_draws:
             bits = self.sample_bits(x.shape[0], generator)
         if bits is not None:
-            bits = torch.as_tensor(bits)
-            if bits.shape != (x.shape[0], len(self.dropout_layers)):
-                raise ValueError(f"bits shape {tuple(bits.shape)} != (batch {x.shape[0]}, "
-                                 f"dropout layers {len(self.dropout_layers)})")
-            bits = bits.to(torch.bool)
-        h = binarize_input(x)
-        for name in self.layer_names:
-            drop = None
-            if bits is not None and name in self.dropout_layers:
-                drop = bits[:, self.dropout_layers.index(name)]
-            h = getattr(self, name)(h, drop, self.dropped_value)
-        return h
+            bits = self._check_bits(bits, x.shape[0])
+        return self.run(binarize_input(x.reshape(len(x), *self.input_shape)), 0, bits)
+
+
+class BinaryMLP(BinaryNet):
+    """Binary MLP (default 784-512-512-10), layers fc1..fcN."""
+
+    topology = "mlp"
+
+    def __init__(self, in_features=784, hidden=(512, 512), num_classes=10, method="scale",
+                 p=0.2, dropped_value=1.0, dropout_layers=None):
+        super().__init__()
+        if method not in METHODS:
+            raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
+        sizes = [in_features, *hidden, num_classes]
+        self.layer_names = [f"fc{i + 1}" for i in range(len(sizes) - 1)]
+        for i, name in enumerate(self.layer_names):
+            self.add_module(name, BinaryLayer(sizes[i], sizes[i + 1], learn_alpha=method != "none",
+                                              activation=i < len(sizes) - 2))
+        self._setup((in_features,), method, p, dropped_value, dropout_layers)
+
+    def describe(self):
+        return "mlp " + "-".join(map(str, [self.in_features, *self.hidden, self.num_classes]))
+
+
+class BinaryCNN(BinaryNet):
+    """Binary CNN: convs conv1..convM (each (out_channels, kernel, padding, stride, pool)), flatten, fc1..fcN."""
+
+    topology = "cnn"
+
+    def __init__(self, input_shape=(1, 28, 28), convs=((32, 3, 1, 1, 2), (64, 3, 1, 1, 2)), hidden=(128,),
+                 num_classes=10, method="scale", p=0.2, dropped_value=1.0, dropout_layers=None):
+        super().__init__()
+        if method not in METHODS:
+            raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
+        learn = method != "none"
+        self.layer_names = []
+        c, hw = input_shape[0], tuple(input_shape[1:])
+        for i, (out, k, pad, stride, pool) in enumerate(convs):
+            conv = BinaryConv2d(c, out, hw, k, pad, stride, pool, learn_alpha=learn)
+            self.add_module(f"conv{i + 1}", conv)
+            self.layer_names.append(f"conv{i + 1}")
+            c, hw = out, conv.pooled_hw
+        sizes = [c * hw[0] * hw[1], *hidden, num_classes]
+        for i in range(len(sizes) - 1):
+            self.add_module(f"fc{i + 1}", BinaryLayer(sizes[i], sizes[i + 1], learn_alpha=learn,
+                                                      activation=i < len(sizes) - 2))
+            self.layer_names.append(f"fc{i + 1}")
+        self._setup(input_shape, method, p, dropped_value, dropout_layers)
+
+    def convs(self):
+        return [l for l in self.layers() if l.kind == "conv"]
+
+    def describe(self):
+        parts = ["cnn " + "x".join(map(str, self.input_shape))]
+        for l in self.convs():
+            parts.append(f"conv{l.kernel_size}x{l.kernel_size}/{l.stride}p{l.padding}-{l.out_features}"
+                         + (f"-maxpool{l.pool}" if l.pool else ""))
+        parts += [f"fc{w}" for w in (*self.hidden, self.num_classes)]
+        return " ".join(parts)
 
 
 def mc_forward(model, x, bits):
-    """One inference pass (running BN statistics) with forced dropout bits [B, L]; returns logits."""
+    """One inference pass (running BN statistics) with forced draws [B, D] (None = all kept); returns logits."""
     was_training = model.training
     model.eval()
     try:
@@ -178,7 +370,7 @@ def mc_forward(model, x, bits):
 
 
 def mc_sample(model, x, T, generator=None):
-    """T stochastic inference passes; returns (logits [T, B, C], bits uint8 [T, B, L])."""
+    """T stochastic inference passes; returns (logits [T, B, C], bits uint8 [T, B, D])."""
     x = torch.as_tensor(x, dtype=torch.float32)
     all_bits = torch.stack([model.sample_bits(x.shape[0], generator) for _ in range(T)])
     logits = torch.stack([mc_forward(model, x, all_bits[t]) for t in range(T)])
@@ -186,10 +378,26 @@ def mc_sample(model, x, T, generator=None):
 
 
 def mc_probs(model, x, T, generator=None, batch_size=2000):
-    """Per-sample softmax probabilities [T, N, C] (float64 numpy) over a dataset, in batches."""
+    """Per-sample softmax probabilities [T, N, C] (float64 numpy) over a dataset, in batches.
+
+    The deterministic layers before the first dropout layer run once per batch; draws are taken
+    per batch in sample order (as mc_sample does). Batches shrink so that B * D stays <= 2^23.
+    """
     x = torch.as_tensor(x, dtype=torch.float32)
+    batch_size = max(1, min(batch_size, (1 << 23) // max(model.num_draws, 1)))
+    was_training = model.training
+    model.eval()
     out = []
-    for i in range(0, x.shape[0], batch_size):
-        logits, _ = mc_sample(model, x[i:i + batch_size], T, generator)
-        out.append(torch.softmax(logits.double(), dim=-1))
+    try:
+        with torch.no_grad():
+            for i in range(0, x.shape[0], batch_size):
+                h, start = model.prefix(x[i:i + batch_size])
+                if model.num_draws == 0:
+                    logits = model.run(h, start, None).unsqueeze(0).expand(T, -1, -1)
+                else:
+                    logits = torch.stack([model.run(h, start, model.sample_bits(len(h), generator).to(torch.bool))
+                                          for _ in range(T)])
+                out.append(torch.softmax(logits.double(), dim=-1))
+    finally:
+        model.train(was_training)
     return torch.cat(out, dim=1).numpy()

@@ -91,6 +91,17 @@ void Network::validate() const {
   if (classes != layers.back().out) fail("class count does not match the last layer");
 }
 
+std::vector<std::string> Network::default_dropout_layers(DropoutKind kind) const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const bool first = i == 0;
+    if ((kind == DropoutKind::Scale) || (kind == DropoutKind::McDropout && !first) ||
+        (kind == DropoutKind::Spatial && !first && layers[i].kind == LayerKind::Conv))
+      out.push_back(layers[i].name);
+  }
+  return out;
+}
+
 void Network::apply_dropout(const DropoutSpec& spec) {
   if (spec.kind != DropoutKind::None && !(spec.p >= 0.0 && spec.p <= 1.0))
     throw ModelError(source + ": dropout p must be in [0, 1]");

@@ -75,6 +75,9 @@ struct Network {
   std::uint64_t binary_macs_per_sample() const;
   // Checks internal consistency (sizes, ±1 weights, finite parameters); throws ModelError.
   void validate() const;
+  // Where a kind goes when no layers are named: scale on every layer; mc_dropout on every layer
+  // but the first (whose inputs are pixels); spatial on every conv layer but the first.
+  std::vector<std::string> default_dropout_layers(DropoutKind kind) const;
   // Applies a dropout spec (from the model file or from config) to the layers.
   void apply_dropout(const DropoutSpec& spec);
 };

@@ -14,7 +14,9 @@
 namespace bayescim::models {
 namespace {
 
-const char* kSupportedOps = "GreaterOrEqual, Where, MatMul, Gemm, Conv, Mul, BatchNormalization, MaxPool, Flatten";
+const char* kSupportedOps =
+    "GreaterOrEqual, Where, Sign, Sub (input offset), BipolarQuant, MatMul, Gemm, Conv, Mul, BatchNormalization, "
+    "MaxPool, Flatten, Reshape (flatten); on constants also Constant, Identity, Transpose, Cast, Quant";
 
 struct Tensor {
   std::vector<int64_t> dims;
@@ -52,12 +54,88 @@ class Importer {
   bool flat_ = true;
   std::vector<int64_t> ints(const onnx::NodeProto& n, const onnx::AttributeProto& a) const;
   void conv_node(const onnx::NodeProto& n);
+  // Evaluates a node whose inputs are all constants (weight preprocessing such as Sign(W),
+  // Transpose, BipolarQuant, Quant); returns false if the op cannot be folded.
+  bool fold(const onnx::NodeProto& n);
+  void binarize_node(const onnx::NodeProto& n, float threshold);
+  std::optional<float> pending_sub_;  // input offset of a Sub awaiting its Sign
+  std::optional<std::vector<float>> pending_bias_;  // a Gemm bias, folded into the layer's BatchNorm
   void maxpool_node(const onnx::NodeProto& n);
 };
 
 std::vector<int64_t> Importer::ints(const onnx::NodeProto& n, const onnx::AttributeProto& a) const {
   if (a.type() != onnx::AttributeProto::INTS) fail_node(n, "attribute '" + a.name() + "' must be a list of integers");
   return {a.ints().begin(), a.ints().end()};
+}
+
+bool Importer::fold(const onnx::NodeProto& n) {
+  const std::string& op = n.op_type();
+  if (op == "Constant") {
+    for (const auto& a : n.attribute())
+      if (a.name() == "value" && a.has_t()) {
+        consts_[n.output(0)] = to_tensor(a.t());
+        return true;
+      }
+    fail_node(n, "only Constant nodes with a 'value' tensor are supported");
+  }
+  for (int i = 0; i < n.input_size(); ++i)
+    if (!n.input(i).empty() && !constant(n.input(i))) return false;
+  if (n.input_size() == 0 || n.output_size() != 1) return false;
+  const Tensor& x = *constant(n.input(0));
+  Tensor out = x;
+  auto attr_i = [&](const char* name, int64_t def) {
+    for (const auto& a : n.attribute())
+      if (a.name() == name) return a.i();
+    return def;
+  };
+  auto scalar_input = [&](int i) {
+    const Tensor* t = n.input_size() > i ? constant(n.input(i)) : nullptr;
+    if (!t || t->data.size() != 1) fail_node(n, "input " + std::to_string(i) + " must be a scalar constant");
+    return t->data[0];
+  };
+  if (op == "Identity" || op == "Cast") {
+    // Cast to float keeps the values; the importer holds every constant as float.
+  } else if (op == "Sign") {
+    for (auto& v : out.data) v = v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f);
+  } else if (op == "BipolarQuant") {
+    const float scale = scalar_input(1);
+    for (auto& v : out.data) v = (v >= 0 ? 1.0f : -1.0f) * scale;
+  } else if (op == "Quant") {
+    // QONNX Quant: q = clip(round(x / scale + zeropt), lo, hi); y = (q - zeropt) * scale.
+    const float scale = scalar_input(1), zero = scalar_input(2), bits = scalar_input(3);
+    const bool is_signed = attr_i("signed", 1) != 0, narrow = attr_i("narrow", 0) != 0;
+    if (bits < 1 || bits > 16 || bits != std::floor(bits)) fail_node(n, "bitwidth must be an integer in [1, 16]");
+    const double lo = is_signed ? -std::ldexp(1.0, static_cast<int>(bits) - 1) + (narrow ? 1 : 0) : 0.0;
+    const double hi = is_signed ? std::ldexp(1.0, static_cast<int>(bits) - 1) - 1 : std::ldexp(1.0, static_cast<int>(bits)) - 1 - (narrow ? 1 : 0);
+    for (auto& v : out.data) {
+      const double q = std::clamp(std::nearbyint(static_cast<double>(v) / scale + zero), lo, hi);
+      v = static_cast<float>((q - zero) * scale);
+    }
+  } else if (op == "Transpose") {
+    if (x.dims.size() != 2) fail_node(n, "only 2-D constants can be transposed");
+    for (const auto& a : n.attribute())
+      if (a.name() == "perm" && !(a.ints_size() == 2 && a.ints(0) == 1 && a.ints(1) == 0))
+        fail_node(n, "only perm = [1, 0] is supported");
+    out.dims = {x.dims[1], x.dims[0]};
+    for (int64_t r = 0; r < x.dims[0]; ++r)
+      for (int64_t c = 0; c < x.dims[1]; ++c) out.data[c * x.dims[0] + r] = x.data[r * x.dims[1] + c];
+  } else {
+    return false;
+  }
+  consts_[n.output(0)] = std::move(out);
+  return true;
+}
+
+void Importer::binarize_node(const onnx::NodeProto& n, float threshold) {
+  if (stage_ == Stage::Input) {
+    net_.input_threshold = threshold;
+  } else {
+    if (stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled)
+      fail_node(n, "a binarisation is supported only on the input or after a layer");
+    if (threshold != 0.0f) fail_node(n, "hidden activations must compare against 0");
+    close_layer(true);
+  }
+  stage_ = Stage::Binary;
 }
 
 void Importer::conv_node(const onnx::NodeProto& n) {
@@ -196,6 +274,10 @@ void Importer::close_layer(bool sign) {
     l.bn_mean.assign(l.out, 0.0f);
     l.bn_var.assign(l.out, 1.0f - l.bn_eps);
   }
+  if (pending_bias_) {  // BN(a + b) = BN'(a) with mean' = mean - b (alpha is 1: no Mul was allowed)
+    for (int o = 0; o < l.out; ++o) l.bn_mean[o] -= (*pending_bias_)[o];
+    pending_bias_.reset();
+  }
   if (l.kind == LayerKind::Conv) {
     cur_c_ = l.out;
     cur_h_ = l.h_out;
@@ -225,8 +307,6 @@ Network Importer::run() {
   net_.source = path_;
   for (const auto& kv : model.metadata_props()) net_.metadata[kv.key()] = kv.value();
   for (const auto& t : g.initializer()) consts_[t.name()] = to_tensor(t);
-  for (const auto& n : g.node())
-    if (n.op_type() == "Constant") fail_node(n, "Constant nodes are not supported; use initializers");
 
   // The real graph input: the one that is not an initializer.
   for (const auto& vi : g.input()) {
@@ -260,6 +340,7 @@ Network Importer::run() {
 
   for (const auto& n : g.node()) {
     const std::string& op = n.op_type();
+    if (fold(n)) continue;
     if (n.input_size() < 1 || n.input(0) != current_)
       fail_node(n, "expected a linear chain: first input should be '" + current_ + "'");
     if (n.output_size() != 1) fail_node(n, "expected exactly one output");
@@ -270,6 +351,29 @@ Network Importer::run() {
       cur_c_ = cur_c_ * cur_h_ * cur_w_;
       cur_h_ = cur_w_ = 1;
       flat_ = true;
+    } else if (op == "Reshape") {
+      // Accepted as a flatten: a constant target shape [N or -1 or 0, C*H*W or -1].
+      const Tensor& shape = need_constant(n, 1);
+      const int64_t elems = static_cast<int64_t>(cur_c_) * cur_h_ * cur_w_;
+      if (stage_ != Stage::Input && stage_ != Stage::Binary) fail_node(n, "Reshape is supported only on binary values");
+      if (shape.data.size() != 2 || !(shape.data[1] == -1 || static_cast<int64_t>(shape.data[1]) == elems))
+        fail_node(n, "only a flatten to [N, " + std::to_string(elems) + "] is supported");
+      cur_c_ = static_cast<int>(elems);
+      cur_h_ = cur_w_ = 1;
+      flat_ = true;
+    } else if (op == "Sub") {
+      auto c = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
+      if (stage_ != Stage::Input || !c) fail_node(n, "Sub is supported only as a scalar offset of the graph input before Sign");
+      pending_sub_ = *c;
+    } else if (op == "Sign") {
+      // sign(0) is 0 in ONNX but +1 here (a crossbar input is on or off); only an exact zero differs.
+      binarize_node(n, pending_sub_.value_or(0.0f));
+      pending_sub_.reset();
+    } else if (op == "BipolarQuant") {
+      auto scale = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
+      if (!scale || *scale != 1.0f) fail_node(n, "activation BipolarQuant must have scale 1");
+      binarize_node(n, pending_sub_.value_or(0.0f));
+      pending_sub_.reset();
     } else if (op == "Conv") {
       conv_node(n);
     } else if (op == "MaxPool") {
@@ -288,14 +392,8 @@ Network Importer::run() {
       auto lo = n.input_size() == 3 ? scalar(n.input(2)) : std::nullopt;
       if (!hi || !lo || *hi != 1.0f || *lo != -1.0f)
         fail_node(n, "binarisation must select +1 (true) and -1 (false) scalar initializers");
-      if (stage_ == Stage::Input) {
-        net_.input_threshold = *pending_ge_;
-      } else {
-        if (*pending_ge_ != 0.0f) fail_node(n, "hidden activations must compare against 0");
-        close_layer(true);
-      }
+      binarize_node(n, *pending_ge_);
       pending_ge_.reset();
-      stage_ = Stage::Binary;
     } else if (op == "MatMul" || op == "Gemm") {
       if (stage_ != Stage::Binary) fail_node(n, "a binary layer's input must be binarised (+1/-1) first");
       if (!flat_) fail_node(n, "the input is [C, H, W]; add a Flatten before a fully connected layer");
@@ -308,11 +406,8 @@ Network Importer::run() {
         else fail_node(n, "unsupported attribute '" + a.name() + "'" +
                               (op == "Gemm" ? " (supported: transB, alpha=1, beta=1)" : " (MatMul takes none)"));
       }
-      if (op == "Gemm" && n.input_size() == 3) {
-        const Tensor& c = need_constant(n, 2);
-        for (float v : c.data)
-          if (v != 0.0f) fail_node(n, "a bias is not supported on binary layers (fold it into BatchNorm)");
-      }
+      std::vector<float> bias;
+      if (op == "Gemm" && n.input_size() == 3 && !n.input(2).empty()) bias = need_constant(n, 2).data;
       BinaryLayer l;
       l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
       l.in = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]);
@@ -328,9 +423,14 @@ Network Importer::run() {
             fail_node(n, "weights must be exactly +1 or -1 (found " + std::to_string(v) + ")");
           l.weight[static_cast<std::size_t>(o) * l.in + i] = static_cast<int8_t>(v);
         }
+      if (!bias.empty()) {
+        if (bias.size() != static_cast<std::size_t>(l.out)) fail_node(n, "bias must have one entry per output");
+        if (std::any_of(bias.begin(), bias.end(), [](float v) { return v != 0.0f; })) pending_bias_ = bias;
+      }
       open_ = std::move(l);
       stage_ = Stage::PreAct;
     } else if (op == "Mul") {
+      if (pending_bias_) fail_node(n, "a bias followed by a scale vector is not supported");
       if (stage_ != Stage::PreAct) fail_node(n, "Mul (the scale vector) must directly follow MatMul/Gemm/Conv");
       const Tensor& a = need_constant(n, 1);
       if (a.data.size() != static_cast<std::size_t>(open_->out))

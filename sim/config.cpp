@@ -179,7 +179,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     Section m = top.child("model", true);
     c.model_path = m.file_path("path", std::nullopt);
     Section d = m.child("dropout", false);
-    if (d.has("kind")) c.dropout.kind = d.choice("kind", std::nullopt, {"none", "scale"});
+    if (d.has("kind")) c.dropout.kind = d.choice("kind", std::nullopt, {"none", "mc_dropout", "spatial", "scale"});
     if (d.has("p")) c.dropout.p = d.number("p", std::nullopt, 0.0, 1.0);
     if (d.has("layers")) c.dropout.layers = d.string_list("layers");
     if (d.has("dropped_value")) c.dropout.dropped_value = d.number("dropped_value", std::nullopt, -1e6, 1e6);

@@ -32,8 +32,7 @@ models::Network load_model(const ExperimentConfig& cfg) {
     if (o.p) spec.p = *o.p;
     if (o.dropped_value) spec.scale_dropped_value = *o.dropped_value;
     if (o.layers) spec.layers = *o.layers;
-    else if (spec.layers.empty() && spec.kind != models::DropoutKind::None)
-      for (const auto& l : net.layers) spec.layers.push_back(l.name);  // default: every layer
+    else if (o.kind && spec.kind != net.dropout.kind) spec.layers = net.default_dropout_layers(spec.kind);
     if (spec.kind == models::DropoutKind::None) spec.layers.clear();
     try {
       net.apply_dropout(spec);
