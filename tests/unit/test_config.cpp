@@ -499,7 +499,7 @@ TEST_F(ConfigTest, BadChoiceListsTheAllowedValues) {
                            "    kind: gaussian\n"));
   EXPECT_TRUE(Contains(msg, path_ + ":8"));
   EXPECT_TRUE(Contains(msg, "key 'model.dropout.kind'"));
-  EXPECT_TRUE(Contains(msg, "expected one of: none, scale, got 'gaussian'"));
+  EXPECT_TRUE(Contains(msg, "expected one of: none, mc_dropout, spatial, scale, got 'gaussian'"));
 
   msg = error_loading(kBase + "log:\n  level: verbose\n");
   EXPECT_TRUE(Contains(msg, path_ + ":18"));
