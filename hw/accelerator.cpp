@@ -15,6 +15,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   hc.classes = net.net->classes;
   hc.dropout_bits = net.net->dropout_layers();
   hc.quantum_s = cfg.arch.quantum_s;
+  hc.trace_images = cfg.trace_images;
   hc.sink = std::move(sink);
   host_ = std::make_unique<Host>("host", hc);
 
@@ -43,6 +44,16 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
     tiles_.push_back(std::make_unique<Tile>(tname.c_str(), tc));
     controller_->tile_socket.bind(tiles_.back()->socket);
   }
+  std::vector<Tile*> raw;
+  for (auto& t : tiles_) raw.push_back(t.get());
+  controller_->attach_tiles(raw);
+}
+
+void Accelerator::trace(sc_core::sc_trace_file* tf, const TraceSelection& which) const {
+  if (which.controller) controller_->trace(tf);
+  if (which.tiles)
+    for (const auto& t : tiles_) t->trace(tf);
+  if (which.dropout) dropout_->trace(tf);
 }
 
 void Accelerator::report_stats(StatsSink& sink) const {

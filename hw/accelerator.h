@@ -22,6 +22,12 @@ struct AcceleratorConfig {
   double dropout_p = 0;
   std::uint64_t seed = 0;
   int samples = 1;
+  std::size_t trace_images = 0;  // VCD window: the first N images (all their samples)
+};
+
+// Which modules register their signals in the VCD.
+struct TraceSelection {
+  bool controller = true, tiles = true, dropout = true;
 };
 
 class Accelerator : public sc_core::sc_module, public StatsProvider {
@@ -36,6 +42,7 @@ class Accelerator : public sc_core::sc_module, public StatsProvider {
   const DropoutSource& dropout_source() const { return *dropout_; }
   // Leakage of all arrays over the inference time (known after the simulation ends).
   void report_stats(StatsSink& sink) const override;
+  void trace(sc_core::sc_trace_file* tf, const TraceSelection& which) const;
 
  private:
   AcceleratorConfig cfg_;

@@ -5,6 +5,7 @@
 
 #include "hw/log.h"
 #include "hw/protocol.h"
+#include "hw/tile.h"
 
 namespace bayescim::hw {
 
@@ -88,7 +89,20 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     const auto& s = *l.src;
     const auto& lm = mapping.layers[li];
     const int positions = s.positions();
-    const sc_time start = delay;
+    // Inside the VCD window every step is synchronised, so signals change at their real times.
+    auto sync = [&](int phase) {
+      if (!req.trace) return;
+      wait(delay);
+      delay = sc_core::SC_ZERO_TIME;
+      sig_phase_.write(phase);
+    };
+    if (req.trace) {
+      sig_image_.write(req.image);
+      sig_sample_.write(req.sample);
+      sig_layer_.write(static_cast<int>(li));
+    }
+    sync(1);
+    const sc_time start = sc_core::sc_time_stamp() + delay;
 
     // 1. This layer's dropout draws (before the layer: they gate its wordlines or references).
     const std::uint64_t* mask = nullptr;
@@ -101,6 +115,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       d.offset = net.draw_offset[li];
       d.count = l.draws_per_sample();
       d.bits = mask_.data();
+      d.trace = req.trace;
       transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
       mask = mask_.data();
       if (l.dropout_kind == models::DropoutKind::Scale) {
@@ -113,10 +128,18 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       l.rows_at(p, x, mask, rows_.data() + static_cast<std::size_t>(p) * l.words,
                 active_.data() + static_cast<std::size_t>(p) * l.words);
 
+    sync(2);
+    if (req.trace) {
+      sig_wordlines_.write(active_[0]);
+      sig_mask_.write(mask ? mask[0] : 0);
+      sig_scale_select_.write(drop);
+    }
+
     // 3. The layer's arrays in parallel; the layer takes as long as the slowest.
     std::uint64_t* dst = s.pool ? buf_pre_.data() : y;
     const sc_time issue = delay;
     sc_time done = issue;
+    std::vector<sc_time> finish;  // traced window: each array's end, to drop its busy line
     for (int ct = 0; ct < lm.col_tiles; ++ct) {
       const auto& first = mapping.arrays[lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles]];
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
@@ -130,9 +153,12 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
         op.out_bits = dst;
         op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
         op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
+        op.trace = req.trace;
         sc_time t = issue;
+        if (req.trace) tiles_[a]->set_busy(true);
         transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
         done = std::max(done, t);
+        if (req.trace) finish.push_back(t);
         buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) * static_cast<std::uint64_t>(positions);
       }
       if (lm.sa_path) continue;
@@ -151,7 +177,22 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       digital_adds_ += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
       digital_neurons_ += static_cast<std::uint64_t>(first.cols) * positions;
     }
-    delay = done + digital_time_[li];
+    if (req.trace) {  // lower each array's busy line when it finishes
+      std::vector<std::size_t> order(finish.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return finish[a] < finish[b]; });
+      sc_time now = issue;
+      for (std::size_t i : order) {
+        wait(finish[i] - now);
+        now = finish[i];
+        tiles_[lm.arrays[i]]->set_busy(false);
+      }
+      delay = done - now;
+    } else {
+      delay = done;
+    }
+    sync(3);
+    delay += digital_time_[li];
     if (l.sign) {
       if (s.pool) {
         models::or_pool(buf_pre_.data(), l.out, s.h_out, s.w_out, s.pool, y);
@@ -160,9 +201,22 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       buffer_bits_ += static_cast<std::uint64_t>(s.output_elems());
       std::swap(x, y);
     }
-    layer_time_s_[li] += (delay - start).to_seconds();
+    layer_time_s_[li] += (sc_core::sc_time_stamp() + delay - start).to_seconds();
+  }
+  if (req.trace) {
+    wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+    sig_layer_.write(-1);
+    sig_phase_.write(0);
   }
   ++samples_;
+}
+
+void Controller::trace(sc_core::sc_trace_file* tf) const {
+  for (const auto* sig : {&sig_image_, &sig_sample_, &sig_layer_, &sig_phase_}) sc_core::sc_trace(tf, *sig, sig->name());
+  sc_core::sc_trace(tf, sig_wordlines_, sig_wordlines_.name());
+  sc_core::sc_trace(tf, sig_mask_, sig_mask_.name());
+  sc_core::sc_trace(tf, sig_scale_select_, sig_scale_select_.name());
 }
 
 void Controller::report_stats(StatsSink& sink) const {

@@ -37,6 +37,10 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   Controller& operator=(const Controller&) = delete;
 
   void report_stats(StatsSink& sink) const override;
+  // Registers this module's signals (state, wordline enables, dropout mask) in a VCD.
+  void trace(sc_core::sc_trace_file* tf) const;
+  // Lets the controller drive the traced busy lines of its tiles.
+  void attach_tiles(std::vector<class Tile*> tiles) { tiles_ = std::move(tiles); }
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -53,6 +57,16 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   std::vector<int> partial_;                  // [row_tile][position][col] ADC outputs of one column tile
   std::vector<int> active_rows_;              // [row_tile][position]
   std::vector<sc_core::sc_time> digital_time_;  // per layer
+
+  std::vector<class Tile*> tiles_;
+  void run_layer_traced(const std::vector<int>& arrays, std::vector<TileOp>& ops, sc_core::sc_time& delay);
+
+  // traced signals (written only inside the VCD window)
+  sc_core::sc_signal<int> sig_image_{"image", -1}, sig_sample_{"sample", -1}, sig_layer_{"layer", -1};
+  sc_core::sc_signal<int> sig_phase_{"phase", 0};  // 0 idle, 1 dropout draw, 2 array read, 3 digital
+  sc_core::sc_signal<std::uint64_t> sig_wordlines_{"wordlines"};  // rows 0..63 enabled at the first position
+  sc_core::sc_signal<std::uint64_t> sig_mask_{"dropout_mask"};    // first 64 draws of the layer (1 = drop)
+  sc_core::sc_signal<bool> sig_scale_select_{"scale_select"};     // Scale-Dropout reference select
 
   // statistics
   std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0, pool_ops_ = 0;

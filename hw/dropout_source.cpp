@@ -99,6 +99,11 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
     ones_ += bit ? 1 : 0;
   }
   bits_ += r.count;
+  if (r.trace) {
+    sig_bits_.write(r.count ? r.bits[0] : 0);
+    sig_draws_.write(bits_);
+    sig_energy_.write(energy_.total());
+  }
   // The request's modules work in parallel; each draws count / modules bits in sequence.
   const std::size_t mods = cfg_.modules.org == Organisation::Shared ? 1 : cfg_.modules.per_layer[r.layer];
   const std::size_t rounds = mods ? (r.count + mods - 1) / mods : r.count;
@@ -106,6 +111,12 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   busy_s_ += t.to_seconds();
   delay += t;
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void DropoutSource::trace(sc_core::sc_trace_file* tf) const {
+  sc_core::sc_trace(tf, sig_bits_, sig_bits_.name());
+  sc_core::sc_trace(tf, sig_draws_, sig_draws_.name());
+  sc_core::sc_trace(tf, sig_energy_, sig_energy_.name());
 }
 
 void DropoutSource::report_stats(StatsSink& sink) const {

@@ -58,6 +58,8 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
 
   double realised_p() const { return realised_p_; }
   void report_stats(StatsSink& sink) const override;
+  // Registers this module's signals (the bits of the last request, draws, energy) in a VCD.
+  void trace(sc_core::sc_trace_file* tf) const;
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -69,6 +71,9 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   std::uint64_t bits_ = 0, ones_ = 0;
   double busy_s_ = 0;
   BitPhaseEnergy energy_;
+  sc_core::sc_signal<std::uint64_t> sig_bits_{"bits"};  // first 64 draws of the last request (1 = drop)
+  sc_core::sc_signal<std::uint64_t> sig_draws_{"draws"};
+  sc_core::sc_signal<double> sig_energy_{"energy_J"};
 };
 
 }  // namespace bayescim::hw

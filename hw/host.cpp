@@ -38,6 +38,9 @@ void Host::run() {
       req.sample = t;
       req.logits = logits.data();
       req.drop_bits = bits.data();
+      req.image = static_cast<int>(j);
+      req.trace = j < cfg_.trace_images;
+      if (req.trace) qk.sync();  // the traced window runs at real simulated time
       sc_time delay = qk.get_local_time();
       transport(socket, tlm::TLM_WRITE_COMMAND, kInfer, req, delay, name());
       qk.set(delay);

@@ -28,6 +28,7 @@ class Host : public sc_core::sc_module, public StatsProvider {
     int classes = 0;
     int dropout_bits = 0;
     double quantum_s = 1e-6;
+    std::size_t trace_images = 0;  // the first N jobs run synchronised, for the VCD
     SampleSink sink;
   };
   tlm_utils::simple_initiator_socket<Host> socket;

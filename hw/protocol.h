@@ -36,6 +36,7 @@ struct TileOp {
   std::uint64_t* out_bits = nullptr;      // SA path: outputs [out][positions] of the whole layer
   int* partial = nullptr;                 // ADC path: match counts [positions][array cols] of this tile
   int* active_rows = nullptr;             // ADC path: active rows [positions] of this tile
+  bool trace = false;                     // inside the VCD window: update the traced signals
 };
 
 // Host -> controller: one MC sample of one image.
@@ -45,6 +46,8 @@ struct InferenceRequest {
   int sample = 0;
   float* logits = nullptr;           // [classes]
   std::uint8_t* drop_bits = nullptr; // [dropout layers], filled with the bits used
+  int image = 0;                     // index of the job, for tracing
+  bool trace = false;                // inside the VCD window: sync at every step, update signals
 };
 
 // Controller -> dropout source: the draws one layer needs in one MC sample.
@@ -55,6 +58,7 @@ struct DropoutRequest {
   std::size_t offset = 0;        // first draw index of the layer within the sample
   std::size_t count = 0;         // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
   std::uint64_t* bits = nullptr; // [words_for(count)] output, 1 = drop
+  bool trace = false;
 };
 
 // Sends one command through an initiator socket (anything with operator->() to a transport

@@ -1,5 +1,6 @@
 #include "hw/tile.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "hw/protocol.h"
@@ -121,9 +122,24 @@ void Tile::compute(TileOp& op, sc_time& delay) {
     if (!cfg_.sa_path) op.active_rows[p] = active;
     ++reads_;
   }
+  if (op.trace) {
+    std::uint64_t sa = 0;
+    if (cfg_.sa_path)
+      for (int c = 0; c < std::min(s.cols, 64); ++c)
+        if (models::get_bit(op.out_bits, (s.col_begin + c) * positions)) sa |= std::uint64_t{1} << c;
+    sig_sa_out_.write(sa);
+    sig_energy_.write(e_cells_ + e_ref_ + static_cast<double>(sa_decisions_) * actions_.sa_decision_J +
+                      static_cast<double>(adc_conversions_) * actions_.adc_conversion_J);
+  }
   const sc_time t = static_cast<double>(positions) * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
   busy_s_ += t.to_seconds();
   delay += t;
+}
+
+void Tile::trace(sc_core::sc_trace_file* tf) const {
+  sc_core::sc_trace(tf, sig_busy_, sig_busy_.name());
+  sc_core::sc_trace(tf, sig_sa_out_, sig_sa_out_.name());
+  sc_core::sc_trace(tf, sig_energy_, sig_energy_.name());
 }
 
 void Tile::report_stats(StatsSink& sink) const {

@@ -31,6 +31,9 @@ class Tile : public sc_core::sc_module, public StatsProvider {
 
   void report_stats(StatsSink& sink) const override;
   double busy_s() const { return busy_s_; }
+  // Registers this tile's signals (busy, SA outputs, running energy) in a VCD.
+  void trace(sc_core::sc_trace_file* tf) const;
+  void set_busy(bool b) { sig_busy_.write(b); }
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -45,6 +48,10 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::size_t words_ = 0;
   bool aligned_ = false;              // slice starts on a 64-bit word boundary
   sc_core::sc_time sa_op_time_, adc_op_time_;
+
+  sc_core::sc_signal<bool> sig_busy_{"busy"};
+  sc_core::sc_signal<std::uint64_t> sig_sa_out_{"sa_out"};  // outputs of columns 0..63 at the first position
+  sc_core::sc_signal<double> sig_energy_{"energy_J"};        // running read + sense energy
 
   // statistics
   std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0, mtj_writes_ = 0;

@@ -1,4 +1,4 @@
-"""Write a BinaryMLP as ONNX following the bayescim convention in models/README.md."""
+"""Write a BinaryMLP or BinaryCNN as ONNX following the bayescim convention in models/README.md."""
 
 import numpy as np
 import onnx
@@ -22,8 +22,45 @@ def _fmt(x):
     return s[:-2] if s.endswith(".0") else s
 
 
+def _layer_nodes(name, layer, x, last):
+    """Initializers, nodes and output name of one binary layer (MatMul/Conv, Mul, BatchNormalization, sign)."""
+    bn = layer.bn
+    conv = layer.kind == "conv"
+    w = layer.binary_weight().numpy()
+    alpha = layer.alpha.detach().numpy()
+    inits = [
+        numpy_helper.from_array(np.ascontiguousarray(_f32(w if conv else w.T)), f"{name}.weight"),
+        numpy_helper.from_array(_f32(alpha.reshape(1, -1, 1, 1) if conv else alpha), f"{name}.alpha"),
+        numpy_helper.from_array(_f32(bn.weight.detach().numpy()), f"{name}.bn.gamma"),
+        numpy_helper.from_array(_f32(bn.bias.detach().numpy()), f"{name}.bn.beta"),
+        numpy_helper.from_array(_f32(bn.running_mean.numpy()), f"{name}.bn.mean"),
+        numpy_helper.from_array(_f32(bn.running_var.numpy()), f"{name}.bn.var"),
+    ]
+    if conv:
+        k, pad, stride = layer.kernel_size, layer.padding, layer.stride
+        nodes = [helper.make_node("Conv", [x, f"{name}.weight"], [name], name=name, kernel_shape=[k, k],
+                                  pads=[pad] * 4, strides=[stride, stride])]
+    else:
+        nodes = [helper.make_node("MatMul", [x, f"{name}.weight"], [name], name=name)]
+    bn_out = out = OUTPUT_NAME if last else f"{name}.bn"
+    nodes += [
+        helper.make_node("Mul", [name, f"{name}.alpha"], [f"{name}.scale"], name=f"{name}.scale"),
+        helper.make_node("BatchNormalization",
+                         [f"{name}.scale", f"{name}.bn.gamma", f"{name}.bn.beta", f"{name}.bn.mean", f"{name}.bn.var"],
+                         [bn_out], name=f"{name}.bn", epsilon=float(bn.eps)),
+    ]
+    if not last:
+        nodes += [
+            helper.make_node("GreaterOrEqual", [bn_out, "const.zero"], [f"{name}.act.ge"], name=f"{name}.act.ge"),
+            helper.make_node("Where", [f"{name}.act.ge", "const.one", "const.minus_one"], [f"{name}.act"],
+                             name=f"{name}.act"),
+        ]
+        out = f"{name}.act"
+    return inits, nodes, out
+
+
 def build_graph(model, dataset="mnist"):
-    """Build the onnx.ModelProto of a BinaryMLP (deterministic all-kept path plus metadata)."""
+    """Build the onnx.ModelProto of a BinaryMLP or BinaryCNN (deterministic all-kept path plus metadata)."""
     inits = [
         numpy_helper.from_array(_f32(0.5), "input.threshold"),
         numpy_helper.from_array(_f32(1.0), "const.one"),
@@ -36,36 +73,24 @@ def build_graph(model, dataset="mnist"):
     ]
     x = "input.sign"
     layers = model.layers()
+    convs = 0
     for i, (name, layer) in enumerate(zip(model.layer_names, layers)):
-        last = i == len(layers) - 1
-        bn = layer.bn
-        w = layer.binary_weight().numpy().T
-        inits += [
-            numpy_helper.from_array(np.ascontiguousarray(_f32(w)), f"{name}.weight"),
-            numpy_helper.from_array(_f32(layer.alpha.detach().numpy()), f"{name}.alpha"),
-            numpy_helper.from_array(_f32(bn.weight.detach().numpy()), f"{name}.bn.gamma"),
-            numpy_helper.from_array(_f32(bn.bias.detach().numpy()), f"{name}.bn.beta"),
-            numpy_helper.from_array(_f32(bn.running_mean.numpy()), f"{name}.bn.mean"),
-            numpy_helper.from_array(_f32(bn.running_var.numpy()), f"{name}.bn.var"),
-        ]
-        bn_out = OUTPUT_NAME if last else f"{name}.bn"
-        nodes += [
-            helper.make_node("MatMul", [x, f"{name}.weight"], [name], name=name),
-            helper.make_node("Mul", [name, f"{name}.alpha"], [f"{name}.scale"], name=f"{name}.scale"),
-            helper.make_node("BatchNormalization",
-                             [f"{name}.scale", f"{name}.bn.gamma", f"{name}.bn.beta", f"{name}.bn.mean", f"{name}.bn.var"],
-                             [bn_out], name=f"{name}.bn", epsilon=float(bn.eps)),
-        ]
-        if not last:
-            nodes += [
-                helper.make_node("GreaterOrEqual", [bn_out, "const.zero"], [f"{name}.act.ge"], name=f"{name}.act.ge"),
-                helper.make_node("Where", [f"{name}.act.ge", "const.one", "const.minus_one"], [f"{name}.act"],
-                                 name=f"{name}.act"),
-            ]
-            x = f"{name}.act"
+        if layer.kind == "dense" and i > 0 and layers[i - 1].kind == "conv":
+            nodes.append(helper.make_node("Flatten", [x], ["flatten"], name="flatten", axis=1))
+            x = "flatten"
+        li, ln, x = _layer_nodes(name, layer, x, i == len(layers) - 1)
+        inits += li
+        nodes += ln
+        if layer.kind == "conv":
+            convs += 1
+            if layer.pool:
+                pool = f"pool{convs}"
+                nodes.append(helper.make_node("MaxPool", [x], [pool], name=pool, kernel_shape=[layer.pool] * 2,
+                                              strides=[layer.pool] * 2))
+                x = pool
     graph = helper.make_graph(
-        nodes, "bayescim_mlp",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", model.in_features])],
+        nodes, f"bayescim_{model.topology}",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", *model.input_shape])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", model.num_classes])],
         initializer=inits,
     )
@@ -82,7 +107,7 @@ def metadata(model, dataset):
     """The bayescim.* metadata_props of a model (all values strings)."""
     return {
         "bayescim.format": FORMAT_VERSION,
-        "bayescim.model": "mlp",
+        "bayescim.model": model.topology,
         "bayescim.dropout.kind": model.method,
         "bayescim.dropout.p": _fmt(model.p),
         "bayescim.dropout.layers": ",".join(model.dropout_layers),

@@ -1,4 +1,4 @@
-"""Train a binary MLP (MC-Scale-Dropout or none), export it to ONNX, evaluate it and record it."""
+"""Train a binary MLP or CNN (dropout none, mc_dropout, spatial or scale), export it to ONNX, evaluate and record it."""
 
 import argparse
 import math
@@ -15,7 +15,7 @@ import yaml
 
 import datasets
 import metrics
-from bnn import BinaryMLP, mc_forward, mc_probs
+from bnn import METHODS, TOPOLOGIES, BinaryCNN, BinaryMLP, mc_forward, mc_probs
 from onnx_export import export_onnx
 from onnx_to_torch import onnx_to_torch
 
@@ -24,7 +24,11 @@ MANIFEST_FORMAT = 1
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--method", choices=["none", "scale"], default="scale")
+    ap.add_argument("--method", choices=METHODS, default="scale")
+    ap.add_argument("--topology", choices=TOPOLOGIES, default="mlp")
+    ap.add_argument("--dropout-layers", default=None,
+                    help="comma-separated layers to drop (default: scale all; mc_dropout all but the first; "
+                         "spatial every conv but the first)")
     ap.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=256)
@@ -32,9 +36,11 @@ def parse_args(argv):
                     help="Adam learning rate of the latent weights, cosine-decayed to 0 per step")
     ap.add_argument("--aux-lr", type=float, default=1e-2,
                     help="Adam learning rate of alpha and BatchNorm parameters, cosine-decayed to 0")
-    ap.add_argument("--p", type=float, default=0.2, help="scale-dropout probability per layer per pass")
+    ap.add_argument("--p", type=float, default=0.2, help="dropout probability of every draw")
     ap.add_argument("--dropped-value", type=int, choices=[1, 0], default=1, help="value of a dropped alpha")
-    ap.add_argument("--hidden", type=int, default=512, help="width of both hidden layers")
+    ap.add_argument("--hidden", type=int, default=None,
+                    help="width of the hidden dense layers (mlp: two, default 512; cnn: one, default 128)")
+    ap.add_argument("--channels", default="32,64", help="cnn: output channels of the 3x3 convs (each + maxpool 2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     ap.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
@@ -47,8 +53,14 @@ def parse_args(argv):
     ap.add_argument("--manifest", default=None, help="YAML manifest to add/replace this model's entry in")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.eval_T < 1 or args.hidden < 1:
-        ap.error("--epochs, --batch-size, --eval-T and --hidden must be >= 1")
+    if args.hidden is None:
+        args.hidden = 512 if args.topology == "mlp" else 128
+    try:
+        args.channels = [int(c) for c in args.channels.split(",")]
+    except ValueError:
+        ap.error(f"--channels '{args.channels}' must be comma-separated integers")
+    if args.epochs < 1 or args.batch_size < 1 or args.eval_T < 1 or args.hidden < 1 or min(args.channels) < 1:
+        ap.error("--epochs, --batch-size, --eval-T, --hidden and --channels must be >= 1")
     if not 0.0 <= args.p <= 1.0:
         ap.error(f"--p {args.p} outside [0, 1]")
     return args
@@ -70,20 +82,28 @@ def load_split(args, name, split, limit, used_files):
     return torch.from_numpy(datasets.to_float(images)), torch.from_numpy(labels.astype(np.int64))
 
 
-def evaluate_deterministic(model, x, y, batch=5000):
+def evaluate_deterministic(model, x, y, batch=2000):
     """Accuracy of the all-kept path (eval mode, no dropout)."""
     correct = 0
     for i in range(0, len(x), batch):
-        bits = torch.zeros(len(x[i:i + batch]), len(model.dropout_layers), dtype=torch.uint8)
-        correct += int((mc_forward(model, x[i:i + batch], bits).argmax(1) == y[i:i + batch]).sum())
+        correct += int((mc_forward(model, x[i:i + batch], None).argmax(1) == y[i:i + batch]).sum())
     return correct / max(len(x), 1)
+
+
+def build_model(args):
+    """The untrained model the arguments describe."""
+    layers = args.dropout_layers.split(",") if args.dropout_layers else None
+    common = dict(num_classes=10, method=args.method, p=args.p, dropped_value=float(args.dropped_value),
+                  dropout_layers=layers)
+    if args.topology == "mlp":
+        return BinaryMLP(in_features=784, hidden=(args.hidden, args.hidden), **common)
+    return BinaryCNN((1, 28, 28), [(c, 3, 1, 1, 2) for c in args.channels], hidden=(args.hidden,), **common)
 
 
 def train(args, x, y, x_val, y_val, log):
     """Train from scratch; returns the model in eval mode."""
     torch.manual_seed(args.seed)
-    model = BinaryMLP(in_features=x.shape[1], hidden=(args.hidden, args.hidden), num_classes=10,
-                      method=args.method, p=args.p, dropped_value=float(args.dropped_value))
+    model = build_model(args)
     order_gen = torch.Generator().manual_seed(args.seed)
     drop_gen = torch.Generator().manual_seed(args.seed + 1)
     latent = [l.weight for l in model.layers()]
@@ -213,11 +233,13 @@ def main(argv=None):
         "size_bytes": os.path.getsize(args.out),
         "command": shlex.join([sys.executable, script, *argv]),
         "seed": args.seed,
-        "model": f"mlp {model.in_features}-{args.hidden}-{args.hidden}-{model.num_classes}",
+        "model": model.describe(),
+        "topology": args.topology,
         "method": args.method,
         "p": args.p if args.method != "none" else 0.0,
         "dropped_value": args.dropped_value,
         "dropout_layers": ",".join(model.dropout_layers),
+        "draws_per_sample": model.num_draws,
         "dataset": args.dataset,
         "ood_dataset": ood_name,
         "train_images": f"train[0:{len(x)}]",
@@ -250,6 +272,6 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except datasets.DatasetError as e:
+    except (datasets.DatasetError, ValueError) as e:
         print(f"train.py: {e}", file=sys.stderr)
         sys.exit(2)

@@ -162,6 +162,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     for (char ch : *cli.out_dir) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
     tree.set("output.dir", quoted + "'", "--out " + *cli.out_dir);
   }
+  if (cli.vcd) tree.set("trace.vcd", YAML::Dump(YAML::Node(*cli.vcd)), "--vcd " + *cli.vcd);
   if (cli.limit) tree.set("data.limit", std::to_string(*cli.limit), "--limit " + std::to_string(*cli.limit));
 
   ExperimentConfig c;
@@ -216,6 +217,22 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     c.samples_csv = o.boolean("samples_csv", false);
     c.progress = o.boolean("progress", true);
     o.finish();
+  }
+  {
+    Section t = top.child("trace", false);
+    c.trace.vcd = t.string("vcd", std::string());
+    c.trace.images = static_cast<std::size_t>(t.integer("images", 1, 1, 1000));
+    const auto mods = t.has("modules") ? t.string_list("modules")
+                                       : std::vector<std::string>{"controller", "tiles", "dropout"};
+    t.allow("modules");
+    c.trace.controller = c.trace.tiles = c.trace.dropout = false;
+    for (const auto& m : mods) {
+      if (m == "controller") c.trace.controller = true;
+      else if (m == "tiles") c.trace.tiles = true;
+      else if (m == "dropout") c.trace.dropout = true;
+      else t.fail("modules", "a list of: controller, tiles, dropout", "'" + m + "'");
+    }
+    t.finish();
   }
   {
     Section l = top.child("log", false);

@@ -30,6 +30,13 @@ struct DropoutOverride {
   std::string where;  // config location, for errors found when applied to the model
 };
 
+// VCD waveforms: off unless a file is named.
+struct TraceConfig {
+  std::string vcd;          // output file ("" = no tracing), relative to the working directory
+  std::size_t images = 1;   // window: the first N images of the run, all their MC samples
+  bool controller = true, tiles = true, dropout = true;  // modules that register their signals
+};
+
 struct ExperimentConfig {
   std::string config_path;
   std::string name;
@@ -46,6 +53,7 @@ struct ExperimentConfig {
   hw::DropoutUnitParams dropout_unit;
   std::string out_dir;
   bool samples_csv = false;
+  TraceConfig trace;
   bool progress = true;
   std::string log_level = "info";
   nlohmann::json resolved;  // the resolved tree, for the report
@@ -55,6 +63,7 @@ struct CliOverrides {
   std::vector<std::string> sets;  // "a.b=value"
   std::optional<std::string> out_dir;
   std::optional<std::size_t> limit;
+  std::optional<std::string> vcd;
 };
 
 // Loads the experiment file, its included device/architecture files and the overrides, and

@@ -26,6 +26,7 @@ const char* kUsage =
     "  --out DIR         output folder (default: out/<experiment name>/)\n"
     "  --limit N         only the first N images of each split\n"
     "  --samples-csv     also write samples.csv (every MC sample's bits and logits)\n"
+    "  --vcd FILE        write VCD waveforms of the first image's samples (see trace.* keys)\n"
     "  --quiet           no progress display\n"
     "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
     "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error\n";
@@ -55,6 +56,7 @@ Cli parse_cli(int argc, char* argv[]) {
     const std::string& a = args[i];
     if (a == "--set") cli.overrides.sets.push_back(value(i));
     else if (a == "--out") cli.overrides.out_dir = value(i);
+    else if (a == "--vcd") cli.overrides.vcd = value(i);
     else if (a == "--limit") {
       const std::string v = value(i);
       char* end = nullptr;

@@ -14,6 +14,7 @@
 #include "models/reference_executor.h"
 #include "sim/atomic_file.h"
 #include "sim/progress.h"
+#include "sim/vcd.h"
 
 namespace bayescim::sim {
 namespace {
@@ -144,8 +145,12 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
     ac.dropout_p = target_p;
     ac.seed = cfg.seed;
     ac.samples = cfg.samples;
+    ac.trace_images = cfg.trace.vcd.empty() ? 0 : cfg.trace.images;
     hw::Accelerator acc("accelerator", ac, compiled, jobs, sink);
+    VcdWriter vcd(cfg.trace);
+    if (vcd.file()) acc.trace(vcd.file(), {cfg.trace.controller, cfg.trace.tiles, cfg.trace.dropout});
     sc_core::sc_start();
+    vcd.commit();
     r.mapping = acc.mapping();
     r.stats = hw::collect_stats();
     r.random_bits = static_cast<std::uint64_t>(r.stats->sum("random_bits"));

@@ -141,8 +141,10 @@ def test_method_none_has_no_dropout_and_constant_alpha():
     assert torch.equal(mc_forward(model, x, torch.zeros(5, 0, dtype=torch.uint8)), mc_forward(model, x, None))
 
 
-def test_planned_methods_are_reported_as_future_work():
-    with pytest.raises(NotImplementedError, match="future work"):
+def test_spatial_needs_conv_layers_and_unknown_methods_fail():
+    with pytest.raises(ValueError, match="needs a conv layer"):
         BinaryMLP(method="spatial")
+    with pytest.raises(ValueError, match="fc2 is fully connected"):
+        BinaryMLP(method="spatial", dropout_layers=["fc2"])
     with pytest.raises(ValueError, match="unknown dropout method"):
         BinaryMLP(method="bogus")
