@@ -9,6 +9,9 @@ namespace bayescim::hw {
 Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& cfg,
                          const models::CompiledNetwork& net, const std::vector<Job>& jobs, SampleSink sink)
     : sc_module(name), cfg_(cfg), mapping_(map_network(net, cfg.arch)) {
+  // Times are counted in integer picoseconds (sc_time::value()), so the resolution must be 1 ps.
+  if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
+    throw std::logic_error("bayescim needs the SystemC time resolution of 1 ps");
   Host::Config hc;
   hc.jobs = &jobs;
   hc.samples = cfg.samples;
@@ -59,9 +62,10 @@ void Accelerator::trace(sc_core::sc_trace_file* tf, const TraceSelection& which)
 void Accelerator::report_stats(StatsSink& sink) const {
   const std::string m = name();
   const double arrays = static_cast<double>(mapping_.arrays.size());
-  sink.add(m, "arrays", arrays, "1");
-  sink.add(m, "energy.leakage", arrays * derive_action_table(cfg_.arch).leakage_array_W * host_->inference_time_s(),
-           "J");
+  sink.param(m, "arrays", arrays, "1");
+  // Periphery leakage: one action per array per picosecond of inference time.
+  sink.action(m, "leakage", "array_ps", arrays * static_cast<double>(host_->inference_time_ps()),
+              derive_action_table(cfg_.arch).leakage_array_W * 1e-12);
 }
 
 }  // namespace bayescim::hw

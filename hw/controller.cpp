@@ -50,7 +50,7 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
   mask_.assign(mask, 0);
   partial_.assign(partial, 0);
   active_rows_.assign(counts, 0);
-  layer_time_s_.assign(cfg_.net->layers.size(), 0.0);
+  layer_ps_.assign(cfg_.net->layers.size(), 0);
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -201,7 +201,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       buffer_bits_ += static_cast<std::uint64_t>(s.output_elems());
       std::swap(x, y);
     }
-    layer_time_s_[li] += (sc_core::sc_time_stamp() + delay - start).to_seconds();
+    layer_ps_[li] += (sc_core::sc_time_stamp() + delay - start).value();
   }
   if (req.trace) {
     wait(delay);
@@ -221,18 +221,18 @@ void Controller::trace(sc_core::sc_trace_file* tf) const {
 
 void Controller::report_stats(StatsSink& sink) const {
   const std::string m = name();
-  sink.add(m, "samples", static_cast<double>(samples_), "1");
-  sink.add(m, "digital_adds", static_cast<double>(digital_adds_), "1");
-  sink.add(m, "digital_neurons", static_cast<double>(digital_neurons_), "1");
-  sink.add(m, "buffer_bits", static_cast<double>(buffer_bits_), "1");
-  sink.add(m, "pool_ops", static_cast<double>(pool_ops_), "1");
-  // A max-pool of ±1 values is a k*k-input OR, costed as one digital addition per input.
-  sink.add(m, "energy.digital",
-           static_cast<double>(digital_adds_ + pool_ops_) * actions_.digital_add_J +
-               static_cast<double>(digital_neurons_) * actions_.digital_neuron_J, "J");
-  sink.add(m, "energy.buffer", static_cast<double>(buffer_bits_) * actions_.buffer_bit_J, "J");
-  for (std::size_t li = 0; li < layer_time_s_.size(); ++li)
-    sink.add(m, "layer_time." + cfg_.mapping->layers[li].name, layer_time_s_[li], "s");
+  sink.count(m, "samples", static_cast<double>(samples_));
+  sink.count(m, "digital_adds", static_cast<double>(digital_adds_));
+  sink.count(m, "digital_neurons", static_cast<double>(digital_neurons_));
+  sink.count(m, "buffer_bits", static_cast<double>(buffer_bits_));
+  sink.count(m, "pool_ops", static_cast<double>(pool_ops_));
+  sink.action(m, "digital", "partial_sum_add", static_cast<double>(digital_adds_), actions_.digital_add_J);
+  // A max-pool of ±1 values is a k*k-input OR, costed as one addition per pre-pool output.
+  sink.action(m, "digital", "pool_or", static_cast<double>(pool_ops_), actions_.digital_add_J);
+  sink.action(m, "digital", "neuron", static_cast<double>(digital_neurons_), actions_.digital_neuron_J);
+  sink.action(m, "buffer", "bit", static_cast<double>(buffer_bits_), actions_.buffer_bit_J);
+  for (std::size_t li = 0; li < layer_ps_.size(); ++li)
+    sink.time_ps(m, "layer_time." + cfg_.mapping->layers[li].name, layer_ps_[li]);
 }
 
 }  // namespace bayescim::hw

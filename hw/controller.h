@@ -70,7 +70,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
 
   // statistics
   std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0, pool_ops_ = 0;
-  std::vector<double> layer_time_s_;
+  std::vector<std::uint64_t> layer_ps_;
 };
 
 }  // namespace bayescim::hw

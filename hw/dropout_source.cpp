@@ -72,9 +72,11 @@ double realised_probability(const StochasticMtjParams& mtj, double target_p, dou
 }
 
 DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
-    : sc_module(name), socket("socket"), cfg_(cfg), state_ap_(cfg.modules.modules, false) {
+    : sc_module(name), socket("socket"), cfg_(cfg) {
   socket.register_b_transport(this, &DropoutSource::b_transport);
   realised_p_ = realised_probability(cfg_.params.mtj, cfg_.target_p, &drive_A_);
+  e0_ = bit_energy(cfg_.params.mtj, drive_A_, false);
+  e1_ = bit_energy(cfg_.params.mtj, drive_A_, true);
   bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj), sc_core::SC_SEC);
 }
 
@@ -88,13 +90,6 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   for (std::size_t i = 0; i < r.count; ++i) {
     const bool bit = dropout_draw(cfg_.seed, r.image_key, static_cast<std::uint64_t>(r.sample), r.offset + i,
                                   realised_p_);
-    const std::size_t mod = cfg_.modules.module_of(static_cast<std::size_t>(r.layer), i);
-    const BitPhaseEnergy e = bit_energy(cfg_.params.mtj, drive_A_, state_ap_[mod], bit);
-    energy_.reset_J += e.reset_J;
-    energy_.write_J += e.write_J;
-    energy_.read_J += e.read_J;
-    energy_.sa_J += e.sa_J;
-    state_ap_[mod] = bit;
     if (bit) r.bits[i / 64] |= std::uint64_t{1} << (i % 64);
     ones_ += bit ? 1 : 0;
   }
@@ -102,13 +97,13 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   if (r.trace) {
     sig_bits_.write(r.count ? r.bits[0] : 0);
     sig_draws_.write(bits_);
-    sig_energy_.write(energy_.total());
+    sig_energy_.write(static_cast<double>(bits_ - ones_) * e0_.total() + static_cast<double>(ones_) * e1_.total());
   }
   // The request's modules work in parallel; each draws count / modules bits in sequence.
   const std::size_t mods = cfg_.modules.org == Organisation::Shared ? 1 : cfg_.modules.per_layer[r.layer];
   const std::size_t rounds = mods ? (r.count + mods - 1) / mods : r.count;
   const sc_core::sc_time t = static_cast<double>(rounds) * bit_time_;
-  busy_s_ += t.to_seconds();
+  busy_ps_ += t.value();
   delay += t;
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -121,19 +116,16 @@ void DropoutSource::trace(sc_core::sc_trace_file* tf) const {
 
 void DropoutSource::report_stats(StatsSink& sink) const {
   const std::string m = name();
-  sink.add(m, "stochastic_units", static_cast<double>(cfg_.modules.modules), "1");
-  sink.add(m, "dropout_modules", static_cast<double>(cfg_.modules.modules), "1");
-  sink.add(m, "random_bits", static_cast<double>(bits_), "1");
-  sink.add(m, "random_ones", static_cast<double>(ones_), "1");
-  sink.add(m, "realised_p", realised_p_, "1");
-  sink.add(m, "drive_current", drive_A_, "A");
-  sink.add(m, "bit_latency", bit_time_.to_seconds(), "s");
-  sink.add(m, "dropout_time", busy_s_, "s");
-  sink.add(m, "energy.dropout_rng", energy_.total(), "J");
-  sink.add(m, "dropout.energy_reset", energy_.reset_J, "J");
-  sink.add(m, "dropout.energy_write", energy_.write_J, "J");
-  sink.add(m, "dropout.energy_read", energy_.read_J, "J");
-  sink.add(m, "dropout.energy_sa", energy_.sa_J, "J");
+  sink.param(m, "stochastic_units", static_cast<double>(cfg_.modules.modules), "1");
+  sink.count(m, "random_bits", static_cast<double>(bits_));
+  sink.count(m, "random_ones", static_cast<double>(ones_));
+  sink.param(m, "realised_p", realised_p_, "1");
+  sink.param(m, "drive_current", drive_A_, "A");
+  sink.param(m, "bit_latency", bit_time_.to_seconds(), "s");
+  sink.time_ps(m, "dropout_time", busy_ps_);
+  // eq. S4: every draw costs its phases; a 1 (AP) reads and resets through R_AP.
+  sink.action(m, "dropout_rng", "draw_0", static_cast<double>(bits_ - ones_), e0_.total());
+  sink.action(m, "dropout_rng", "draw_1", static_cast<double>(ones_), e1_.total());
 }
 
 }  // namespace bayescim::hw

@@ -66,11 +66,9 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
 
   Config cfg_;
   double drive_A_ = 0, realised_p_ = 0;
-  std::vector<bool> state_ap_;  // per module: AP after its last draw
   sc_core::sc_time bit_time_;
-  std::uint64_t bits_ = 0, ones_ = 0;
-  double busy_s_ = 0;
-  BitPhaseEnergy energy_;
+  std::uint64_t bits_ = 0, ones_ = 0, busy_ps_ = 0;
+  BitPhaseEnergy e0_, e1_;  // energy of a draw that gave 0 and 1
   sc_core::sc_signal<std::uint64_t> sig_bits_{"bits"};  // first 64 draws of the last request (1 = drop)
   sc_core::sc_signal<std::uint64_t> sig_draws_{"draws"};
   sc_core::sc_signal<double> sig_energy_{"energy_J"};

@@ -23,7 +23,7 @@ void Host::run() {
   sc_time d = sc_core::SC_ZERO_TIME;
   transport(socket, tlm::TLM_WRITE_COMMAND, kProgram, prog, d, name());
   wait(d);  // programming finishes before inference starts
-  program_s_ = d.to_seconds();
+  program_ps_ = d.value();
   qk.reset();
 
   const sc_time t0 = sc_core::sc_time_stamp();
@@ -50,14 +50,14 @@ void Host::run() {
     }
   }
   qk.sync();
-  infer_s_ = (sc_core::sc_time_stamp() - t0).to_seconds();
+  infer_ps_ = (sc_core::sc_time_stamp() - t0).value();
 }
 
 void Host::report_stats(StatsSink& sink) const {
   const std::string m = name();
-  sink.add(m, "inference_time", infer_s_, "s");
-  sink.add(m, "programming_time", program_s_, "s");
-  sink.add(m, "samples", static_cast<double>(samples_), "1");
+  sink.time_ps(m, "inference_time", infer_ps_);
+  sink.time_ps(m, "programming_time", program_ps_);
+  sink.count(m, "samples", static_cast<double>(samples_));
 }
 
 }  // namespace bayescim::hw

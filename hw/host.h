@@ -38,14 +38,13 @@ class Host : public sc_core::sc_module, public StatsProvider {
   Host& operator=(const Host&) = delete;
 
   void report_stats(StatsSink& sink) const override;
-  double inference_time_s() const { return infer_s_; }
-  double programming_time_s() const { return program_s_; }
+  std::uint64_t inference_time_ps() const { return infer_ps_; }
 
  private:
   void run();
 
   Config cfg_;
-  double program_s_ = 0, infer_s_ = 0;
+  std::uint64_t program_ps_ = 0, infer_ps_ = 0;
   std::uint64_t samples_ = 0;
 };
 

@@ -1,27 +1,56 @@
 // Statistics: every module owns named, unit-tagged values and reports them on request; the
 // collector walks the SystemC module tree, so adding a module never edits a central list.
-// Convention: energies are named "energy.<component>" in J; the report groups them by component.
+//
+// Energy is never accumulated as a float inside a module: modules count actions, and each action
+// carries its energy per occurrence (Accelergy-style energy table). Counts and times (integer
+// picoseconds) are integer-valued, so results merged from several worker processes equal a
+// single run exactly, whatever the order.
 #pragma once
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace bayescim::hw {
 
 struct Stat {
-  std::string module;  // hierarchical name
-  std::string name;
-  double value = 0;
+  enum class Kind { Count, TimePs, Action, Param } kind = Kind::Count;
+  std::string module;     // hierarchical name
+  std::string name;       // Action: "<component>.<action>"
+  double value = 0;       // count, picoseconds, action count, or parameter value
+  double energy_each = 0; // Action: joules per occurrence
   std::string unit;
 };
 
 class StatsSink {
  public:
-  void add(const std::string& module, const std::string& name, double value, const std::string& unit) {
-    stats_.push_back({module, name, value, unit});
+  void count(const std::string& module, const std::string& name, double n) {
+    stats_.push_back({Stat::Kind::Count, module, name, n, 0, "1"});
   }
+  void time_ps(const std::string& module, const std::string& name, std::uint64_t ps) {
+    stats_.push_back({Stat::Kind::TimePs, module, name, static_cast<double>(ps), 0, "ps"});
+  }
+  void action(const std::string& module, const std::string& component, const std::string& action, double n,
+              double energy_each_J) {
+    stats_.push_back({Stat::Kind::Action, module, component + "." + action, n, energy_each_J, "J"});
+  }
+  void param(const std::string& module, const std::string& name, double v, const std::string& unit) {
+    stats_.push_back({Stat::Kind::Param, module, name, v, 0, unit});
+  }
+
   const std::vector<Stat>& stats() const { return stats_; }
-  // Sum of one stat name over all modules.
+  // Sum of a count or time over all modules (times in seconds).
   double sum(const std::string& name) const;
+  // A parameter's value (the first module reporting it), or 0.
+  double param_value(const std::string& name) const;
+  // Energy in J of every component (excluding "programming"), summed in a fixed order.
+  std::map<std::string, double> energy_by_component(bool programming = false) const;
+  // Adds another sink of the same design (another worker): counts, times and action counts add,
+  // parameters must agree. Throws std::logic_error on a mismatch.
+  void merge(const StatsSink& other);
+  // Plain text round trip, for worker processes.
+  std::string serialise() const;
+  static StatsSink deserialise(const std::string& text);
 
  private:
   std::vector<Stat> stats_;

@@ -42,13 +42,13 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
     for (int r = 0; r < s.rows; ++r) {
       const bool plus = models::get_bit(col, s.row_begin + r);
       models::set_bit(cells_.data() + c * words_, r, plus);
-      e_program_ += mtj_write_energy(cfg_.device, !plus) + mtj_write_energy(cfg_.device, plus);
-      mtj_writes_ += 2;
+      ++p_writes_;  // one MTJ of the pair is written P, the other AP
+      ++ap_writes_;
     }
   }
-  const double t = 2.0 * s.rows * cfg_.device.write_pulse_s;
-  program_s_ += t;
-  delay += sc_time(t, SC_SEC);
+  const sc_time t = 2.0 * s.rows * sc_time(cfg_.device.write_pulse_s, SC_SEC);
+  program_ps_ += t.value();
+  delay += t;
 }
 
 void Tile::compute(TileOp& op, sc_time& delay) {
@@ -87,30 +87,33 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       for (std::size_t w = 0; w < full; ++w) m += __builtin_popcountll(~(x[w] ^ wcol[w]) & a[w]);
       if (tail) m += __builtin_popcountll(~(x[full] ^ wcol[full]) & a[full] & tail);
       const double i_col = phys_.column_current(m, active);
-      e_cells_ += phys_.column_energy(i_col, pulse);
+      cell_match_ += static_cast<std::uint64_t>(m);
+      cell_mismatch_ += static_cast<std::uint64_t>(active - m);
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
-        // the selected scale state: fires iff 2m - N >= A, i.e. m >= ceil((A + N) / 2).
+        // the selected scale state: out = +1 iff 2m - N >= A, i.e. m >= ceil((A + N) / 2)
+        // (AtMost: the inverted output of m >= floor((A + N) / 2) + 1). A reference outside
+        // [1, N] would give a constant, so no reference is read then.
         const int o = s.col_begin + c;
         const models::Threshold& t = thr[o];
         bool out;
-        switch (t.mode) {
-          case models::Threshold::Mode::AtLeast: {
-            const int m_ref = static_cast<int>(std::ceil((t.a + active) / 2.0));
-            const double ref = phys_.reference_current(m_ref, active);
-            e_ref_ += phys_.column_energy(ref, pulse);
-            out = i_col > ref;
-            break;
+        if (t.mode == models::Threshold::Mode::Always || t.mode == models::Threshold::Mode::Never) {
+          out = t.mode == models::Threshold::Mode::Always;
+        } else {
+          const bool invert = t.mode == models::Threshold::Mode::AtMost;
+          const int m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
+                                   : static_cast<int>(std::ceil((t.a + active) / 2.0));
+          bool raw;
+          if (m_ref <= 0) {
+            raw = true;
+          } else if (m_ref > active) {
+            raw = false;
+          } else {
+            raw = i_col > phys_.reference_current(m_ref, active);
+            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           }
-          case models::Threshold::Mode::AtMost: {  // inverted SA output: not (m >= floor((A+N)/2) + 1)
-            const int m_ref = static_cast<int>(std::floor((t.a + active) / 2.0)) + 1;
-            const double ref = phys_.reference_current(m_ref, active);
-            e_ref_ += phys_.column_energy(ref, pulse);
-            out = !(i_col > ref);
-            break;
-          }
-          case models::Threshold::Mode::Always: out = true; break;
-          default: out = false; break;
+          out = invert ? !raw : raw;
         }
         ++sa_decisions_;
         models::set_bit(op.out_bits, o * positions + p, out);
@@ -128,11 +131,14 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       for (int c = 0; c < std::min(s.cols, 64); ++c)
         if (models::get_bit(op.out_bits, (s.col_begin + c) * positions)) sa |= std::uint64_t{1} << c;
     sig_sa_out_.write(sa);
-    sig_energy_.write(e_cells_ + e_ref_ + static_cast<double>(sa_decisions_) * actions_.sa_decision_J +
-                      static_cast<double>(adc_conversions_) * actions_.adc_conversion_J);
+    StatsSink now;
+    report_stats(now);
+    double e = 0;
+    for (const auto& [comp, joules] : now.energy_by_component()) e += joules;
+    sig_energy_.write(e);
   }
   const sc_time t = static_cast<double>(positions) * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
-  busy_s_ += t.to_seconds();
+  busy_ps_ += t.value();
   delay += t;
 }
 
@@ -144,16 +150,23 @@ void Tile::trace(sc_core::sc_trace_file* tf) const {
 
 void Tile::report_stats(StatsSink& sink) const {
   const std::string m = name();
-  sink.add(m, "array_reads", static_cast<double>(reads_), "1");
-  sink.add(m, "sa_decisions", static_cast<double>(sa_decisions_), "1");
-  sink.add(m, "adc_conversions", static_cast<double>(adc_conversions_), "1");
-  sink.add(m, "busy_time", busy_s_, "s");
-  sink.add(m, "energy.crossbar_read", e_cells_, "J");
-  sink.add(m, "energy.sense_amp", e_ref_ + static_cast<double>(sa_decisions_) * actions_.sa_decision_J, "J");
-  sink.add(m, "energy.adc", static_cast<double>(adc_conversions_) * actions_.adc_conversion_J, "J");
-  sink.add(m, "programming.energy", e_program_, "J");
-  sink.add(m, "programming.mtj_writes", static_cast<double>(mtj_writes_), "1");
-  sink.add(m, "programming.time", program_s_, "s");
+  const double v2t = phys_.v_read() * phys_.v_read() * cfg_.arch.read_pulse_s;
+  sink.count(m, "array_reads", static_cast<double>(reads_));
+  sink.count(m, "sa_decisions", static_cast<double>(sa_decisions_));
+  sink.count(m, "adc_conversions", static_cast<double>(adc_conversions_));
+  sink.time_ps(m, "busy_time", busy_ps_);
+  // eq. X1 summed over every column read: V^2 t (G_P * matches + G_AP * mismatches).
+  sink.action(m, "crossbar_read", "matching_cell", static_cast<double>(cell_match_), v2t * phys_.g_p());
+  sink.action(m, "crossbar_read", "mismatching_cell", static_cast<double>(cell_mismatch_), v2t * phys_.g_ap());
+  // eq. X2 reference branch V I_ref t, in half-cell units, plus the latch.
+  sink.action(m, "sense_amp", "reference_half_p", static_cast<double>(ref_p_half_), 0.5 * v2t * phys_.g_p());
+  sink.action(m, "sense_amp", "reference_half_ap", static_cast<double>(ref_ap_half_), 0.5 * v2t * phys_.g_ap());
+  sink.action(m, "sense_amp", "latch", static_cast<double>(sa_decisions_), actions_.sa_decision_J);
+  sink.action(m, "adc", "conversion", static_cast<double>(adc_conversions_), actions_.adc_conversion_J);
+  sink.action(m, "programming", "mtj_write_p", static_cast<double>(p_writes_), mtj_write_energy(cfg_.device, false));
+  sink.action(m, "programming", "mtj_write_ap", static_cast<double>(ap_writes_), mtj_write_energy(cfg_.device, true));
+  sink.count(m, "programming.mtj_writes", static_cast<double>(p_writes_ + ap_writes_));
+  sink.time_ps(m, "programming.time", program_ps_);
 }
 
 }  // namespace bayescim::hw

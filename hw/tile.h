@@ -30,7 +30,6 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   Tile& operator=(const Tile&) = delete;
 
   void report_stats(StatsSink& sink) const override;
-  double busy_s() const { return busy_s_; }
   // Registers this tile's signals (busy, SA outputs, running energy) in a VCD.
   void trace(sc_core::sc_trace_file* tf) const;
   void set_busy(bool b) { sig_busy_.write(b); }
@@ -54,8 +53,11 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   sc_core::sc_signal<double> sig_energy_{"energy_J"};        // running read + sense energy
 
   // statistics
-  std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0, mtj_writes_ = 0;
-  double e_cells_ = 0, e_ref_ = 0, e_program_ = 0, busy_s_ = 0, program_s_ = 0;
+  std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0;
+  std::uint64_t cell_match_ = 0, cell_mismatch_ = 0;  // conducting MTJs in P and in AP, over all reads
+  std::uint64_t ref_p_half_ = 0, ref_ap_half_ = 0;    // reference branch, in half-cell units
+  std::uint64_t p_writes_ = 0, ap_writes_ = 0;
+  std::uint64_t busy_ps_ = 0, program_ps_ = 0;
 };
 
 }  // namespace bayescim::hw

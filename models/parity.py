@@ -1,11 +1,18 @@
 """Check the simulator's per-sample logits (samples.csv) against the PyTorch model rebuilt from ONNX.
 
+The dropout masks of each row are regenerated with the simulator's counter-based RNG (rng.py) from
+report.json (seed, hardware.dropout_p_realised, model.dropout) found next to samples.csv; for
+Scale-Dropout they must equal the csv's bits column. Without a report, only none and scale
+(bits from the csv) can be checked.
+
 Exit status: 0 when every row's argmax agrees and max |logit diff| <= atol, 1 when they do not,
 2 when the inputs are unusable (bad CSV, model or data file).
 """
 
 import argparse
+import copy
 import csv
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,6 +21,7 @@ import numpy as np
 import torch
 
 import datasets
+import rng
 from bnn import mc_forward
 from onnx_to_torch import OnnxFormatError, onnx_to_torch
 
@@ -36,16 +44,24 @@ class ParityResult:
     nonfinite_rows: int = 0
     worst: tuple = None
     mismatch_examples: list = field(default_factory=list)
+    masks: str = "csv bits"
+    bits_checked: int = 0
+    bits_mismatches: int = 0
+    bits_mismatch_examples: list = field(default_factory=list)
 
     @property
     def passed(self):
         return (self.rows > 0 and self.argmax_mismatches == 0 and self.nonfinite_rows == 0
-                and self.max_abs_diff <= self.atol)
+                and self.max_abs_diff <= self.atol and self.bits_mismatches == 0)
 
     def summary(self):
         """Human-readable one-paragraph report."""
         lines = [f"parity: {self.rows} rows, max |logit diff| = {self.max_abs_diff:.3g} (atol {self.atol:g}), "
-                 f"argmax mismatches = {self.argmax_mismatches}"]
+                 f"argmax mismatches = {self.argmax_mismatches}; masks: {self.masks}"]
+        if self.bits_checked:
+            lines.append(f"  csv bits vs regenerated draws: {self.bits_mismatches} of {self.bits_checked} rows differ")
+        for m in self.bits_mismatch_examples:
+            lines.append("  bits differ at line {} (split {}, index {}, sample {}): csv {} regenerated {}".format(*m))
         if self.worst:
             lines.append("  largest difference at line {} (split {}, index {}, sample {})".format(*self.worst))
         if self.nonfinite_rows:
@@ -62,6 +78,8 @@ class ParityResult:
                 why.append(f"{self.argmax_mismatches} rows disagree on the predicted class")
             if self.nonfinite_rows:
                 why.append(f"{self.nonfinite_rows} rows have NaN/Inf logits")
+            if self.bits_mismatches:
+                why.append(f"{self.bits_mismatches} rows' csv bits differ from the regenerated draws")
             if self.max_abs_diff > self.atol:
                 why.append(f"max |logit diff| {self.max_abs_diff:.3g} exceeds atol {self.atol:g}")
             lines.append("FAIL: " + "; ".join(why))
@@ -102,7 +120,7 @@ def read_samples(path, num_classes, num_bits):
                 b = ""
             if len(b) != num_bits or any(ch not in "01" for ch in b):
                 raise ParityInputError(f"{path}:{line}: bits '{b}' must be {num_bits} chars of 0/1 "
-                                       f"(one per dropout layer{'' if num_bits else '; empty or - for none'})")
+                                       f"(one per scale-dropout layer{'' if num_bits else '; empty or - otherwise'})")
             lines.append(line)
             splits.append(split)
             indices.append(index)
@@ -114,10 +132,50 @@ def read_samples(path, num_classes, num_bits):
             np.array(logits, dtype=np.float64).reshape(len(lines), num_classes))
 
 
-def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_examples=5):
-    """Compare samples.csv against the model run with the recorded bits; images_by_split maps id/ood to uint8 [N,28,28]."""
-    lines, splits, indices, samples, bits, sim = read_samples(samples_path, model.num_classes,
-                                                              len(model.dropout_layers))
+def read_report(path):
+    """Parse report.json into (seed, p_realised, dropout dict, data dict); ParityInputError if unusable."""
+    try:
+        with open(path) as f:
+            rep = json.load(f)
+        seed = int(rep["seed"])
+        p = float(rep["hardware"]["dropout_p_realised"])
+        dropout = rep["model"]["dropout"]
+        dropout = {"kind": str(dropout["kind"]), "layers": [str(l) for l in dropout["layers"]],
+                   "dropped_value": float(dropout.get("dropped_value", 1.0))}
+    except OSError as e:
+        raise ParityInputError(f"{path}: cannot open: {e.strerror}") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise ParityInputError(f"{path}: not a simulator report (need seed, hardware.dropout_p_realised, "
+                               f"model.dropout): {e!r}") from None
+    return {"seed": seed, "p": p, "dropout": dropout, "data": rep.get("data") or {}}
+
+
+def apply_report(model, report):
+    """A copy of the model with the run's dropout spec (kind, layers, dropped value; p = realised p)."""
+    d = report["dropout"]
+    model = copy.deepcopy(model)
+    try:
+        model.configure_dropout(d["kind"], report["p"] if d["kind"] != "none" else 0.0, d["layers"],
+                                d["dropped_value"])
+    except ValueError as e:
+        raise ParityInputError(f"report.json dropout spec does not fit the model: {e}") from None
+    return model
+
+
+def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_examples=5, report=None):
+    """Compare samples.csv against the model run on the same masks; images_by_split maps id/ood to uint8 [N,28,28].
+
+    report (from read_report) regenerates every row's masks with the simulator's RNG; without it
+    the csv bits are used, which only Scale-Dropout (and none) record.
+    """
+    if report is not None:
+        model = apply_report(model, report)
+    scale = model.method == "scale"
+    num_bits = len(model.dropout_layers) if scale else 0
+    if report is None and model.num_draws and not scale:
+        raise ParityInputError(f"{samples_path}: {model.method} masks are not in samples.csv; report.json "
+                               f"(seed, dropout_p_realised) is needed to regenerate them")
+    lines, splits, indices, samples, bits, sim = read_samples(samples_path, model.num_classes, num_bits)
     n = len(lines)
     x = np.empty((n, model.in_features), dtype=np.float32)
     for split in SPLITS:
@@ -131,10 +189,20 @@ def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_exa
             raise ParityInputError(f"{samples_path}:{line}: index {indices[sel][bad[0]]} outside the {split} "
                                    f"test set (0..{len(images) - 1})")
         x[sel] = datasets.to_float(images[indices[sel]])
+    keys = rng.image_key(np.array([rng.SPLITS[s] for s in splits], dtype=np.uint64), indices.astype(np.uint64))
+    sample_arr = np.array(samples, dtype=np.uint64)
+    batch = max(1, min(batch, (1 << 22) // max(model.num_draws, 1)))
     ref = np.empty((n, model.num_classes), dtype=np.float64)
+    bit_rows = []
     for i in range(0, n, batch):
-        ref[i:i + batch] = mc_forward(model, torch.from_numpy(x[i:i + batch]),
-                                      torch.from_numpy(bits[i:i + batch])).double().numpy()
+        sl = slice(i, i + batch)
+        draws = None
+        if report is not None and model.num_draws:
+            draws = rng.dropout_draws(report["seed"], keys[sl], sample_arr[sl], model.num_draws, report["p"])
+            if scale:
+                bit_rows += [i + r for r in np.nonzero(np.any(draws != bits[sl].astype(bool), axis=1))[0]]
+        use = bits[sl] if scale else (draws if draws is not None else np.zeros((len(x[sl]), 0), dtype=bool))
+        ref[sl] = mc_forward(model, torch.from_numpy(x[sl]), torch.from_numpy(np.ascontiguousarray(use))).double().numpy()
     finite = np.all(np.isfinite(sim), axis=1)
     diff = np.where(finite[:, None], np.abs(sim - ref), 0.0)
     row_diff = diff.max(axis=1) if n else np.zeros(0)
@@ -145,11 +213,21 @@ def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_exa
     if n:
         w = int(np.argmax(row_diff))
         worst = (lines[w], splits[w], int(indices[w]), samples[w])
+    masks = "csv bits" if report is None else (
+        f"{model.method} draws regenerated (seed {report['seed']}, p {report['p']!r}, "
+        f"{model.num_draws} per sample)" if model.num_draws else "none")
+    bitstr = lambda v: "".join(str(int(c)) for c in v)  # noqa: E731
+    regen = lambda r: rng.dropout_draws(report["seed"], keys[r:r + 1], sample_arr[r:r + 1],  # noqa: E731
+                                        model.num_draws, report["p"])[0]
     return ParityResult(
         rows=n, atol=atol, max_abs_diff=float(row_diff.max()) if n else 0.0,
         argmax_mismatches=len(mism), nonfinite_rows=int((~finite).sum()), worst=worst,
         mismatch_examples=[(lines[i], splits[i], int(indices[i]), samples[i], int(sim_arg[i]), int(ref_arg[i]))
-                           for i in mism[:max_examples]])
+                           for i in mism[:max_examples]],
+        masks=masks, bits_checked=n if (scale and report is not None and model.num_draws) else 0,
+        bits_mismatches=len(bit_rows),
+        bits_mismatch_examples=[(lines[r], splits[r], int(indices[r]), samples[r], bitstr(bits[r]), bitstr(regen(r)))
+                                for r in bit_rows[:max_examples]])
 
 
 def load_test_images(data_dir, name):
@@ -158,13 +236,26 @@ def load_test_images(data_dir, name):
     return images
 
 
-def run(model_path, samples_path, data_dir, atol=1e-3, id_dataset=None, ood_dataset=None):
-    """Rebuild the model from ONNX and compare; returns a ParityResult."""
+def _dataset_from_report(report, role):
+    try:
+        return datasets.canonical_name(report["data"][role]["dataset"])
+    except (KeyError, TypeError, datasets.DatasetError):
+        return None
+
+
+def run(model_path, samples_path, data_dir, atol=1e-3, id_dataset=None, ood_dataset=None, report_path=None):
+    """Rebuild the model from ONNX and compare; report_path defaults to report.json next to samples.csv (if any)."""
     model, meta = onnx_to_torch(model_path)
-    id_name = datasets.canonical_name(id_dataset or meta.get("bayescim.dataset", "mnist"))
-    ood_name = datasets.canonical_name(ood_dataset) if ood_dataset else datasets.other_dataset(id_name)
+    if report_path is None:
+        auto = os.path.join(os.path.dirname(os.path.abspath(samples_path)), "report.json")
+        report_path = auto if os.path.exists(auto) else None
+    report = read_report(report_path) if report_path else None
+    id_name = datasets.canonical_name(id_dataset or (report and _dataset_from_report(report, "id"))
+                                      or meta.get("bayescim.dataset", "mnist"))
+    ood_name = datasets.canonical_name(ood_dataset) if ood_dataset else (
+        (report and _dataset_from_report(report, "ood")) or datasets.other_dataset(id_name))
     images = {"id": load_test_images(data_dir, id_name), "ood": load_test_images(data_dir, ood_name)}
-    return compare(model, samples_path, images, atol=atol)
+    return compare(model, samples_path, images, atol=atol, report=report)
 
 
 def main(argv=None):
@@ -175,10 +266,12 @@ def main(argv=None):
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--id-dataset", default=None, help="default: bayescim.dataset from the model metadata")
     ap.add_argument("--ood-dataset", default=None, help="default: the other of mnist/fashion")
+    ap.add_argument("--report", default=None, help="simulator report.json (default: next to --samples, if present)")
     args = ap.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     try:
-        result = run(args.model, args.samples, args.data_dir, args.atol, args.id_dataset, args.ood_dataset)
+        result = run(args.model, args.samples, args.data_dir, args.atol, args.id_dataset, args.ood_dataset,
+                     args.report)
     except (ParityInputError, datasets.DatasetError, OnnxFormatError, NotImplementedError, ValueError, OSError) as e:
         print(f"parity: error: {e}", file=sys.stderr)
         return 2

@@ -78,9 +78,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
   if (r.stats && r.mapping) {
     const auto& st = *r.stats;
-    std::map<std::string, double> by_comp;
-    for (const auto& s : st.stats())
-      if (s.name.rfind("energy.", 0) == 0) by_comp[s.name.substr(7)] += s.value;
+    auto by_comp = st.energy_by_component();
+    by_comp.emplace("dropout_rng", 0.0);
     double total = 0;
     for (const auto& [k, v] : by_comp) total += v;
     json comp = json::object();
@@ -92,7 +91,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"by_component", comp},
                    {"per_inference_by_component", json::object()},
                    {"dropout_share", total > 0 ? by_comp["dropout_rng"] / total : 0.0},
-                   {"programming_J", st.sum("programming.energy")},
+                   {"programming_J", st.energy_by_component(true)["programming"]},
                    {"per_mac_J", total / (samples * static_cast<double>(net.binary_macs_per_sample()))}};
     for (const auto& [k, v] : by_comp) j["energy"]["per_inference_by_component"][k] = v / inferences;
     // One binary MAC = 2 operations (XNOR + accumulate), the usual BNN convention.
@@ -119,8 +118,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["array_rows"] = cfg.arch.rows;
     j["hardware"]["array_cols"] = cfg.arch.cols;
     j["hardware"]["layers"] = layers;
-    j["hardware"]["dropout_bit_latency_s"] = st.sum("bit_latency");
-    j["hardware"]["dropout_drive_current_A"] = st.sum("drive_current");
+    j["hardware"]["dropout_bit_latency_s"] = st.param_value("bit_latency");
+    j["hardware"]["dropout_drive_current_A"] = st.param_value("drive_current");
     j["hardware"]["counts"] = {{"array_reads", st.sum("array_reads")},
                                {"sa_decisions", st.sum("sa_decisions")},
                                {"adc_conversions", st.sum("adc_conversions")},

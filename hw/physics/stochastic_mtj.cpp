@@ -24,10 +24,10 @@ double drive_current_for(const StochasticMtjParams& p, double target_p) {
   return i;
 }
 
-BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool state_before_ap, bool bit) {
+BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool bit) {
   const double r_ap = p.r_p_ohm * (1.0 + p.tmr);
   BitPhaseEnergy e;
-  e.reset_J = p.reset_current_A * p.reset_current_A * (state_before_ap ? r_ap : p.r_p_ohm) * p.reset_pulse_s;
+  e.reset_J = p.reset_current_A * p.reset_current_A * (bit ? r_ap : p.r_p_ohm) * p.reset_pulse_s;
   e.write_J = drive_A * drive_A * p.r_p_ohm * p.write_pulse_s;
   e.read_J = p.v_read_V * p.v_read_V / (bit ? r_ap : p.r_p_ohm) * p.read_pulse_s;
   e.sa_J = p.sa_energy_J;

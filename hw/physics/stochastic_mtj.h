@@ -1,15 +1,18 @@
 // Stochastic-write MTJ used as a Bernoulli(p) source (plain C++, no SystemC).
 //
-// One random bit takes three phases (BRIEF §2): reset the MTJ to P, apply a write pulse that
-// switches it to AP with probability p, then read it with a sense amplifier (AP = 1 = drop).
+// One random bit takes three phases (BRIEF §2): a write pulse that switches the MTJ from P to AP
+// with probability p, a read by a sense amplifier (AP = 1 = drop), and a reset back to P. We
+// place the reset after the read, so every draw starts from P and its energy depends only on its
+// own bit; the latency is the same in either order.
 // Thermally activated switching (Néel-Brown), for I < I_c0:
 //   P_sw(I, t_p) = 1 - exp(-t_p / tau),  tau = tau_0 exp(Delta (1 - I / I_c0))      (eq. S1)
 //   Delta(T) = Delta_300K * 300 K / T                                               (eq. S2)
 // The driver inverts eq. S1 for the current giving the target p:
 //   I = I_c0 (1 - ln(tau / tau_0) / Delta),  tau = -t_p / ln(1 - p)                 (eq. S3)
-// Energies per phase (Joule heating in the MTJ, or read supply power):
-//   E_reset = I_reset^2 R_state t_reset, E_write = I^2 R_P t_p,
-//   E_read = V_read^2 / R_state t_read, plus one sense-amplifier decision.          (eq. S4)
+// Energies per phase (Joule heating in the MTJ, or read supply power), R_bit = R_AP if the bit
+// is 1 else R_P:
+//   E_write = I^2 R_P t_p, E_read = V_read^2 / R_bit t_read,
+//   E_reset = I_reset^2 R_bit t_reset, plus one sense-amplifier decision.            (eq. S4)
 #pragma once
 
 namespace bayescim::hw {
@@ -41,9 +44,9 @@ struct BitPhaseEnergy {
   double reset_J = 0, write_J = 0, read_J = 0, sa_J = 0;
   double total() const { return reset_J + write_J + read_J + sa_J; }
 };
-// eq. S4 for one draw, given the state before it (true = AP) and the bit drawn (true = switched).
-BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool state_before_ap, bool bit);
-// Reset + write + relax + read + SA decision, phases in sequence.
+// eq. S4 for one draw that gave `bit` (true = switched to AP = drop).
+BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool bit);
+// Write + relax + read + SA decision + reset, phases in sequence.
 double bit_latency(const StochasticMtjParams& p);
 
 }  // namespace bayescim::hw

@@ -131,11 +131,11 @@ void check_hand_energy(bool dropout) {
   const double e_ref = V * t * 2 * i_ref;
   // fc2 (ADC path, N = 2): I(1) = V(gp + gap), I(2) = 2V gp.
   const double e_fc2 = V * t * (V * (gp + gap) + 2 * V * gp);
-  EXPECT_NEAR(st.sum("energy.crossbar_read"), e_fc1 + e_fc2, 1e-24);
-  EXPECT_NEAR(st.sum("energy.sense_amp"), e_ref + 2 * 5e-15, 1e-24);
-  EXPECT_NEAR(st.sum("energy.adc"), 2 * 50e-15 * 8, 1e-24);        // 2 conversions, 3 bits
-  EXPECT_NEAR(st.sum("energy.digital"), 2 * 100e-15, 1e-24);       // 2 BN evaluations, no adds
-  EXPECT_NEAR(st.sum("energy.buffer"), (3 + 3 + 2 + 2) * 10e-15, 1e-24);  // in, fc1 rows, h, fc2 rows
+  EXPECT_NEAR(st.energy_by_component()["crossbar_read"], e_fc1 + e_fc2, 1e-24);
+  EXPECT_NEAR(st.energy_by_component()["sense_amp"], e_ref + 2 * 5e-15, 1e-24);
+  EXPECT_NEAR(st.energy_by_component()["adc"], 2 * 50e-15 * 8, 1e-24);        // 2 conversions, 3 bits
+  EXPECT_NEAR(st.energy_by_component()["digital"], 2 * 100e-15, 1e-24);       // 2 BN evaluations, no adds
+  EXPECT_NEAR(st.energy_by_component()["buffer"], (3 + 3 + 2 + 2) * 10e-15, 1e-24);  // in, fc1 rows, h, fc2 rows
 
   // Latency: fc1 1.66 ns (SA); fc2 1.66 + 1 x 2 ns ADC + 1 clock of BN = 4.66 ns.
   double want_t = 1.66e-9 + 4.66e-9;
@@ -143,18 +143,17 @@ void check_hand_energy(bool dropout) {
   if (dropout) {
     StochasticMtjParams m;  // the defaults used by AcceleratorConfig
     want_t += 2 * 14.5e-9;
-    // p = 1 drives the reset current; both bits are 1: first reset from P, second from AP.
-    e_rng = bit_energy(m, m.reset_current_A, false, true).total() + bit_energy(m, m.reset_current_A, true, true).total();
-    EXPECT_NEAR(e_rng, (200e-6 * 200e-6 * 5000 * 2e-9 + 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 5e-15) +
-                           (200e-6 * 200e-6 * 11000 * 2e-9 + 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 5e-15),
-                1e-24);
+    // p = 1 drives the reset current as the write; both bits are 1, each read and reset through R_AP.
+    const double one = 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 200e-6 * 200e-6 * 11000 * 2e-9 + 5e-15;
+    e_rng = 2 * one;
+    EXPECT_NEAR(bit_energy(m, m.reset_current_A, true).total(), one, 1e-24);
   }
-  EXPECT_NEAR(st.sum("energy.dropout_rng"), e_rng, 1e-24);
+  EXPECT_NEAR(st.energy_by_component()["dropout_rng"], e_rng, 1e-24);
   EXPECT_NEAR(st.sum("inference_time"), want_t, 1e-18);
-  EXPECT_NEAR(st.sum("energy.leakage"), 2 * 10e-6 * want_t, 1e-24);
+  EXPECT_NEAR(st.energy_by_component()["leakage"], 2 * 10e-6 * want_t, 1e-24);
   // Programming: 5 + 4 cells... 3x2 + 2x2 = 10 cells, 2 MTJs each, one P and one AP per cell.
   EXPECT_EQ(st.sum("programming.mtj_writes"), 20.0);
-  EXPECT_NEAR(st.sum("programming.energy"), 10 * (80e-6 * 80e-6 * 10e-9 * (3000 + 6000)), 1e-24);
+  EXPECT_NEAR(st.energy_by_component(true)["programming"], 10 * (80e-6 * 80e-6 * 10e-9 * (3000 + 6000)), 1e-24);
 }
 
 TEST(Accelerator, EnergyAndLatencyOfATinyNetworkByHand) { check_hand_energy(false); }

@@ -63,17 +63,17 @@ TEST(StochasticMtj, SwitchingProbabilityClosedForm) {
 TEST(StochasticMtj, EnergyAndLatencyPerBitByHand) {
   StochasticMtjParams p;  // R_P 5k, TMR 1.2 (R_AP 11k), reset 200 uA x 2 ns, read 0.1 V x 1 ns, SA 5 fJ
   const double drive = 96.25e-6;
-  // From P, drawing a 1: reset 200u^2*5k*2n = 4e-13; write 96.25u^2*5k*1n = 4.6320e-14;
-  // read 0.1^2/11k*1n = 9.0909e-16; SA 5e-15.
-  BitPhaseEnergy e = bit_energy(p, drive, false, true);
-  EXPECT_NEAR(e.reset_J, 4e-13, 1e-25);
+  // Drawing a 1: write 96.25u^2*5k*1n = 4.6320e-14; read 0.1^2/11k*1n = 9.0909e-16;
+  // reset from AP 200u^2*11k*2n = 8.8e-13; SA 5e-15.
+  BitPhaseEnergy e = bit_energy(p, drive, true);
   EXPECT_NEAR(e.write_J, 4.63203125e-14, 1e-25);
   EXPECT_NEAR(e.read_J, 9.0909090909e-16, 1e-25);
-  EXPECT_NEAR(e.total(), 4e-13 + 4.63203125e-14 + 9.0909090909e-16 + 5e-15, 1e-24);
-  // From AP (the previous bit was 1) the reset sees 11k: 8.8e-13; reading a 0 sees 5k: 2e-15.
-  e = bit_energy(p, drive, true, false);
   EXPECT_NEAR(e.reset_J, 8.8e-13, 1e-25);
+  EXPECT_NEAR(e.total(), 4.63203125e-14 + 9.0909090909e-16 + 8.8e-13 + 5e-15, 1e-24);
+  // Drawing a 0: the read and the reset see R_P = 5k: 2e-15 and 4e-13.
+  e = bit_energy(p, drive, false);
   EXPECT_NEAR(e.read_J, 2e-15, 1e-25);
+  EXPECT_NEAR(e.reset_J, 4e-13, 1e-25);
   // 2 ns reset + 1 ns write + 10 ns relax + 1 ns read + 0.5 ns SA.
   EXPECT_NEAR(bit_latency(p), 14.5e-9, 1e-20);
 }
