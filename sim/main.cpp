@@ -26,6 +26,7 @@ const char* kUsage =
     "  --out DIR         output folder (default: out/<experiment name>/)\n"
     "  --limit N         only the first N images of each split\n"
     "  --samples-csv     also write samples.csv (every MC sample's bits and logits)\n"
+    "  --jobs N          split the images over N worker processes (same results as 1)\n"
     "  --vcd FILE        write VCD waveforms of the first image's samples (see trace.* keys)\n"
     "  --quiet           no progress display\n"
     "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
@@ -37,6 +38,7 @@ struct UsageError : std::runtime_error {
 
 struct Cli {
   std::string command, config;
+  int jobs = 1;
   bayescim::sim::CliOverrides overrides;
 };
 
@@ -57,6 +59,13 @@ Cli parse_cli(int argc, char* argv[]) {
     if (a == "--set") cli.overrides.sets.push_back(value(i));
     else if (a == "--out") cli.overrides.out_dir = value(i);
     else if (a == "--vcd") cli.overrides.vcd = value(i);
+    else if (a == "--jobs") {
+      const std::string v = value(i);
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError("--jobs expects an integer in [1, 256], got '" + v + "'");
+      cli.jobs = static_cast<int>(n);
+    }
     else if (a == "--limit") {
       const std::string v = value(i);
       char* end = nullptr;
@@ -99,7 +108,7 @@ int sc_main(int argc, char* argv[]) {
       std::printf("%s: valid\n", cli.config.c_str());
       return kOk;
     }
-    const RunResult r = run_experiment(cfg);
+    const RunResult r = run_experiment(cfg, cli.jobs);
     const auto report = build_report(cfg, r);
     write_outputs(cfg, r, report);
     std::fputs(summary_text(report).c_str(), stdout);

@@ -133,6 +133,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
   }
   j["config"] = cfg.resolved;
   j["wall_s"] = r.wall_s;
+  // Everything that depends on the machine rather than on the config and seed.
+  j["timing"] = {{"wall_s", r.wall_s}, {"workers", r.workers}};
   return j;
 }
 

@@ -2,7 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <filesystem>
 #include <systemc>
 
@@ -71,9 +80,236 @@ class McReducer {
   double h_ = 0;
 };
 
+
+// What one worker (or the whole run, with one job) produces.
+struct ChunkResult {
+  struct Image {
+    int dataset = 0;
+    std::size_t index = 0;
+    std::vector<double> p;  // p_bar
+    double mean_entropy = 0;
+  };
+  std::vector<Image> images;
+  std::string samples_csv;  // rows of samples.csv, without the header
+  std::string stats;        // serialised hw::StatsSink (hw engine)
+  std::uint64_t random_bits = 0;
+};
+
+struct RunContext {
+  const ExperimentConfig& cfg;
+  const models::Network& net;
+  const models::CompiledNetwork& compiled;
+  const std::vector<Dataset>& datasets;
+  const std::vector<hw::Job>& jobs;
+  const std::vector<std::pair<int, std::size_t>>& where;  // job -> (dataset, index)
+  double realised_p;
+};
+
+// Runs jobs [begin, end) on the configured engine; `done` counts finished images.
+ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end, bool trace,
+                      const std::function<void(std::size_t)>& done) {
+  const auto& cfg = ctx.cfg;
+  const auto& net = ctx.net;
+  const int dbits = net.dropout_layers();
+  const bool scale = net.dropout.kind == models::DropoutKind::Scale;
+  ChunkResult out;
+  std::ostringstream rows;
+  McReducer reducer(net.classes, cfg.samples);
+  const std::vector<hw::Job> jobs(ctx.jobs.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  ctx.jobs.begin() + static_cast<std::ptrdiff_t>(end));
+  auto sink = [&](std::size_t j, int t, const float* logits, const std::uint8_t* bits) {
+    const auto [d, idx] = ctx.where[begin + j];
+    if (cfg.samples_csv) {
+      rows << ctx.datasets[d].role << ',' << idx << ',' << t << ',';
+      if (!scale || dbits == 0) rows << '-';  // masks are not listed; see README
+      else
+        for (int b = 0; b < dbits; ++b) rows << (bits[b] ? '1' : '0');
+      char buf[32];
+      for (int c = 0; c < net.classes; ++c) {
+        std::snprintf(buf, sizeof buf, ",%.9g", static_cast<double>(logits[c]));
+        rows << buf;
+      }
+      rows << '\n';
+    }
+    if (reducer.add(logits)) {
+      ChunkResult::Image im;
+      im.dataset = d;
+      im.index = idx;
+      im.p = reducer.take_mean(im.mean_entropy);
+      out.images.push_back(std::move(im));
+      done(out.images.size());
+    }
+  };
+
+  if (cfg.engine == Engine::Hw) {
+    hw::AcceleratorConfig ac;
+    ac.arch = cfg.arch;
+    ac.device = cfg.device;
+    ac.dropout_unit = cfg.dropout_unit;
+    ac.dropout_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
+    ac.seed = cfg.seed;
+    ac.samples = cfg.samples;
+    TraceConfig tc = cfg.trace;
+    if (!trace) tc.vcd.clear();
+    ac.trace_images = tc.vcd.empty() ? 0 : tc.images;
+    hw::Accelerator acc("accelerator", ac, ctx.compiled, jobs, sink);
+    VcdWriter vcd(tc);
+    if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
+    sc_core::sc_start();
+    vcd.commit();
+    const auto st = hw::collect_stats();
+    out.stats = st.serialise();
+    out.random_bits = static_cast<std::uint64_t>(st.sum("random_bits"));
+  } else {
+    models::ReferenceExecutor exec(ctx.compiled);
+    std::vector<float> logits(net.classes);
+    std::vector<std::uint8_t> bits(std::max(dbits, 1));
+    models::SampleMasks masks;
+    for (std::size_t j = 0; j < jobs.size(); ++j)
+      for (int t = 0; t < cfg.samples; ++t) {
+        ctx.compiled.fill_masks(masks, [&](std::size_t d) {
+          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.realised_p);
+        });
+        out.random_bits += ctx.compiled.draws_per_sample;
+        if (scale) {
+          int b = 0;
+          for (std::size_t l = 0; l < ctx.compiled.layers.size(); ++l)
+            if (ctx.compiled.layers[l].dropout) bits[b++] = masks.bit(l, 0) ? 1 : 0;
+        }
+        exec.forward(jobs[j].pixels, masks, logits.data());
+        sink(j, t, logits.data(), bits.data());
+      }
+  }
+  out.samples_csv = rows.str();
+  return out;
+}
+
+// Binary hand-over from a worker process to the parent (same machine, same build).
+void write_chunk(const std::string& path, const ChunkResult& c, int classes) {
+  std::ostringstream os;
+  auto put = [&](const void* p, std::size_t n) { os.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); };
+  const std::uint64_t n = c.images.size();
+  put(&n, sizeof n);
+  for (const auto& im : c.images) {
+    put(&im.dataset, sizeof im.dataset);
+    put(&im.index, sizeof im.index);
+    put(im.p.data(), sizeof(double) * static_cast<std::size_t>(classes));
+    put(&im.mean_entropy, sizeof im.mean_entropy);
+  }
+  put(&c.random_bits, sizeof c.random_bits);
+  for (const std::string* s : {&c.stats, &c.samples_csv}) {
+    const std::uint64_t len = s->size();
+    put(&len, sizeof len);
+    put(s->data(), s->size());
+  }
+  write_file_atomic(path, os.str());
+}
+
+ChunkResult read_chunk(const std::string& path, int classes) {
+  std::ifstream in(path, std::ios::binary);
+  auto get = [&](void* p, std::size_t n) {
+    if (!in.read(static_cast<char*>(p), static_cast<std::streamsize>(n)))
+      throw std::runtime_error("worker result " + path + " is truncated");
+  };
+  ChunkResult c;
+  std::uint64_t n = 0;
+  get(&n, sizeof n);
+  c.images.resize(n);
+  for (auto& im : c.images) {
+    get(&im.dataset, sizeof im.dataset);
+    get(&im.index, sizeof im.index);
+    im.p.resize(static_cast<std::size_t>(classes));
+    get(im.p.data(), sizeof(double) * static_cast<std::size_t>(classes));
+    get(&im.mean_entropy, sizeof im.mean_entropy);
+  }
+  get(&c.random_bits, sizeof c.random_bits);
+  for (std::string* s : {&c.stats, &c.samples_csv}) {
+    std::uint64_t len = 0;
+    get(&len, sizeof len);
+    s->resize(len);
+    get(s->data(), len);
+  }
+  return c;
+}
+
+// Runs the jobs in `workers` forked processes, each with its own SystemC kernel, and returns
+// their results in job order. The parent never elaborates SystemC itself.
+std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress& progress) {
+  namespace fs = std::filesystem;
+  const std::size_t total = ctx.jobs.size();
+  fs::create_directories(ctx.cfg.out_dir);
+  auto* counters = static_cast<std::uint64_t*>(
+      mmap(nullptr, sizeof(std::uint64_t) * workers, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  if (counters == MAP_FAILED) throw std::runtime_error("cannot share progress counters between workers");
+  std::vector<pid_t> pids;
+  std::vector<std::string> files, errors;
+  for (int w = 0; w < workers; ++w) {
+    const std::size_t begin = total * static_cast<std::size_t>(w) / workers;
+    const std::size_t end = total * static_cast<std::size_t>(w + 1) / workers;
+    const std::string base = (fs::path(ctx.cfg.out_dir) / (".worker" + std::to_string(w))).string();
+    files.push_back(base + ".bin");
+    errors.push_back(base + ".err");
+    counters[w] = 0;
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+    if (pid == 0) {
+      int rc = 0;
+      try {
+        auto* mine = &counters[w];
+        const auto c = run_chunk(ctx, begin, end, w == 0, [mine](std::size_t n) { *mine = n; });
+        write_chunk(files.back(), c, ctx.net.classes);
+      } catch (const std::exception& e) {
+        std::ofstream(errors.back()) << e.what();
+        rc = 1;
+      }
+      std::fflush(nullptr);
+      _exit(rc);
+    }
+    pids.push_back(pid);
+  }
+  std::size_t running = pids.size();
+  std::vector<bool> ok(pids.size(), false), finished(pids.size(), false);
+  while (running > 0) {
+    for (std::size_t w = 0; w < pids.size(); ++w) {
+      if (finished[w]) continue;
+      int status = 0;
+      if (waitpid(pids[w], &status, WNOHANG) == pids[w]) {
+        finished[w] = true;
+        --running;
+        ok[w] = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok[w])
+          for (std::size_t k = 0; k < pids.size(); ++k)
+            if (!finished[k]) kill(pids[k], SIGTERM);
+      }
+    }
+    std::uint64_t done = 0;
+    for (int w = 0; w < workers; ++w) done += counters[w];
+    progress.update(static_cast<std::size_t>(done));
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  munmap(counters, sizeof(std::uint64_t) * workers);
+  std::vector<ChunkResult> out;
+  std::string failure;
+  for (std::size_t w = 0; w < pids.size(); ++w) {
+    if (!ok[w] && failure.empty()) {
+      std::ifstream e(errors[w]);
+      std::stringstream ss;
+      ss << e.rdbuf();
+      failure = ss.str().empty() ? "worker " + std::to_string(w) + " was killed" : ss.str();
+    }
+    if (ok[w]) out.push_back(read_chunk(files[w], ctx.net.classes));
+    std::error_code ec;
+    fs::remove(files[w], ec);
+    fs::remove(errors[w], ec);
+  }
+  if (!failure.empty()) throw InputError(failure);
+  return out;
+}
+
 }  // namespace
 
-RunResult run_experiment(const ExperimentConfig& cfg) {
+RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const auto t0 = std::chrono::steady_clock::now();
   RunResult r;
   r.net = load_model(cfg);
@@ -89,18 +325,27 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
   if (cfg.ood) r.datasets.push_back(load_dataset(*cfg.ood, "ood", net.input_size, net.classes, cfg.limit));
 
   std::vector<hw::Job> jobs;
-  std::vector<std::pair<int, std::size_t>> where;  // job -> (dataset, index)
+  std::vector<std::pair<int, std::size_t>> where;
   for (std::size_t d = 0; d < r.datasets.size(); ++d)
     for (std::size_t i = 0; i < r.datasets[d].count; ++i) {
       jobs.push_back({r.datasets[d].images.image(i), hw::image_key(static_cast<int>(d), i)});
       where.emplace_back(static_cast<int>(d), i);
     }
   r.metrics.resize(r.datasets.size());
-
-  const int dbits = net.dropout_layers();
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
   r.realised_p = hw::realised_probability(cfg.dropout_unit.mtj, target_p);
+  r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(jobs.size(), 1))));
 
+  const RunContext ctx{cfg, net, compiled, r.datasets, jobs, where, r.realised_p};
+  Progress progress("simulating", jobs.size(), cfg.progress);
+  std::vector<ChunkResult> chunks;
+  if (r.workers == 1)
+    chunks.push_back(run_chunk(ctx, 0, jobs.size(), true, [&](std::size_t n) { progress.update(n); }));
+  else
+    chunks = run_forked(ctx, r.workers, progress);
+  progress.finish();
+
+  // Merge in job order: the same images, the same order, whatever the number of workers.
   std::unique_ptr<AtomicWriter> samples_out;
   if (cfg.samples_csv) {
     std::filesystem::create_directories(cfg.out_dir);
@@ -110,72 +355,20 @@ RunResult run_experiment(const ExperimentConfig& cfg) {
     for (int c = 0; c < net.classes; ++c) os << ",logit" << c;
     os << '\n';
   }
-
-  McReducer reducer(net.classes, cfg.samples);
-  Progress progress("simulating", jobs.size(), cfg.progress);
-  auto sink = [&](std::size_t j, int t, const float* logits, const std::uint8_t* bits) {
-    const auto [d, idx] = where[j];
-    if (samples_out) {
-      auto& os = samples_out->stream();
-      os << r.datasets[d].role << ',' << idx << ',' << t << ',';
-      if (net.dropout.kind != models::DropoutKind::Scale || dbits == 0) os << '-';  // masks: see README
-      else
-        for (int b = 0; b < dbits; ++b) os << (bits[b] ? '1' : '0');
-      char buf[32];
-      for (int c = 0; c < net.classes; ++c) {
-        std::snprintf(buf, sizeof buf, ",%.9g", static_cast<double>(logits[c]));
-        os << buf;
-      }
-      os << '\n';
+  for (const auto& c : chunks) {
+    for (const auto& im : c.images) {
+      const int label = r.datasets[im.dataset].role == "id" ? r.datasets[im.dataset].labels[im.index] : -1;
+      r.metrics[im.dataset].add(im.p, im.mean_entropy, label);
     }
-    if (reducer.add(logits)) {
-      double h = 0;
-      auto p = reducer.take_mean(h);
-      const int label = r.datasets[d].role == "id" ? r.datasets[d].labels[idx] : -1;
-      r.metrics[d].add(p, h, label);
-      progress.update(j + 1);
+    r.random_bits += c.random_bits;
+    if (samples_out) samples_out->stream() << c.samples_csv;
+    if (cfg.engine == Engine::Hw) {
+      auto st = hw::StatsSink::deserialise(c.stats);
+      if (!r.stats) r.stats = std::move(st);
+      else r.stats->merge(st);
     }
-  };
-
-  if (cfg.engine == Engine::Hw) {
-    hw::AcceleratorConfig ac;
-    ac.arch = cfg.arch;
-    ac.device = cfg.device;
-    ac.dropout_unit = cfg.dropout_unit;
-    ac.dropout_p = target_p;
-    ac.seed = cfg.seed;
-    ac.samples = cfg.samples;
-    ac.trace_images = cfg.trace.vcd.empty() ? 0 : cfg.trace.images;
-    hw::Accelerator acc("accelerator", ac, compiled, jobs, sink);
-    VcdWriter vcd(cfg.trace);
-    if (vcd.file()) acc.trace(vcd.file(), {cfg.trace.controller, cfg.trace.tiles, cfg.trace.dropout});
-    sc_core::sc_start();
-    vcd.commit();
-    r.mapping = acc.mapping();
-    r.stats = hw::collect_stats();
-    r.random_bits = static_cast<std::uint64_t>(r.stats->sum("random_bits"));
-  } else {
-    models::ReferenceExecutor exec(compiled);
-    std::vector<float> logits(net.classes);
-    std::vector<std::uint8_t> bits(std::max(dbits, 1));
-    models::SampleMasks masks;
-    const bool scale = net.dropout.kind == models::DropoutKind::Scale;
-    for (std::size_t j = 0; j < jobs.size(); ++j)
-      for (int t = 0; t < cfg.samples; ++t) {
-        compiled.fill_masks(masks, [&](std::size_t d) {
-          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, r.realised_p);
-        });
-        r.random_bits += compiled.draws_per_sample;
-        if (scale) {
-          int b = 0;
-          for (std::size_t l = 0; l < compiled.layers.size(); ++l)
-            if (compiled.layers[l].dropout) bits[b++] = masks.bit(l, 0) ? 1 : 0;
-        }
-        exec.forward(jobs[j].pixels, masks, logits.data());
-        sink(j, t, logits.data(), bits.data());
-      }
   }
-  progress.finish();
+  if (cfg.engine == Engine::Hw) r.mapping = hw::map_network(compiled, cfg.arch);
   if (samples_out) samples_out->commit();
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

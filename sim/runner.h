@@ -27,9 +27,11 @@ struct RunResult {
   double realised_p = 0;                    // of the dropout source
   std::uint64_t random_bits = 0;
   double wall_s = 0;
+  int workers = 1;
 };
 
-// Must be called from sc_main (the hw engine elaborates and runs one SystemC simulation).
-RunResult run_experiment(const ExperimentConfig& cfg);
+// Must be called from sc_main. With workers > 1 the images are split into contiguous chunks run
+// by forked processes, each with its own SystemC kernel; results are identical to one worker.
+RunResult run_experiment(const ExperimentConfig& cfg, int workers = 1);
 
 }  // namespace bayescim::sim

@@ -134,6 +134,7 @@ def test_same_seed_same_report_and_another_seed_other_bits(tmp_path):
     ra, rb = read_report(tmp_path / "a"), read_report(tmp_path / "b")
     for r in (ra, rb):
         r.pop("wall_s")
+        r.pop("timing")
         r["config"]["output"].pop("dir", None)
     assert ra == rb
     assert (tmp_path / "a" / "samples.csv").read_bytes() == (tmp_path / "b" / "samples.csv").read_bytes()
@@ -189,3 +190,21 @@ def test_usage_errors_exit_2():
     assert p.returncode == 2 and "unknown command" in p.stderr
     p = run_sim("run", CONFIG, "--limit", "x", check=False)
     assert p.returncode == 2 and "--limit" in p.stderr
+
+
+@pytest.mark.parametrize("engine", ["hw", "reference"])
+def test_worker_processes_give_the_same_report(engine, tmp_path):
+    args = ["--limit", "90", "--set", "mc.samples=3", "--samples-csv", "--quiet", "--set",
+            f"experiment.engine={engine}"]
+    reports = {}
+    for jobs in (1, 3):
+        out = tmp_path / f"j{jobs}"
+        run_sim("run", CONFIG, *args, "--jobs", str(jobs), "--out", str(out))
+        rep = read_report(out)
+        assert rep["timing"]["workers"] == jobs
+        rep.pop("wall_s"), rep.pop("timing"), rep["config"]["output"].pop("dir")
+        reports[jobs] = rep
+        assert not [f for f in os.listdir(out) if f.startswith(".worker")]
+    assert reports[1] == reports[3]
+    for f in ("samples.csv", "predictions.csv"):
+        assert (tmp_path / "j1" / f).read_bytes() == (tmp_path / "j3" / f).read_bytes()
