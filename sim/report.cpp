@@ -111,6 +111,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"sensing", lm.sa_path ? "sa" : "adc"},
                         {"utilisation", lm.utilisation},
                         {"positions", net.layers[layers.size()].positions()},
+                        {"rows", net.layers[layers.size()].in},
+                        {"columns", net.layers[layers.size()].out},
                         {"dropout_modules", mods.org == hw::Organisation::Shared ? 0 : mods.per_layer[layers.size()]},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
     }
