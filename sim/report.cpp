@@ -102,18 +102,34 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                     {"inference_time_s", t_inf},
                     {"programming_s", st.sum("programming_time")},
                     {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0}};
+    // Per-layer energy: the actions of each layer's arrays (tile_<k> -> Mapping::arrays[k].layer).
+    std::vector<std::map<std::pair<std::string, double>, double>> layer_counts(r.mapping->layers.size());
+    const std::string tile_prefix = "accelerator.tile_";
+    for (const auto& s : st.stats()) {
+      if (s.kind != hw::Stat::Kind::Action || s.module.rfind(tile_prefix, 0) != 0 || s.name.rfind("programming", 0) == 0)
+        continue;
+      const auto k = static_cast<std::size_t>(std::stoul(s.module.substr(tile_prefix.size())));
+      layer_counts.at(static_cast<std::size_t>(r.mapping->arrays.at(k).layer))[{s.name, s.energy_each}] += s.value;
+    }
     json layers = json::array();
-    for (const auto& lm : r.mapping->layers) {
+    for (std::size_t li = 0; li < r.mapping->layers.size(); ++li) {
+      const auto& lm = r.mapping->layers[li];
+      const auto& l = net.layers[li];
+      double e = 0;
+      for (const auto& [key, n] : layer_counts[li]) e += n * key.second;
       layers.push_back({{"name", lm.name},
+                        {"kind", l.kind == models::LayerKind::Conv ? "conv" : "dense"},
+                        {"rows", l.in},
+                        {"columns", l.out},
+                        {"positions", l.positions()},
                         {"arrays", lm.arrays.size()},
                         {"row_tiles", lm.row_tiles},
                         {"col_tiles", lm.col_tiles},
                         {"sensing", lm.sa_path ? "sa" : "adc"},
                         {"utilisation", lm.utilisation},
-                        {"positions", net.layers[layers.size()].positions()},
-                        {"rows", net.layers[layers.size()].in},
-                        {"columns", net.layers[layers.size()].out},
-                        {"dropout_modules", mods.org == hw::Organisation::Shared ? 0 : mods.per_layer[layers.size()]},
+                        {"dropout_modules", mods.org == hw::Organisation::Shared ? 0 : mods.per_layer[li]},
+                        {"random_bits_per_sample", r.draws_per_layer.at(li)},
+                        {"array_energy_per_inference_J", e / inferences},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
     }
     j["hardware"]["arrays"] = r.mapping->arrays.size();
@@ -165,6 +181,25 @@ void write_outputs(const ExperimentConfig& cfg, const RunResult& r, const json& 
         std::snprintf(buf, sizeof buf, ",%.8g,%.8g\n", rec.entropy, rec.mi);
         os << buf;
       }
+    }
+    w.commit();
+  }
+  if (report["hardware"].contains("layers")) {
+    AtomicWriter w((fs::path(cfg.out_dir) / "layers.csv").string());
+    auto& os = w.stream();
+    const char* cols[] = {"name", "kind", "rows", "columns", "positions", "arrays", "row_tiles", "col_tiles",
+                          "sensing", "utilisation", "dropout_modules", "random_bits_per_sample",
+                          "array_energy_per_inference_J", "latency_per_sample_s"};
+    for (std::size_t i = 0; i < std::size(cols); ++i) os << (i ? "," : "") << cols[i];
+    os << '\n';
+    for (const auto& l : report["hardware"]["layers"]) {
+      for (std::size_t i = 0; i < std::size(cols); ++i) {
+        const auto& v = l[cols[i]];
+        os << (i ? "," : "");
+        if (v.is_string()) os << v.get<std::string>();
+        else os << v.dump();
+      }
+      os << '\n';
     }
     w.commit();
   }
@@ -254,6 +289,21 @@ std::string summary_text(const json& j) {
     row(os, "energy per binary MAC", si(e["per_mac_J"].get<double>(), "J"));
     row(os, "efficiency", num(e["tops_per_W"].get<double>(), "%.2f TOPS/W"));
     row(os, "weight programming (once)", si(e["programming_J"].get<double>(), "J"));
+    os << "\nPer layer (energy of its arrays per inference; latency per MC sample)\n";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "  %-10s %-5s %7s %7s %6s %7s %-5s %9s %11s %12s %11s\n", "layer", "kind", "rows",
+                  "cols", "pos", "arrays", "sense", "dropmods", "bits/sample", "energy", "latency");
+    os << buf;
+    for (const auto& l : h["layers"]) {
+      std::snprintf(buf, sizeof buf, "  %-10s %-5s %7d %7d %6d %7zu %-5s %9zu %11zu %12s %11s\n",
+                    l["name"].get<std::string>().c_str(), l["kind"].get<std::string>().c_str(), l["rows"].get<int>(),
+                    l["columns"].get<int>(), l["positions"].get<int>(), l["arrays"].get<std::size_t>(),
+                    l["sensing"].get<std::string>().c_str(), l["dropout_modules"].get<std::size_t>(),
+                    l["random_bits_per_sample"].get<std::size_t>(),
+                    si(l["array_energy_per_inference_J"].get<double>(), "J").c_str(),
+                    si(l["latency_per_sample_s"].get<double>(), "s").c_str());
+      os << buf;
+    }
     const auto& l = j["latency"];
     os << "\nLatency\n";
     row(os, "per inference", si(l["per_inference_s"].get<double>(), "s"));

@@ -317,6 +317,7 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const models::CompiledNetwork compiled(net);
   r.dropout_modules = hw::map_modules(compiled);
   r.draws_per_sample = compiled.draws_per_sample;
+  for (const auto& l : compiled.layers) r.draws_per_layer.push_back(l.draws_per_sample());
   spdlog::info("model {}: {} layers, {} inputs, {} classes, dropout {} p={} on {} layer(s)", cfg.model_path,
                net.layers.size(), net.input_size, net.classes, models::to_string(net.dropout.kind), net.dropout.p,
                net.dropout_layers());

@@ -24,6 +24,7 @@ struct RunResult {
   std::optional<hw::StatsSink> stats;       // hw engine only
   hw::ModuleMap dropout_modules;            // the dropout hardware's module layout
   std::size_t draws_per_sample = 0;
+  std::vector<std::size_t> draws_per_layer;
   double realised_p = 0;                    // of the dropout source
   std::uint64_t random_bits = 0;
   double wall_s = 0;

@@ -125,6 +125,14 @@ def test_report_contract_matches_an_independent_recomputation(tmp_path):
     assert hw["stochastic_units"] == 1 and hw["dropout_modules"] == 1
     assert hw["random_bits"] == 400 * 5 * 3
     assert hw["arrays"] == sum(l["arrays"] for l in hw["layers"])
+    # Per-layer array energies add up to the arrays' components, and layers.csv lists them.
+    comp = e["per_inference_by_component"]
+    assert sum(l["array_energy_per_inference_J"] for l in hw["layers"]) == pytest.approx(
+        comp["crossbar_read"] + comp["sense_amp"] + comp["adc"], rel=1e-12)
+    with open(out / "layers.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == [l["name"] for l in hw["layers"]]
+    assert [int(r["random_bits_per_sample"]) for r in rows] == [1, 1, 1]
 
 
 def test_same_seed_same_report_and_another_seed_other_bits(tmp_path):
