@@ -71,10 +71,18 @@ double realised_probability(const StochasticMtjParams& mtj, double target_p, dou
   return p;
 }
 
+std::vector<double> module_probabilities(const DropoutUnitParams& params, double target_p, const ModuleMap& modules,
+                                         std::uint64_t seed) {
+  double drive = 0;
+  const double p = realised_probability(params.mtj, target_p, &drive);
+  return module_probabilities(params.mtj, params.variation, drive, p, modules.modules, seed);
+}
+
 DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
     : sc_module(name), socket("socket"), cfg_(cfg) {
   socket.register_b_transport(this, &DropoutSource::b_transport);
   realised_p_ = realised_probability(cfg_.params.mtj, cfg_.target_p, &drive_A_);
+  module_p_ = module_probabilities(cfg_.params, cfg_.target_p, cfg_.modules, cfg_.seed);
   e0_ = bit_energy(cfg_.params.mtj, drive_A_, false);
   e1_ = bit_energy(cfg_.params.mtj, drive_A_, true);
   bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj), sc_core::SC_SEC);
@@ -88,8 +96,8 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   auto& r = *reinterpret_cast<DropoutRequest*>(tx.get_data_ptr());
   std::fill(r.bits, r.bits + models::words_for(static_cast<int>(r.count)), 0);
   for (std::size_t i = 0; i < r.count; ++i) {
-    const bool bit = dropout_draw(cfg_.seed, r.image_key, static_cast<std::uint64_t>(r.sample), r.offset + i,
-                                  realised_p_);
+    const double p = module_p_[cfg_.modules.module_of(static_cast<std::size_t>(r.layer), i)];
+    const bool bit = dropout_draw(cfg_.seed, r.image_key, static_cast<std::uint64_t>(r.sample), r.offset + i, p);
     if (bit) r.bits[i / 64] |= std::uint64_t{1} << (i % 64);
     ones_ += bit ? 1 : 0;
   }
@@ -119,7 +127,7 @@ void DropoutSource::report_stats(StatsSink& sink) const {
   sink.param(m, "stochastic_units", static_cast<double>(cfg_.modules.modules), "1");
   sink.count(m, "random_bits", static_cast<double>(bits_));
   sink.count(m, "random_ones", static_cast<double>(ones_));
-  sink.param(m, "realised_p", realised_p_, "1");
+  sink.param(m, "realised_p", realised_p_, "1");  // nominal device
   sink.param(m, "drive_current", drive_A_, "A");
   sink.param(m, "bit_latency", bit_time_.to_seconds(), "s");
   sink.time_ps(m, "dropout_time", busy_ps_);

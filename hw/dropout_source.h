@@ -41,6 +41,9 @@ ModuleMap map_modules(const models::CompiledNetwork& net);
 
 // The realised switching probability for a target p (0 and 1 are driven deterministically).
 double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A = nullptr);
+// The realised p of every module of a layout (variation included), shared by both engines.
+std::vector<double> module_probabilities(const DropoutUnitParams& params, double target_p, const ModuleMap& modules,
+                                         std::uint64_t seed);
 
 class DropoutSource : public sc_core::sc_module, public StatsProvider {
  public:
@@ -57,6 +60,7 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   DropoutSource& operator=(const DropoutSource&) = delete;
 
   double realised_p() const { return realised_p_; }
+  const std::vector<double>& module_p() const { return module_p_; }
   void report_stats(StatsSink& sink) const override;
   // Registers this module's signals (the bits of the last request, draws, energy) in a VCD.
   void trace(sc_core::sc_trace_file* tf) const;
@@ -66,9 +70,10 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
 
   Config cfg_;
   double drive_A_ = 0, realised_p_ = 0;
+  std::vector<double> module_p_;  // realised p of each module
   sc_core::sc_time bit_time_;
   std::uint64_t bits_ = 0, ones_ = 0, busy_ps_ = 0;
-  BitPhaseEnergy e0_, e1_;  // energy of a draw that gave 0 and 1
+  BitPhaseEnergy e0_, e1_;  // energy of a draw that gave 0 and 1 (nominal drive current)
   sc_core::sc_signal<std::uint64_t> sig_bits_{"bits"};  // first 64 draws of the last request (1 = drop)
   sc_core::sc_signal<std::uint64_t> sig_draws_{"draws"};
   sc_core::sc_signal<double> sig_energy_{"energy_J"};

@@ -38,6 +38,7 @@ struct ArchParams {
 // The shared stochastic dropout unit.
 struct DropoutUnitParams {
   StochasticMtjParams mtj;
+  MtjVariation variation;
 };
 
 int adc_bits_for(const ArchParams& a);

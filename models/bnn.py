@@ -7,6 +7,7 @@ positions * fan_in (mc_dropout, index p * fan_in + r), 0 without dropout.
 """
 
 import math
+import os
 
 import torch
 import torch.nn as nn
@@ -85,7 +86,12 @@ class _Binary(nn.Module):
         with torch.no_grad():
             self.weight.clamp_(-1.0, 1.0)
 
-    def _tail(self, a, drop, dropped_value):
+    def _tail(self, a, drop, dropped_value, pool=0):
+        """alpha (or dropped_value), BN, then sign; a max-pool is taken as sign(maxpool(z)).
+
+        sign is monotone, so sign(maxpool(z)) == maxpool(sign(z)) exactly (the convention's order);
+        this order sends the straight-through gradient to the window's largest z.
+        """
         alpha = _channel_view(self.alpha, a.dim())
         if drop is None:
             s = alpha
@@ -94,6 +100,10 @@ class _Binary(nn.Module):
             s = torch.where(drop.view((-1,) + (1,) * (a.dim() - 1)), dv, alpha)
         z = a * s
         z = self.bn(z) if self.training else bn_inference(z, self.bn)
+        if pool and os.environ.get("BNN_POOL_AFTER_SIGN"):
+            return F.max_pool2d(sign_ste(z), pool)
+        if pool:
+            z = F.max_pool2d(z, pool)
         return sign_ste(z) if self.activation else z
 
 
@@ -170,8 +180,7 @@ class BinaryConv2d(_Binary):
             cols = F.unfold(xb, self.kernel_size, padding=self.padding, stride=self.stride)
             cols = _zero_where_dropped(col_keep, cols).reshape(len(xb), self.fan_in, *self.out_hw)
             a = F.conv2d(cols, wb.reshape(self.out_features, self.fan_in, 1, 1))
-        h = self._tail(a, drop, dropped_value)
-        return F.max_pool2d(h, self.pool) if self.pool else h
+        return self._tail(a, drop, dropped_value, self.pool)
 
 
 def layer_draws(layer, method):

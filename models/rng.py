@@ -11,7 +11,6 @@ import numpy as np
 U64 = np.uint64
 GOLDEN = U64(0x9E3779B97F4A7C15)
 SEED_SALT = U64(0x6A09E667F3BCC909)
-DRAW_SALT = U64(0x3C6EF372FE94F82B)
 SPLITS = {"id": 0, "ood": 1}
 
 
@@ -29,20 +28,15 @@ def splitmix64(x):
 
 
 def _row_part(seed, a, b):
-    """The (seed, a, b) half of hash_key: splitmix64(splitmix64(splitmix64(seed ^ S) ^ a) ^ (b * G))."""
+    """The (seed, a, b) prefix of hash_key: splitmix64(splitmix64(splitmix64(seed ^ S) + a) + b)."""
     with np.errstate(over="ignore"):
-        return splitmix64(splitmix64(splitmix64(_u64(seed) ^ SEED_SALT) ^ _u64(a)) ^ (_u64(b) * GOLDEN))
-
-
-def _draw_part(c):
-    """The draw-index half of hash_key: splitmix64(c + S2)."""
-    with np.errstate(over="ignore"):
-        return splitmix64(_u64(c) + DRAW_SALT)
+        return splitmix64(splitmix64(splitmix64(_u64(seed) ^ SEED_SALT) + _u64(a)) + _u64(b))
 
 
 def hash_key(seed, a, b, c):
-    """hash_key(seed, a, b, c) of rng.h (broadcasting over arrays)."""
-    return _row_part(seed, a, b) ^ _draw_part(c)
+    """hash_key(seed, a, b, c) of rng.h (broadcasting over arrays): one more round with c."""
+    with np.errstate(over="ignore"):
+        return splitmix64(_row_part(seed, a, b) + _u64(c))
 
 
 def uniform01(h):
@@ -59,5 +53,6 @@ def image_key(split, index):
 def dropout_draws(seed, image_keys, samples, num_draws, p):
     """Bool [R, num_draws]: draw d of row r is uniform01(hash_key(seed, image_keys[r], samples[r], d)) < p."""
     rows = _row_part(seed, np.atleast_1d(_u64(image_keys)), np.atleast_1d(_u64(samples)))
-    cols = _draw_part(np.arange(num_draws, dtype=U64))
-    return uniform01(rows[:, None] ^ cols[None, :]) < p
+    with np.errstate(over="ignore"):
+        h = splitmix64(rows[:, None] + np.arange(num_draws, dtype=U64)[None, :])
+    return uniform01(h) < p

@@ -1,5 +1,6 @@
 #include "sim/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -76,6 +77,19 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"random_bits", r.random_bits},
                    {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
                    {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
+  if (!r.module_p.empty()) {  // spread over modules from stochastic-MTJ variation
+    double sum = 0, lo = r.module_p[0], hi = r.module_p[0];
+    for (double p : r.module_p) {
+      sum += p;
+      lo = std::min(lo, p);
+      hi = std::max(hi, p);
+    }
+    const double n = static_cast<double>(r.module_p.size()), mean = sum / n;
+    double sq = 0;
+    for (double p : r.module_p) sq += (p - mean) * (p - mean);
+    j["hardware"]["dropout_p_modules"] = {{"mean", mean}, {"std", std::sqrt(sq / n)},
+                                          {"min", lo}, {"max", hi}};
+  }
   if (r.stats && r.mapping) {
     const auto& st = *r.stats;
     auto by_comp = st.energy_by_component();

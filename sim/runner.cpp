@@ -103,6 +103,7 @@ struct RunContext {
   const std::vector<hw::Job>& jobs;
   const std::vector<std::pair<int, std::size_t>>& where;  // job -> (dataset, index)
   double realised_p;
+  const std::vector<double>& draw_p;  // realised p of the module behind each draw of a sample
 };
 
 // Runs jobs [begin, end) on the configured engine; `done` counts finished images.
@@ -168,7 +169,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     for (std::size_t j = 0; j < jobs.size(); ++j)
       for (int t = 0; t < cfg.samples; ++t) {
         ctx.compiled.fill_masks(masks, [&](std::size_t d) {
-          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.realised_p);
+          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.draw_p[d]);
         });
         out.random_bits += ctx.compiled.draws_per_sample;
         if (scale) {
@@ -337,7 +338,12 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   r.realised_p = hw::realised_probability(cfg.dropout_unit.mtj, target_p);
   r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(jobs.size(), 1))));
 
-  const RunContext ctx{cfg, net, compiled, r.datasets, jobs, where, r.realised_p};
+  r.module_p = hw::module_probabilities(cfg.dropout_unit, target_p, r.dropout_modules, cfg.seed);
+  std::vector<double> draw_p(compiled.draws_per_sample, r.realised_p);
+  for (std::size_t l = 0; l < compiled.layers.size(); ++l)
+    for (std::size_t i = 0; i < compiled.layers[l].draws_per_sample(); ++i)
+      draw_p[compiled.draw_offset[l] + i] = r.module_p[r.dropout_modules.module_of(l, i)];
+  const RunContext ctx{cfg, net, compiled, r.datasets, jobs, where, r.realised_p, draw_p};
   Progress progress("simulating", jobs.size(), cfg.progress);
   std::vector<ChunkResult> chunks;
   if (r.workers == 1)

@@ -25,7 +25,8 @@ struct RunResult {
   hw::ModuleMap dropout_modules;            // the dropout hardware's module layout
   std::size_t draws_per_sample = 0;
   std::vector<std::size_t> draws_per_layer;
-  double realised_p = 0;                    // of the dropout source
+  double realised_p = 0;                    // of the nominal dropout device
+  std::vector<double> module_p;             // realised p of every dropout module
   std::uint64_t random_bits = 0;
   double wall_s = 0;
   int workers = 1;

@@ -12,9 +12,10 @@ inline std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Each key enters through a full splitmix64 round, so draws that differ only in the last key
+// (the draws of one sample) are independent, not one value XORed with a pattern.
 inline std::uint64_t hash_key(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c) {
-  return splitmix64(splitmix64(splitmix64(seed ^ 0x6a09e667f3bcc909ULL) ^ a) ^ (b * 0x9e3779b97f4a7c15ULL)) ^
-         splitmix64(c + 0x3c6ef372fe94f82bULL);
+  return splitmix64(splitmix64(splitmix64(splitmix64(seed ^ 0x6a09e667f3bcc909ULL) + a) + b) + c);
 }
 
 // Uniform in [0, 1) with 53 random bits.

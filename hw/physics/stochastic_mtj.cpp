@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "hw/physics/rng.h"
+
 namespace bayescim::hw {
 
 double thermal_stability(const StochasticMtjParams& p) { return p.delta_300K * 300.0 / p.temperature_K; }
@@ -36,6 +38,24 @@ BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool bit
 
 double bit_latency(const StochasticMtjParams& p) {
   return p.reset_pulse_s + p.write_pulse_s + p.relax_s + p.read_pulse_s + p.sa_latency_s;
+}
+
+std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, double drive_A,
+                                         double nominal_p, std::size_t n, std::uint64_t seed) {
+  std::vector<double> out(n, nominal_p);
+  if ((v.delta_sigma_rel == 0.0 && v.ic0_sigma_rel == 0.0) || nominal_p <= 0.0 || nominal_p >= 1.0) return out;
+  auto gauss = [&](std::size_t i, std::uint64_t which) {  // Box-Muller on two counter-based uniforms
+    const double u1 = 1.0 - uniform01(hash_key(seed, 0x5157'4ec0'0000'0000ULL + which, i, 1));
+    const double u2 = uniform01(hash_key(seed, 0x5157'4ec0'0000'0000ULL + which, i, 2));
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    StochasticMtjParams d = p;
+    d.delta_300K = p.delta_300K * std::max(0.0, 1.0 + v.delta_sigma_rel * gauss(i, 0));
+    d.ic0_A = p.ic0_A * std::max(1e-6, 1.0 + v.ic0_sigma_rel * gauss(i, 1));
+    out[i] = switching_probability(d, drive_A, p.write_pulse_s);
+  }
+  return out;
 }
 
 }  // namespace bayescim::hw

@@ -14,6 +14,9 @@
 //   E_write = I^2 R_P t_p, E_read = V_read^2 / R_bit t_read,
 //   E_reset = I_reset^2 R_bit t_reset, plus one sense-amplifier decision.            (eq. S4)
 #pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
 
 namespace bayescim::hw {
 
@@ -48,5 +51,17 @@ struct BitPhaseEnergy {
 BitPhaseEnergy bit_energy(const StochasticMtjParams& p, double drive_A, bool bit);
 // Write + relax + read + SA decision + reset, phases in sequence.
 double bit_latency(const StochasticMtjParams& p);
+
+// Device-to-device variation of the stochastic MTJs (relative Gaussian sigmas).
+struct MtjVariation {
+  double delta_sigma_rel = 0.0;
+  double ic0_sigma_rel = 0.0;
+};
+// The realised switching probability of each of n modules. Module i has
+// Delta_i = Delta (1 + s_Delta z_i1) and I_c0,i = I_c0 (1 + s_Ic0 z_i2), z ~ N(0, 1) drawn from
+// (seed, i), fixed for the run; every module is driven with drive_A, the current the driver
+// chose for the nominal device, so its p deviates (eq. S1 with the module's own parameters).
+std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, double drive_A,
+                                         double nominal_p, std::size_t n, std::uint64_t seed);
 
 }  // namespace bayescim::hw

@@ -206,6 +206,42 @@ TEST_P(HwKinds, SimulationEqualsReferenceOnTheSameDraws) {
   EXPECT_EQ(st.sum("random_bits"), static_cast<double>(c.draws_per_sample * got.size()));
 }
 
+// With stochastic-MTJ variation every module has its own p; both engines must use the same.
+TEST(HwVariation, PerModuleProbabilitiesAreSharedWithTheReference) {
+  const auto net = testing::random_cnn(8, models::DropoutKind::McDropout, 0.3);
+  const models::CompiledNetwork c(net);
+  const auto px = testing::random_pixels(net.input_size, 1);
+  std::vector<Job> jobs = {{px.data(), image_key(0, 0)}, {px.data(), image_key(0, 1)}};
+  AcceleratorConfig cfg;
+  cfg.samples = 4;
+  cfg.dropout_p = 0.3;
+  cfg.seed = 2;
+  cfg.dropout_unit.variation = {0.2, 0.05};
+  std::vector<std::vector<float>> got;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    got.emplace_back(l, l + net.classes);
+  });
+  sc_core::sc_start();
+  const auto modules = map_modules(c);
+  const auto module_p = module_probabilities(cfg.dropout_unit, 0.3, modules, 2);
+  EXPECT_EQ(acc.dropout_source().module_p(), module_p);
+  double lo = 1, hi = 0;
+  for (double q : module_p) lo = std::min(lo, q), hi = std::max(hi, q);
+  EXPECT_GT(hi - lo, 0.05);
+  models::ReferenceExecutor ref(c);
+  models::SampleMasks masks;
+  std::vector<float> want(net.classes);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    c.fill_masks(masks, [&](std::size_t d) {
+      std::size_t l = 0;
+      while (l + 1 < c.layers.size() && d >= c.draw_offset[l + 1]) ++l;
+      return dropout_draw(2, image_key(0, k / 4), k % 4, d, module_p[modules.module_of(l, d - c.draw_offset[l])]);
+    });
+    ref.forward(px.data(), masks, want.data());
+    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[k][o], want[o]) << "sample " << k;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, HwKinds,
                          ::testing::Values(models::DropoutKind::None, models::DropoutKind::McDropout,
                                            models::DropoutKind::Spatial, models::DropoutKind::Scale));

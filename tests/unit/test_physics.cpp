@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <random>
 
 #include "hw/dropout_source.h"
 #include "hw/params.h"
@@ -95,6 +97,22 @@ TEST(Rng, DrawFrequencyWithinFourSigmaAndReproducible) {
   EXPECT_GT(diff, 100);
 }
 
+// The draws of one sample (same seed, image and sample; consecutive draw indices) must be
+// independent: 16 fair draws per sample give nearly as many distinct masks as samples
+// (expected about 3,880 of 4,000 by the birthday bound), and neighbours do not correlate.
+TEST(Rng, DrawsWithinOneSampleAreIndependent) {
+  std::set<int> masks;
+  int agree = 0;
+  for (int s = 0; s < 4000; ++s) {
+    int m = 0;
+    for (int d = 0; d < 16; ++d) m |= dropout_draw(1, image_key(0, s), 0, d, 0.5) << d;
+    masks.insert(m);
+    agree += ((m & 1) == ((m >> 1) & 1));
+  }
+  EXPECT_GT(masks.size(), 3700u);
+  EXPECT_LT(std::abs(agree - 2000), 4 * std::sqrt(4000 * 0.25));
+}
+
 TEST(EnergyTable, AdcBitsAndConversionEnergy) {
   ArchParams a;
   a.rows = 512;
@@ -107,6 +125,56 @@ TEST(EnergyTable, AdcBitsAndConversionEnergy) {
   DeviceParams d;  // 80 uA x 10 ns; R_P 3k / R_AP 6k
   EXPECT_NEAR(mtj_write_energy(d, false), 80e-6 * 80e-6 * 3000 * 10e-9, 1e-25);
   EXPECT_NEAR(mtj_write_energy(d, true), 80e-6 * 80e-6 * 6000 * 10e-9, 1e-25);
+}
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// Module-to-module variation of the stochastic MTJs, against an independent Monte Carlo of the
+// same device model drawn with std::normal_distribution.
+TEST(StochasticMtj, VariationSpreadsTheRealisedProbabilityLikeAMonteCarlo) {
+  StochasticMtjParams p;
+  const MtjVariation v{0.05, 0.02};
+  const double drive = drive_current_for(p, 0.2);
+  const std::size_t n = 40000;
+  const auto mods = module_probabilities(p, v, drive, 0.2, n, 11);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z(0.0, 1.0);
+  double m1 = 0, m2 = 0, s1 = 0, s2 = 0;
+  std::vector<double> mc(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    StochasticMtjParams d = p;
+    d.delta_300K *= 1.0 + v.delta_sigma_rel * z(rng);
+    d.ic0_A *= 1.0 + v.ic0_sigma_rel * z(rng);
+    mc[i] = switching_probability(d, drive, p.write_pulse_s);
+    m1 += mods[i] / n;
+    m2 += mc[i] / n;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    s1 += (mods[i] - m1) * (mods[i] - m1) / n;
+    s2 += (mc[i] - m2) * (mc[i] - m2) / n;
+  }
+  EXPECT_GT(std::sqrt(s1), 0.01);  // the variation is visible
+  EXPECT_NEAR(m1, m2, 4 * std::sqrt(s2 / n) * std::sqrt(2.0));
+  EXPECT_NEAR(std::sqrt(s1), std::sqrt(s2), 0.03 * std::sqrt(s2));
+  // Reproducible by seed; no variation gives the nominal p everywhere.
+  EXPECT_EQ(module_probabilities(p, v, drive, 0.2, 10, 11), std::vector<double>(mods.begin(), mods.begin() + 10));
+  for (double q : module_probabilities(p, MtjVariation{}, drive, 0.2, 10, 11)) EXPECT_EQ(q, 0.2);
+}
+
+// Each module's observed bit rate matches its own realised p (within 4 sigma).
+TEST(StochasticMtj, ObservedRatePerModuleMatchesItsRealisedP) {
+  StochasticMtjParams p;
+  const auto mods = module_probabilities(p, MtjVariation{0.1, 0.0}, drive_current_for(p, 0.3), 0.3, 8, 3);
+  for (std::size_t m = 0; m < mods.size(); ++m) {
+    const int n = 20000;
+    int ones = 0;
+    for (int i = 0; i < n; ++i) ones += dropout_draw(3, image_key(0, i), 0, m, mods[m]);
+    EXPECT_LT(std::fabs(ones - n * mods[m]), 4 * std::sqrt(n * mods[m] * (1 - mods[m]))) << "module " << m;
+  }
 }
 
 }  // namespace
