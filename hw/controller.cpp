@@ -154,6 +154,8 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
         op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
         op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
         op.trace = req.trace;
+        op.image_key = req.image_key;
+        op.sample = req.sample;
         sc_time t = issue;
         if (req.trace) tiles_[a]->set_busy(true);
         transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());

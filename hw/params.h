@@ -11,6 +11,7 @@ namespace bayescim::hw {
 struct DeviceParams {
   std::string name;
   CellParams cell;
+  CellVariation variation;
   double write_current_A = 80e-6;
   double write_pulse_s = 10e-9;
   double cell_area_F2 = 54;
@@ -23,6 +24,7 @@ struct ArchParams {
   int cols = 128;
   double read_pulse_s = 1.66e-9;   // wordline pulse incl. SA evaluation
   double sa_latch_energy_J = 5e-15;   // per SA decision, excluding the reference branch current
+  double sa_offset_sigma_A = 0;       // input-referred offset of a decision (Gaussian sigma, amperes)
   int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
   double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = FoM * 2^bits per conversion
   double adc_latency_s = 2e-9;

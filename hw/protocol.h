@@ -37,6 +37,8 @@ struct TileOp {
   int* partial = nullptr;                 // ADC path: match counts [positions][array cols] of this tile
   int* active_rows = nullptr;             // ADC path: active rows [positions] of this tile
   bool trace = false;                     // inside the VCD window: update the traced signals
+  std::uint64_t image_key = 0;            // for per-decision noise (SA offset), drawn per read
+  int sample = 0;
 };
 
 // Host -> controller: one MC sample of one image.

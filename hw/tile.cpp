@@ -16,6 +16,8 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
+  analog_ = cfg_.device.variation.any();
+  adc_levels_ = (1 << actions_.adc_bits) - 1;
 }
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -45,6 +47,19 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
       ++p_writes_;  // one MTJ of the pair is written P, the other AP
       ++ap_writes_;
     }
+  }
+  if (analog_) {  // each MTJ keeps its own conductance (variation, stuck-at faults) for the run
+    g_a_.assign(static_cast<std::size_t>(s.cols) * s.rows, 0.0);
+    g_b_.assign(g_a_.size(), 0.0);
+    for (int c = 0; c < s.cols; ++c)
+      for (int r = 0; r < s.rows; ++r) {
+        const bool plus = models::get_bit(cells_.data() + c * words_, r);
+        const std::uint64_t id = ((static_cast<std::uint64_t>(cfg_.index) << 40) | (static_cast<std::uint64_t>(c) << 20) |
+                                  static_cast<std::uint64_t>(r)) << 1;
+        const std::size_t k = static_cast<std::size_t>(c) * s.rows + r;
+        g_a_[k] = mtj_conductance(cfg_.device.cell, cfg_.device.variation, cfg_.seed, id, plus);       // stores w
+        g_b_[k] = mtj_conductance(cfg_.device.cell, cfg_.device.variation, cfg_.seed, id | 1, !plus);  // stores not w
+      }
   }
   const sc_time t = 2.0 * s.rows * sc_time(cfg_.device.write_pulse_s, SC_SEC);
   program_ps_ += t.value();
@@ -86,9 +101,20 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       int m = 0;
       for (std::size_t w = 0; w < full; ++w) m += __builtin_popcountll(~(x[w] ^ wcol[w]) & a[w]);
       if (tail) m += __builtin_popcountll(~(x[full] ^ wcol[full]) & a[full] & tail);
-      const double i_col = phys_.column_current(m, active);
-      cell_match_ += static_cast<std::uint64_t>(m);
-      cell_mismatch_ += static_cast<std::uint64_t>(active - m);
+      double i_col;
+      if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
+        const double* ga = g_a_.data() + static_cast<std::size_t>(c) * n;
+        const double* gb = g_b_.data() + static_cast<std::size_t>(c) * n;
+        double g = 0;
+        for (int r = 0; r < n; ++r)
+          if ((a[r / 64] >> (r % 64)) & 1U) g += ((x[r / 64] >> (r % 64)) & 1U) ? ga[r] : gb[r];
+        i_col = phys_.v_read() * g;
+        analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
+      } else {
+        i_col = phys_.column_current(m, active);
+        cell_match_ += static_cast<std::uint64_t>(m);
+        cell_mismatch_ += static_cast<std::uint64_t>(active - m);
+      }
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
         // the selected scale state: out = +1 iff 2m - N >= A, i.e. m >= ceil((A + N) / 2)
@@ -109,7 +135,13 @@ void Tile::compute(TileOp& op, sc_time& delay) {
           } else if (m_ref > active) {
             raw = false;
           } else {
-            raw = i_col > phys_.reference_current(m_ref, active);
+            double offset = 0;  // input-referred SA offset, drawn per decision
+            if (cfg_.arch.sa_offset_sigma_A > 0)
+              offset = cfg_.arch.sa_offset_sigma_A *
+                       gaussian(cfg_.seed ^ 0x5a0f'f5e7'0000'0000ULL, op.image_key,
+                                (static_cast<std::uint64_t>(op.sample) << 24) | static_cast<std::uint64_t>(cfg_.index),
+                                (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(c));
+            raw = i_col + offset > phys_.reference_current(m_ref, active);
             ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
             ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           }
@@ -118,7 +150,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
         ++sa_decisions_;
         models::set_bit(op.out_bits, o * positions + p, out);
       } else {
-        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = phys_.ideal_adc(i_col, active);
+        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = phys_.adc(i_col, active, n, adc_levels_);
         ++adc_conversions_;
       }
     }
@@ -158,6 +190,8 @@ void Tile::report_stats(StatsSink& sink) const {
   // eq. X1 summed over every column read: V^2 t (G_P * matches + G_AP * mismatches).
   sink.action(m, "crossbar_read", "matching_cell", static_cast<double>(cell_match_), v2t * phys_.g_p());
   sink.action(m, "crossbar_read", "mismatching_cell", static_cast<double>(cell_mismatch_), v2t * phys_.g_ap());
+  // Non-ideal devices: the read energy from each MTJ's own conductance, counted in attojoules.
+  sink.action(m, "crossbar_read", "analog_aJ", analog_aJ_, 1e-18);
   // eq. X2 reference branch V I_ref t, in half-cell units, plus the latch.
   sink.action(m, "sense_amp", "reference_half_p", static_cast<double>(ref_p_half_), 0.5 * v2t * phys_.g_p());
   sink.action(m, "sense_amp", "reference_half_ap", static_cast<double>(ref_ap_half_), 0.5 * v2t * phys_.g_ap());

@@ -22,6 +22,8 @@ class Tile : public sc_core::sc_module, public StatsProvider {
     DeviceParams device;
     ArrayAssignment slice;
     bool sa_path = false;
+    int index = 0;            // the array's index in the mapping (identifies its devices)
+    std::uint64_t seed = 0;   // variation, faults and SA offset noise
   };
   tlm_utils::simple_target_socket<Tile> socket;
 
@@ -58,6 +60,12 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t ref_p_half_ = 0, ref_ap_half_ = 0;    // reference branch, in half-cell units
   std::uint64_t p_writes_ = 0, ap_writes_ = 0;
   std::uint64_t busy_ps_ = 0, program_ps_ = 0;
+  // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ driven by x = +1 (A) and by
+  // x = -1 (B), and the read energy summed from them (in attojoules).
+  bool analog_ = false;
+  std::vector<double> g_a_, g_b_;
+  double analog_aJ_ = 0;
+  int adc_levels_ = 0;
 };
 
 }  // namespace bayescim::hw

@@ -60,6 +60,20 @@ hw::DeviceParams read_device(Section s) {
   d.write_current_A = s.number("write_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
   d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
+  {
+    Section v = s.child("variation", false);  // device-to-device, fixed per MTJ for a run
+    d.variation.r_p_sigma_log = v.number("r_p_sigma_log", 0.0, 0.0, 2.0);
+    d.variation.tmr_sigma_rel = v.number("tmr_sigma_rel", 0.0, 0.0, 1.0);
+    v.finish();
+  }
+  {
+    Section f = s.child("faults", false);
+    d.variation.stuck_p_rate = f.number("stuck_at_p_rate", 0.0, 0.0, 1.0);
+    d.variation.stuck_ap_rate = f.number("stuck_at_ap_rate", 0.0, 0.0, 1.0);
+    if (d.variation.stuck_p_rate + d.variation.stuck_ap_rate > 1.0)
+      f.fail("stuck_at_ap_rate", "stuck_at_p_rate + stuck_at_ap_rate <= 1");
+    f.finish();
+  }
   s.finish();
   return d;
 }
@@ -78,19 +92,16 @@ hw::ArchParams read_arch(Section s) {
   {
     Section sa = s.child("sense_amp", true);
     a.sa_latch_energy_J = sa.number("latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    a.sa_offset_sigma_A = sa.number("offset_sigma_uA", 0.0, 0.0, 1e4, "uA") * kUA;
     sa.finish();
   }
   {
     Section adc = s.child("adc", true);
-    a.adc_bits = static_cast<int>(adc.integer("bits", 0, 0, 16));
+    a.adc_bits = static_cast<int>(adc.integer("bits", 0, 0, 16));  // 0: exact; fewer bits quantise
     a.adc_fom_J_per_step = adc.number("fom_fJ_per_step", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
     a.adc_latency_s = adc.number("latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
     a.cols_per_adc = static_cast<int>(adc.integer("columns_per_adc", std::nullopt, 1, 4096));
     adc.finish();
-    const int exact = hw::adc_bits_for([&] { hw::ArchParams e; e.rows = a.rows; return e; }());
-    if (a.adc_bits != 0 && a.adc_bits < exact)
-      adc.fail("bits", "0 (exact) or at least " + std::to_string(exact) + " bits for " + std::to_string(a.rows) +
-                           " rows (lossy ADCs are not modelled yet)", "'" + std::to_string(a.adc_bits) + "'");
   }
   {
     Section d = s.child("digital", true);

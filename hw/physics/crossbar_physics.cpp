@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hw/physics/rng.h"
+
 namespace bayescim::hw {
 
 CrossbarPhysics::CrossbarPhysics(const CellParams& p)
@@ -19,6 +21,31 @@ double CrossbarPhysics::reference_current(int threshold_matches, int active_rows
 int CrossbarPhysics::ideal_adc(double current, int active_rows) const {
   const double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
   return std::clamp(static_cast<int>(std::lround(m)), 0, active_rows);
+}
+
+int CrossbarPhysics::adc(double current, int active_rows, int full_scale_rows, int levels) const {
+  const int step = std::max(1, (full_scale_rows + levels - 1) / levels);
+  const double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
+  const long q = std::lround(m / step) * step;
+  return static_cast<int>(std::clamp<long>(q, 0, active_rows));
+}
+
+double gaussian(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  const double u1 = 1.0 - uniform01(hash_key(seed, a, b, 2 * c));
+  const double u2 = uniform01(hash_key(seed, a, b, 2 * c + 1));
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+double mtj_conductance(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id,
+                       bool programmed_p) {
+  constexpr std::uint64_t kSalt = 0xce11'0000'0000'0000ULL;
+  const double u = uniform01(hash_key(seed, kSalt, id, 0));
+  bool p_state = programmed_p;
+  if (u < v.stuck_p_rate) p_state = true;
+  else if (u < v.stuck_p_rate + v.stuck_ap_rate) p_state = false;
+  const double r_p = c.r_p_ohm * std::exp(v.r_p_sigma_log * gaussian(seed, kSalt + 1, id, 0));
+  const double tmr = std::max(0.0, c.tmr * (1.0 + v.tmr_sigma_rel * gaussian(seed, kSalt + 2, id, 0)));
+  return 1.0 / (p_state ? r_p : r_p * (1.0 + tmr));
 }
 
 }  // namespace bayescim::hw

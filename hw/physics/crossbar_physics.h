@@ -10,6 +10,7 @@
 //   I_ref(M) = (I(M - 1) + I(M)) / 2                                     (eq. X2)
 // outputs 1 iff m >= M, and an ideal ADC recovers m = round((I/V_read - N G_AP) / (G_P - G_AP)).
 #pragma once
+#include <cstdint>
 
 namespace bayescim::hw {
 
@@ -33,9 +34,30 @@ class CrossbarPhysics {
   int ideal_adc(double current, int active_rows) const;
   // Energy drawn from the read supply by one column during a read pulse: V_read I t.
   double column_energy(double current, double pulse_s) const { return v_ * current * pulse_s; }
+  // ADC with `levels` = 2^bits - 1 codes over a full scale of `full_scale_rows` matches: the
+  // estimated match count is rounded to a multiple of step = max(1, ceil(rows / levels)) and
+  // clamped to [0, N]. With enough bits (step 1) this is ideal_adc.
+  int adc(double current, int active_rows, int full_scale_rows, int levels) const;
 
  private:
   double g_p_, g_ap_, v_;
 };
+
+// Device-to-device variation and faults of the crossbar MTJs, fixed per device for a run.
+struct CellVariation {
+  double r_p_sigma_log = 0;   // sigma of ln R_P (lognormal around the nominal, median-preserving)
+  double tmr_sigma_rel = 0;   // relative Gaussian sigma of TMR
+  double stuck_p_rate = 0;    // probability that an MTJ is stuck in P
+  double stuck_ap_rate = 0;   // probability that an MTJ is stuck in AP
+  bool any() const { return r_p_sigma_log > 0 || tmr_sigma_rel > 0 || stuck_p_rate > 0 || stuck_ap_rate > 0; }
+};
+
+// Conductance of one MTJ (identified by `id`) programmed to P or AP, with its own variation and
+// fault drawn from (seed, id).
+double mtj_conductance(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id,
+                       bool programmed_p);
+
+// A standard normal number from (seed, a, b, c) (Box-Muller on counter-based uniforms).
+double gaussian(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c);
 
 }  // namespace bayescim::hw

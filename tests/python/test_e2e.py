@@ -216,3 +216,32 @@ def test_worker_processes_give_the_same_report(engine, tmp_path):
     assert reports[1] == reports[3]
     for f in ("samples.csv", "predictions.csv"):
         assert (tmp_path / "j1" / f).read_bytes() == (tmp_path / "j3" / f).read_bytes()
+
+
+def test_accuracy_falls_as_device_variation_grows(tmp_path):
+    """Averaged over two seeds, the shipped MLP's accuracy does not rise as sigma(ln R_P) grows,
+    and the largest sigma costs accuracy."""
+    acc = {}
+    for sigma in (0.0, 0.1, 0.2):
+        vals = []
+        for seed in (1, 2):
+            out = tmp_path / f"s{sigma}_{seed}"
+            run_sim("run", CONFIG, "--limit", "150", "--set", "mc.samples=2", "--set", f"experiment.seed={seed}",
+                    "--set", f"hardware.device.variation.r_p_sigma_log={sigma}", "--set", "data.ood=null",
+                    "--jobs", "2", "--quiet", "--out", str(out))
+            vals.append(read_report(out)["metrics"]["id"]["accuracy"])
+        acc[sigma] = sum(vals) / 2
+    assert acc[0.0] >= acc[0.1] >= acc[0.2]
+    assert acc[0.2] < acc[0.0] - 0.05
+
+
+def test_fewer_adc_bits_cost_less_energy(tmp_path):
+    e = {}
+    for bits in (0, 6):
+        out = tmp_path / f"b{bits}"
+        run_sim("run", CONFIG, "--limit", "60", "--set", "mc.samples=2", "--set",
+                f"hardware.architecture.adc.bits={bits}", "--quiet", "--out", str(out))
+        r = read_report(out)
+        e[bits] = r["energy"]["per_inference_by_component"]["adc"]
+    # Walden FoM: 2^10 vs 2^6 steps per conversion, the same number of conversions.
+    assert e[0] / e[6] == pytest.approx(16.0, rel=1e-12)

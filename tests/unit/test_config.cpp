@@ -431,14 +431,14 @@ TEST_F(ConfigTest, EmptyOrSlashedNameRejected) {
   }
 }
 
-TEST_F(ConfigTest, AdcBitsBelowExactRejected) {
+TEST_F(ConfigTest, AdcBitsOutOfRangeRejected) {
   CliOverrides cli;
-  cli.sets = {"hardware.architecture.adc.bits=4"};
+  cli.sets = {"hardware.architecture.adc.bits=17"};
   const std::string msg = error_loading(kBase, cli);
-  EXPECT_TRUE(Contains(msg, "--set hardware.architecture.adc.bits=4"));
+  EXPECT_TRUE(Contains(msg, "--set hardware.architecture.adc.bits=17"));
   EXPECT_TRUE(Contains(msg, "key 'hardware.architecture.adc.bits'"));
-  EXPECT_TRUE(Contains(msg, "0 (exact) or at least 10 bits for 512 rows"));
-  EXPECT_TRUE(Contains(msg, "got '4'"));
+  EXPECT_TRUE(Contains(msg, "an integer in [0, 16]"));
+  EXPECT_TRUE(Contains(msg, "got '17'"));
 }
 
 TEST_F(ConfigTest, ZeroClockRejected) {
@@ -612,8 +612,8 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': cell_area_F2, name, r_p_ohm, read_voltage_V, source, tmr, "
-                            "write_current_uA, write_pulse_ns"));
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+                            "source, tmr, variation, write_current_uA, write_pulse_ns"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
 

@@ -242,6 +242,39 @@ TEST(HwVariation, PerModuleProbabilitiesAreSharedWithTheReference) {
   }
 }
 
+// The analog path (Kirchhoff sum over each MTJ's own conductance) with a vanishing variation
+// gives exactly the popcount path's outputs.
+TEST(HwAnalog, VanishingVariationEqualsTheIdealPath) {
+  const auto net = testing::random_cnn(12, models::DropoutKind::Spatial, 0.3);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 4; ++i) images.push_back(testing::random_pixels(net.input_size, 90 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(0, i)});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 20;
+  cfg.arch.cols = 3;
+  cfg.samples = 2;
+  cfg.dropout_p = 0.3;
+  cfg.device.variation.r_p_sigma_log = 1e-12;
+  std::vector<std::vector<float>> got;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    got.emplace_back(l, l + net.classes);
+  });
+  sc_core::sc_start();
+  models::ReferenceExecutor ref(c);
+  models::SampleMasks masks;
+  std::vector<float> want(net.classes);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    c.fill_masks(masks, [&](std::size_t d) {
+      return dropout_draw(cfg.seed, image_key(0, k / 2), k % 2, d, acc.dropout_source().realised_p());
+    });
+    ref.forward(images[k / 2].data(), masks, want.data());
+    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[k][o], want[o]) << "sample " << k;
+  }
+  EXPECT_GT(collect_stats().energy_by_component()["crossbar_read"], 0.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, HwKinds,
                          ::testing::Values(models::DropoutKind::None, models::DropoutKind::McDropout,
                                            models::DropoutKind::Spatial, models::DropoutKind::Scale));

@@ -179,3 +179,57 @@ TEST(StochasticMtj, ObservedRatePerModuleMatchesItsRealisedP) {
 
 }  // namespace
 }  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// Crossbar MTJ variation and faults: sample statistics against the configured values.
+TEST(CellVariationTest, LognormalRpAndGaussianTmrHaveTheConfiguredSpread) {
+  const CellParams c{3000.0, 1.0, 0.25};
+  const CellVariation v{0.1, 0.05, 0.0, 0.0};
+  const int n = 20000;
+  double s1 = 0, s2 = 0, t1 = 0, t2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double ln_r = std::log(1.0 / mtj_conductance(c, v, 4, 2 * i, true));
+    const double r_ap = 1.0 / mtj_conductance(c, v, 4, 2 * i, false);  // the same device, programmed AP
+    const double tmr = r_ap / std::exp(ln_r) - 1.0;
+    s1 += ln_r / n;
+    s2 += ln_r * ln_r / n;
+    t1 += tmr / n;
+    t2 += tmr * tmr / n;
+  }
+  const double sd_ln = std::sqrt(s2 - s1 * s1), sd_tmr = std::sqrt(t2 - t1 * t1);
+  EXPECT_NEAR(s1, std::log(3000.0), 4 * 0.1 / std::sqrt(n));  // median R_P is the nominal
+  EXPECT_NEAR(sd_ln, 0.1, 0.1 * 0.03);
+  EXPECT_NEAR(t1, 1.0, 4 * 0.05 / std::sqrt(n));
+  EXPECT_NEAR(sd_tmr, 0.05, 0.05 * 0.03);
+}
+
+TEST(CellVariationTest, StuckAtFaultRatesAsConfigured) {
+  const CellParams c{3000.0, 1.0, 0.25};
+  const CellVariation v{0.0, 0.0, 0.03, 0.02};
+  const int n = 40000;
+  int stuck_p = 0, stuck_ap = 0;
+  for (int i = 0; i < n; ++i) {
+    stuck_p += mtj_conductance(c, v, 9, i, false) > 1.0 / 4500;  // programmed AP, reads P
+    stuck_ap += mtj_conductance(c, v, 9, i, true) < 1.0 / 4500;  // programmed P, reads AP
+  }
+  EXPECT_LT(std::abs(stuck_p - 0.03 * n), 4 * std::sqrt(n * 0.03 * 0.97));
+  EXPECT_LT(std::abs(stuck_ap - 0.02 * n), 4 * std::sqrt(n * 0.02 * 0.98));
+}
+
+TEST(Adc, TransferQuantisesToMultiplesOfTheStep) {
+  CrossbarPhysics x({3000.0, 1.0, 0.25});
+  for (int m = 0; m <= 512; ++m) {
+    EXPECT_EQ(x.adc(x.column_current(m, 512), 512, 512, 1023), m);  // 10 bits: exact
+    // 6 bits: 63 codes over 512 rows, step ceil(512/63) = 9; rounding half away from zero.
+    const int q = std::min(512, 9 * static_cast<int>(std::lround(m / 9.0)));
+    EXPECT_EQ(x.adc(x.column_current(m, 512), 512, 512, 63), q) << "m " << m;
+  }
+  // 510 matches round to 57 * 9 = 513, clamped to the 512 rows; 100 of 100 active rows read 99.
+  EXPECT_EQ(x.adc(x.column_current(510, 512), 512, 512, 63), 512);
+  EXPECT_EQ(x.adc(x.column_current(100, 100), 100, 512, 63), 99);
+}
+
+}  // namespace
+}  // namespace bayescim::hw
