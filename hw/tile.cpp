@@ -18,6 +18,7 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
   analog_ = cfg_.device.variation.any();
   adc_levels_ = (1 << actions_.adc_bits) - 1;
+  adc_step_ = CrossbarPhysics::adc_step(cfg_.slice.rows, adc_levels_);
 }
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -101,7 +102,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       int m = 0;
       for (std::size_t w = 0; w < full; ++w) m += __builtin_popcountll(~(x[w] ^ wcol[w]) & a[w]);
       if (tail) m += __builtin_popcountll(~(x[full] ^ wcol[full]) & a[full] & tail);
-      double i_col;
+      double i_col = 0;
       if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
         const double* ga = g_a_.data() + static_cast<std::size_t>(c) * n;
         const double* gb = g_b_.data() + static_cast<std::size_t>(c) * n;
@@ -111,7 +112,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
         i_col = phys_.v_read() * g;
         analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
       } else {
-        i_col = phys_.column_current(m, active);
+        if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
         cell_match_ += static_cast<std::uint64_t>(m);
         cell_mismatch_ += static_cast<std::uint64_t>(active - m);
       }
@@ -134,6 +135,12 @@ void Tile::compute(TileOp& op, sc_time& delay) {
             raw = true;
           } else if (m_ref > active) {
             raw = false;
+          } else if (!analog_ && cfg_.arch.sa_offset_sigma_A == 0) {
+            // Ideal devices, no offset: I(m) > I_ref(M) is exactly m >= M (eq. X1, X2; tested in
+            // test_physics), so compare the counts and skip the floating-point currents.
+            raw = m >= m_ref;
+            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           } else {
             double offset = 0;  // input-referred SA offset, drawn per decision
             if (cfg_.arch.sa_offset_sigma_A > 0)
@@ -150,7 +157,10 @@ void Tile::compute(TileOp& op, sc_time& delay) {
         ++sa_decisions_;
         models::set_bit(op.out_bits, o * positions + p, out);
       } else {
-        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = phys_.adc(i_col, active, n, adc_levels_);
+        // Ideal devices: the ADC's code is the quantised match count itself (CrossbarPhysics::adc
+        // inverts eq. X1 exactly; tested), so quantise the integer directly.
+        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] =
+            analog_ ? phys_.adc(i_col, active, n, adc_levels_) : CrossbarPhysics::adc_of_matches(m, active, adc_step_);
         ++adc_conversions_;
       }
     }

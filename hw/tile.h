@@ -65,7 +65,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   bool analog_ = false;
   std::vector<double> g_a_, g_b_;
   double analog_aJ_ = 0;
-  int adc_levels_ = 0;
+  int adc_levels_ = 0, adc_step_ = 1;
 };
 
 }  // namespace bayescim::hw

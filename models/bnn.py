@@ -6,6 +6,7 @@ owns draws [offset_l, offset_l + n_l) with n_l = 1 (scale), C_in (spatial) or
 positions * fan_in (mc_dropout, index p * fan_in + r), 0 without dropout.
 """
 
+import ctypes
 import math
 import os
 
@@ -25,12 +26,12 @@ class _SignSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * (x.abs() <= 1).to(grad.dtype)
+        return torch.where(x.abs() <= 1, grad, 0.0).to(grad.dtype)
 
 
 def sign_ste(x):
@@ -40,12 +41,22 @@ def sign_ste(x):
 
 def binarize(x):
     """Binarise to +-1 (+1 where x >= 0), no gradient; never torch.sign (sign(0)=0)."""
-    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
 
 def binarize_input(x):
     """First-layer input: +1 where pixel/255 >= 0.5, else -1."""
-    return torch.where(x >= INPUT_THRESHOLD, torch.ones_like(x), -torch.ones_like(x))
+    return torch.where(x >= INPUT_THRESHOLD, 1.0, -1.0).to(x.dtype)
+
+
+def keep_freed_memory():
+    """Make glibc keep freed large blocks (no mmap/trim): re-faulting pages for every big tensor costs up to 10x here."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _channel_view(v, ndim):

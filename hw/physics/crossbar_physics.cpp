@@ -24,8 +24,9 @@ int CrossbarPhysics::ideal_adc(double current, int active_rows) const {
 }
 
 int CrossbarPhysics::adc(double current, int active_rows, int full_scale_rows, int levels) const {
-  const int step = std::max(1, (full_scale_rows + levels - 1) / levels);
-  const double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
+  const int step = adc_step(full_scale_rows, levels);
+  double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
+  if (std::fabs(m - std::nearbyint(m)) < 1e-6) m = std::nearbyint(m);  // an exact count: drop float noise
   const long q = std::lround(m / step) * step;
   return static_cast<int>(std::clamp<long>(q, 0, active_rows));
 }

@@ -10,6 +10,7 @@
 //   I_ref(M) = (I(M - 1) + I(M)) / 2                                     (eq. X2)
 // outputs 1 iff m >= M, and an ideal ADC recovers m = round((I/V_read - N G_AP) / (G_P - G_AP)).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace bayescim::hw {
@@ -38,6 +39,11 @@ class CrossbarPhysics {
   // estimated match count is rounded to a multiple of step = max(1, ceil(rows / levels)) and
   // clamped to [0, N]. With enough bits (step 1) this is ideal_adc.
   int adc(double current, int active_rows, int full_scale_rows, int levels) const;
+  // The same transfer for an exact match count (ideal devices): no currents needed.
+  static int adc_step(int full_scale_rows, int levels) { return std::max(1, (full_scale_rows + levels - 1) / levels); }
+  static int adc_of_matches(int matches, int active_rows, int step) {
+    return std::min(active_rows, (matches + step / 2) / step * step);
+  }
 
  private:
   double g_p_, g_ap_, v_;

@@ -226,6 +226,12 @@ TEST(Adc, TransferQuantisesToMultiplesOfTheStep) {
     const int q = std::min(512, 9 * static_cast<int>(std::lround(m / 9.0)));
     EXPECT_EQ(x.adc(x.column_current(m, 512), 512, 512, 63), q) << "m " << m;
   }
+  // The integer shortcut used with ideal devices equals the current-domain transfer everywhere.
+  for (int levels : {1023, 255, 63, 15, 7})
+    for (int n : {1, 37, 512})
+      for (int m = 0; m <= n; ++m)
+        EXPECT_EQ(CrossbarPhysics::adc_of_matches(m, n, CrossbarPhysics::adc_step(512, levels)),
+                  x.adc(x.column_current(m, n), n, 512, levels)) << levels << " " << n << " " << m;
   // 510 matches round to 57 * 9 = 513, clamped to the 512 rows; 100 of 100 active rows read 99.
   EXPECT_EQ(x.adc(x.column_current(510, 512), 512, 512, 63), 512);
   EXPECT_EQ(x.adc(x.column_current(100, 100), 100, 512, 63), 99);
