@@ -415,10 +415,12 @@ def mc_probs(model, x, T, generator=None, batch_size=2000):
     """Per-sample softmax probabilities [T, N, C] (float64 numpy) over a dataset, in batches.
 
     The deterministic layers before the first dropout layer run once per batch; draws are taken
-    per batch in sample order (as mc_sample does). Batches shrink so that B * D stays <= 2^23.
+    per batch in sample order (as mc_sample does). Batches shrink so that B times the draws or the
+    largest layer output stays <= 2^23 (memory traffic dominates on CPU).
     """
     x = torch.as_tensor(x, dtype=torch.float32)
-    batch_size = max(1, min(batch_size, (1 << 23) // max(model.num_draws, 1)))
+    widest = max(l.out_features * l.positions for l in model.layers())
+    batch_size = max(1, min(batch_size, (1 << 23) // max(model.num_draws, widest, 1)))
     was_training = model.training
     model.eval()
     out = []

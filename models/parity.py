@@ -22,7 +22,7 @@ import torch
 
 import datasets
 import rng
-from bnn import mc_forward
+from bnn import keep_freed_memory, mc_forward
 from onnx_to_torch import OnnxFormatError, onnx_to_torch
 
 FIXED_COLUMNS = ["split", "index", "sample", "bits"]
@@ -269,6 +269,7 @@ def main(argv=None):
     ap.add_argument("--report", default=None, help="simulator report.json (default: next to --samples, if present)")
     args = ap.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
+    keep_freed_memory()
     try:
         result = run(args.model, args.samples, args.data_dir, args.atol, args.id_dataset, args.ood_dataset,
                      args.report)

@@ -15,7 +15,7 @@ import yaml
 
 import datasets
 import metrics
-from bnn import METHODS, TOPOLOGIES, BinaryCNN, BinaryMLP, mc_forward, mc_probs
+from bnn import METHODS, TOPOLOGIES, BinaryCNN, BinaryMLP, keep_freed_memory, mc_forward, mc_probs
 from onnx_export import export_onnx
 from onnx_to_torch import onnx_to_torch
 
@@ -180,6 +180,7 @@ def main(argv=None):
     args = parse_args(argv)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     torch.set_num_threads(args.threads)
+    keep_freed_memory()
     used_files = {}
     ood_name = datasets.other_dataset(args.dataset)
     x_all, y_all = load_split(args, args.dataset, "train", args.train_limit, used_files)
