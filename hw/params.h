@@ -35,6 +35,12 @@ struct ArchParams {
   double buffer_energy_per_bit_J = 10e-15;   // activation buffer read or write, per bit
   double leakage_per_array_W = 10e-6;        // periphery leakage per array (MTJs do not leak)
   double quantum_s = 1e-6;         // TLM global quantum
+  // Area (a first-order estimate; see hw/area.h).
+  double feature_nm = 22;                   // technology node F
+  double sa_area_um2 = 1.0;                 // one sense amplifier (one per column)
+  double adc_area_um2 = 500.0;              // one ADC (one per columns_per_adc columns)
+  double periphery_area_um2 = 1000.0;       // per array: wordline drivers, decoders, buffers
+  double dropout_module_area_um2 = 5.0;     // one stochastic-MTJ module with its driver and SA
 };
 
 // The shared stochastic dropout unit.

@@ -133,7 +133,7 @@ def read_samples(path, num_classes, num_bits):
 
 
 def read_report(path):
-    """Parse report.json into (seed, p_realised, dropout dict, data dict); ParityInputError if unusable."""
+    """Parse report.json into {seed, p (realised), dropout, data}; ParityInputError if unusable."""
     try:
         with open(path) as f:
             rep = json.load(f)
@@ -142,6 +142,11 @@ def read_report(path):
         dropout = rep["model"]["dropout"]
         dropout = {"kind": str(dropout["kind"]), "layers": [str(l) for l in dropout["layers"]],
                    "dropped_value": float(dropout.get("dropped_value", 1.0))}
+        spread = rep["hardware"].get("dropout_p_modules") or {}
+        if spread and float(spread["min"]) != float(spread["max"]):
+            raise ParityInputError(f"{path}: the dropout modules' realised p differ (stochastic-MTJ variation, "
+                                   f"{spread['min']:.6g}..{spread['max']:.6g}) and the report does not list them, "
+                                   f"so the masks cannot be regenerated; run parity with variation off")
     except OSError as e:
         raise ParityInputError(f"{path}: cannot open: {e.strerror}") from None
     except (ValueError, KeyError, TypeError) as e:

@@ -86,13 +86,15 @@ def structure_section(tmp, T, jobs):
         lines += [f"| **total** | | | **{tot['mc_dropout']:,}** | **{tot['spatial']:,}** | "
                   f"**{tot['mc_dropout'] / max(tot['spatial'], 1):.1f}x** (shared unit: **{tot['scale']}**) |", ""]
         lines += ["| organisation | modules | random bits / sample | dropout energy / inference | total energy / "
-                  "inference | dropout share | latency / inference |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "inference | dropout share | latency / inference | dropout area |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for k in ["none"] + KINDS:
             e, h = r[k]["energy"], r[k]["hardware"]
             lines.append(f"| {LABEL[k]} | {h['dropout_modules']:,} | {h['random_bits_per_sample']:,} | "
                          f"{eng(e['per_inference_by_component'].get('dropout_rng', 0), 'J')} | "
                          f"{eng(e['per_inference_J'], 'J')} | {100 * e['dropout_share']:.3g} % | "
-                         f"{eng(r[k]['latency']['per_inference_s'], 's')} |")
+                         f"{eng(r[k]['latency']['per_inference_s'], 's')} | "
+                         f"{r[k]['area']['by_component_mm2']['dropout'] * 1e6:,.0f} µm² |")
         d = {k: r[k]["energy"]["per_inference_by_component"].get("dropout_rng", 0) for k in KINDS}
         t = {k: r[k]["energy"]["per_inference_J"] for k in KINDS}
         lat = {k: r[k]["latency"]["per_inference_s"] for k in KINDS}

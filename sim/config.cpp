@@ -117,6 +117,15 @@ hw::ArchParams read_arch(Section s) {
   }
   a.leakage_per_array_W = s.number("leakage_per_array_uW", std::nullopt, 0.0, 1e6, "uW") * kUW;
   a.quantum_s = s.positive("tlm_quantum_ns", 1000.0, "ns") * kNs;
+  {
+    Section ar = s.child("area", true);
+    a.feature_nm = ar.positive("feature_nm", std::nullopt, "nm");
+    a.sa_area_um2 = ar.number("sense_amp_um2", std::nullopt, 0.0, 1e9, "um^2");
+    a.adc_area_um2 = ar.number("adc_um2", std::nullopt, 0.0, 1e9, "um^2");
+    a.periphery_area_um2 = ar.number("periphery_per_array_um2", std::nullopt, 0.0, 1e9, "um^2");
+    a.dropout_module_area_um2 = ar.number("dropout_module_um2", std::nullopt, 0.0, 1e9, "um^2");
+    ar.finish();
+  }
   s.finish();
   return a;
 }

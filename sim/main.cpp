@@ -112,7 +112,7 @@ int sc_main(int argc, char* argv[]) {
     const auto report = build_report(cfg, r);
     write_outputs(cfg, r, report);
     std::fputs(summary_text(report).c_str(), stdout);
-    std::printf("\n  reports written to %s/ (report.json, predictions.csv)\n", cfg.out_dir.c_str());
+    std::printf("\n  reports written to %s/ (report.json, predictions.csv, layers.csv)\n", cfg.out_dir.c_str());
     return kOk;
   } catch (const InputError& e) {
     std::fprintf(stderr, "bayescim: error: %s\n", e.what());

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "hw/area.h"
 #include "sim/atomic_file.h"
 
 namespace bayescim::sim {
@@ -146,6 +147,15 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"array_energy_per_inference_J", e / inferences},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
     }
+    const auto area = hw::area_by_component(*r.mapping, cfg.arch, cfg.device, mods.modules);
+    double area_total = 0;
+    json area_comp = json::object();
+    for (const auto& [k, v] : area) {
+      area_total += v;
+      area_comp[k] = v * 1e6;  // mm^2
+    }
+    j["area"] = {{"total_mm2", area_total * 1e6}, {"by_component_mm2", area_comp},
+                 {"dropout_share", area_total > 0 ? area.at("dropout") / area_total : 0.0}};
     j["hardware"]["arrays"] = r.mapping->arrays.size();
     j["hardware"]["array_rows"] = cfg.arch.rows;
     j["hardware"]["array_cols"] = cfg.arch.cols;
@@ -161,6 +171,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
   } else {
     j["energy"] = nullptr;
     j["latency"] = nullptr;
+    j["area"] = nullptr;
     j["hardware"]["arrays"] = nullptr;
   }
   j["config"] = cfg.resolved;
@@ -303,6 +314,10 @@ std::string summary_text(const json& j) {
     row(os, "energy per binary MAC", si(e["per_mac_J"].get<double>(), "J"));
     row(os, "efficiency", num(e["tops_per_W"].get<double>(), "%.2f TOPS/W"));
     row(os, "weight programming (once)", si(e["programming_J"].get<double>(), "J"));
+    const auto& ar = j["area"];
+    std::string parts;
+    for (const auto& [k, v] : ar["by_component_mm2"].items()) parts += (parts.empty() ? "" : ", ") + k + " " + num(v.get<double>(), "%.3g");
+    row(os, "area (mm^2)", num(ar["total_mm2"].get<double>(), "%.4g") + " (" + parts + ")");
     os << "\nPer layer (energy of its arrays per inference; latency per MC sample)\n";
     char buf[256];
     std::snprintf(buf, sizeof buf, "  %-10s %-5s %7s %7s %6s %7s %-5s %9s %11s %12s %11s\n", "layer", "kind", "rows",

@@ -13,7 +13,10 @@ if MODELS_DIR not in sys.path:
 
 import torch  # noqa: E402
 
+from bnn import keep_freed_memory  # noqa: E402
+
 torch.set_num_threads(os.cpu_count() or 1)
+keep_freed_memory()
 
 
 @pytest.fixture(scope="session")

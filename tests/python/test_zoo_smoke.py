@@ -206,3 +206,16 @@ def test_parity_needs_the_report_for_masks_not_in_the_csv(trained, tmp_path, tes
     with pytest.raises(parity.ParityInputError, match="report.json"):
         parity.run(path, csv_path, data_dir)
     assert parity.main(["--model", path, "--samples", csv_path, "--data-dir", data_dir]) == 2
+
+
+def test_parity_refuses_reports_with_per_module_p(trained, tmp_path, test_images, data_dir):
+    result, path = trained[("cnn", "spatial")]
+    csv_path = write_run(str(tmp_path / "run"), result["model"], test_images, 1)
+    rep = json.load(open(tmp_path / "run" / "report.json"))
+    rep["hardware"]["dropout_p_modules"] = {"mean": 0.2, "std": 0.01, "min": 0.18, "max": 0.22}
+    json.dump(rep, open(tmp_path / "run" / "report.json", "w"))
+    with pytest.raises(parity.ParityInputError, match="variation"):
+        parity.run(path, csv_path, data_dir)
+    rep["hardware"]["dropout_p_modules"] = {"mean": 0.2, "std": 0.0, "min": 0.2, "max": 0.2}
+    json.dump(rep, open(tmp_path / "run" / "report.json", "w"))
+    assert parity.run(path, csv_path, data_dir).passed

@@ -8,6 +8,7 @@
 #include <systemc>
 
 #include "hw/accelerator.h"
+#include "hw/area.h"
 #include "hw/physics/rng.h"
 #include "models/compiled.h"
 #include "models/reference_executor.h"
@@ -313,6 +314,29 @@ TEST(SpatialMask, HoldsOverAllPositionsAndGatesTheChannelsRows) {
       else EXPECT_TRUE(models::get_bit(act.data(), r)) << "position " << p << " row " << r;  // conv2 has no padding
     }
   }
+}
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+TEST(Area, ComponentsByHand) {
+  const auto net = hand_network(true);  // fc1 on one SA-path array, fc2 on one ADC-path array
+  const models::CompiledNetwork c(net);
+  ArchParams a;
+  a.rows = 4;
+  a.cols = 2;
+  const Mapping m = map_network(c, a);
+  DeviceParams d;  // 54 F^2 per 1T-1MTJ cell
+  const auto area = area_by_component(m, a, d, 1);
+  const double f2 = 22e-9 * 22e-9;
+  EXPECT_NEAR(area.at("arrays"), 2 * 4 * 2 * 2 * 54 * f2, 1e-24);
+  EXPECT_NEAR(area.at("sense_amp"), 2 * 2 * 1.0e-12, 1e-24);
+  EXPECT_NEAR(area.at("adc"), 1 * 1 * 500e-12, 1e-24);  // one ADC-path array, ceil(2 / 8) = 1 ADC
+  EXPECT_NEAR(area.at("periphery"), 2 * 1000e-12, 1e-24);
+  EXPECT_NEAR(area.at("dropout"), 5e-12, 1e-24);
 }
 
 }  // namespace

@@ -1,0 +1,20 @@
+#include "hw/area.h"
+
+namespace bayescim::hw {
+
+std::map<std::string, double> area_by_component(const Mapping& m, const ArchParams& a, const DeviceParams& d,
+                                                std::size_t dropout_modules) {
+  const double um2 = 1e-12, f = a.feature_nm * 1e-9;
+  const double arrays = static_cast<double>(m.arrays.size());
+  double adc_arrays = 0;
+  for (const auto& l : m.layers)
+    if (!l.sa_path) adc_arrays += static_cast<double>(l.arrays.size());
+  const double adcs_per_array = static_cast<double>((a.cols + a.cols_per_adc - 1) / a.cols_per_adc);
+  return {{"arrays", arrays * a.rows * a.cols * 2.0 * d.cell_area_F2 * f * f},
+          {"sense_amp", arrays * a.cols * a.sa_area_um2 * um2},
+          {"adc", adc_arrays * adcs_per_array * a.adc_area_um2 * um2},
+          {"periphery", arrays * a.periphery_area_um2 * um2},
+          {"dropout", static_cast<double>(dropout_modules) * a.dropout_module_area_um2 * um2}};
+}
+
+}  // namespace bayescim::hw

@@ -1,0 +1,19 @@
+// First-order area estimate, per component, in m^2 (plain C++).
+//   arrays:    arrays * rows * cols * 2 * cell_area_F2 * F^2   (2T-2MTJ: two 1T-1MTJ cells per weight)
+//   sense_amp: arrays * cols * A_SA   (arrays sensed by ADC keep their SAs for the ADC's comparator: counted once)
+//   adc:       ADC-path arrays * ceil(cols / columns_per_adc) * A_ADC
+//   periphery: arrays * A_periphery
+//   dropout:   dropout modules * A_module
+#pragma once
+#include <map>
+#include <string>
+
+#include "hw/mapper.h"
+#include "hw/params.h"
+
+namespace bayescim::hw {
+
+std::map<std::string, double> area_by_component(const Mapping& m, const ArchParams& a, const DeviceParams& d,
+                                                std::size_t dropout_modules);
+
+}  // namespace bayescim::hw
