@@ -139,6 +139,35 @@ def shipped_section(tmp, Ts, limit, jobs):
     return lines
 
 
+def robustness_section(tmp, limit, jobs):
+    """Stochastic-MTJ variation: how the realised p and the uncertainty drift, per method."""
+    lines = ["## 3. Robustness to dropout-device variation", "",
+             "Each dropout module gets its own thermal stability Δ (relative Gaussian σ below) and is driven with "
+             f"the current designed for the nominal device, so its realised p drifts. T = 20, first {limit} images of "
+             "ID and OOD, seed 1.", "",
+             "| model | dropout | σ(Δ) | p realised: mean ± std [min, max] | accuracy | ECE | AUROC (MI) |",
+             "|---|---|---:|---|---:|---:|---:|"]
+    found = False
+    for prefix, id_ds, ood_ds in SHIPPED:
+        for kind in KINDS:
+            path = os.path.join(REPO, "models", "pretrained", f"{prefix}_{kind}.onnx")
+            if not os.path.exists(path):
+                continue
+            found = True
+            for sigma in (0.0, 0.02, 0.05, 0.1):
+                r = run(os.path.join(tmp, f"rob_{prefix}_{kind}_{sigma}"), f"model.path={path}",
+                        f"data.id.dataset={id_ds}", f"data.id.dir={REPO}/data/{id_ds}",
+                        f"data.ood.dataset={ood_ds}", f"data.ood.dir={REPO}/data/{ood_ds}",
+                        f"hardware.dropout_device.variation.delta_sigma_rel={sigma}", jobs=jobs, limit=limit)
+                pm, m = r["hardware"]["dropout_p_modules"], r["metrics"]["id"]
+                lines.append(f"| {prefix} | {LABEL[kind]} | {sigma:g} | {pm['mean']:.3f} ± {pm['std']:.3f} "
+                             f"[{pm['min']:.3f}, {pm['max']:.3f}] | {100 * m['accuracy']:.2f} % | {m['ece']:.4f} | "
+                             f"{r['metrics']['ood']['auroc_mi']:.4f} |")
+    if not found:
+        lines.append("| (no shipped models found) | | | | | | |")
+    return lines + [""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "results.md"))
@@ -154,6 +183,7 @@ def main():
                  "same command; every number below is from a simulator run made by that command.", ""]
         lines += structure_section(tmp, T, args.jobs)
         lines += shipped_section(tmp, Ts, limit, args.jobs)
+        lines += robustness_section(tmp, limit // 2, args.jobs)
         lines += open(os.path.join(HERE, "compare_dropout_notes.md")).read().splitlines()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     tmp_out = args.out + ".tmp"

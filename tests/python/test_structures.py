@@ -1,0 +1,66 @@
+"""The dropout organisations on a VGG-shaped network (scripts/structures.py) in the simulator:
+module counts per layer against hand counts (K*K*C_in per-neuron vs C_in spatial: exactly 9x for
+3x3 convs; one shared unit), and the random bits each organisation draws per sample."""
+
+import json
+import os
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
+import structures  # noqa: E402
+
+EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vgg")
+    model = d / "vgg.onnx"
+    onnx.save(structures.build("vgg_small_32"), str(model))
+    structures.write_synthetic_idx(str(d / "synth"), n=1)
+    out = {}
+    for kind in ("mc_dropout", "spatial", "scale"):
+        p = subprocess.run([EXE, "run", CONFIG, "--quiet", "--out", str(d / kind), "--set", f"model.path={model}",
+                            "--set", f"data.id.dir={d / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
+                            "--set", f"model.dropout.kind={kind}"], capture_output=True, text=True,
+                           env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
+        assert p.returncode == 0, p.stderr
+        with open(d / kind / "report.json") as f:
+            out[kind] = json.load(f)
+    return out
+
+
+def test_module_counts_by_hand(runs):
+    convs, fcs = structures.VGG_SMALL
+    c_in = [3] + [c for _, c, _, _ in convs[:-1]]
+    mc = {l["name"]: l for l in runs["mc_dropout"]["hardware"]["layers"]}
+    sp = {l["name"]: l for l in runs["spatial"]["hardware"]["layers"]}
+    for i, (name, _, _, _) in enumerate(convs):
+        want_pn = 0 if i == 0 else 9 * c_in[i]   # the first layer's inputs are pixels: not dropped
+        want_sp = 0 if i == 0 else c_in[i]
+        assert mc[name]["dropout_modules"] == want_pn, name
+        assert sp[name]["dropout_modules"] == want_sp, name
+    # fc1 sees 512 channels x 4 x 4 after three 2x2 pools of 32x32; fc2 sees fc1's 1024 outputs.
+    assert mc["fc1"]["dropout_modules"] == 512 * 4 * 4 and mc["fc2"]["dropout_modules"] == 1024
+    assert sp["fc1"]["dropout_modules"] == 0
+    assert runs["scale"]["hardware"]["dropout_modules"] == 1
+    assert runs["mc_dropout"]["hardware"]["dropout_modules"] == sum(l["dropout_modules"] for l in mc.values())
+
+
+def test_random_bits_per_sample(runs):
+    # per-neuron: a fresh bit per row per output position; spatial: one per channel; scale: one per layer.
+    mc = runs["mc_dropout"]["hardware"]
+    assert mc["random_bits_per_sample"] == sum(l["rows"] * l["positions"] for l in mc["layers"][1:])
+    assert runs["spatial"]["hardware"]["random_bits_per_sample"] == sum(
+        l["dropout_modules"] for l in runs["spatial"]["hardware"]["layers"])
+    assert runs["scale"]["hardware"]["random_bits_per_sample"] == len(runs["scale"]["hardware"]["layers"])
+    # More draws cost more dropout energy, in that order.
+    e = {k: runs[k]["energy"]["per_inference_by_component"]["dropout_rng"] for k in runs}
+    assert e["mc_dropout"] > e["spatial"] > e["scale"] > 0
