@@ -107,6 +107,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     // 1. This layer's dropout draws (before the layer: they gate its wordlines or references).
     const std::uint64_t* mask = nullptr;
     bool drop = false;
+    sc_time draws_pending = sc_core::SC_ZERO_TIME;  // pipelined draws still running during the reads
     if (l.dropout) {
       DropoutRequest d;
       d.image_key = req.image_key;
@@ -117,6 +118,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       d.bits = mask_.data();
       d.trace = req.trace;
       transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
+      draws_pending = d.overlapped;
       mask = mask_.data();
       if (l.dropout_kind == models::DropoutKind::Scale) {
         drop = models::get_bit(mask, 0);
@@ -140,6 +142,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     const sc_time issue = delay;
     sc_time done = issue;
     std::vector<sc_time> finish;  // traced window: each array's end, to drop its busy line
+    done = std::max(done, issue + draws_pending);
     for (int ct = 0; ct < lm.col_tiles; ++ct) {
       const auto& first = mapping.arrays[lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles]];
       for (int rt = 0; rt < lm.row_tiles; ++rt) {

@@ -112,7 +112,12 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   const std::size_t rounds = mods ? (r.count + mods - 1) / mods : r.count;
   const sc_core::sc_time t = static_cast<double>(rounds) * bit_time_;
   busy_ps_ += t.value();
-  delay += t;
+  if (cfg_.params.pipelined && rounds > 1) {
+    delay += bit_time_;
+    r.overlapped = t - bit_time_;
+  } else {
+    delay += t;
+  }
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

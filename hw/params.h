@@ -47,6 +47,7 @@ struct ArchParams {
 struct DropoutUnitParams {
   StochasticMtjParams mtj;
   MtjVariation variation;
+  bool pipelined = false;  // modules draw the next position's bits while the arrays read
 };
 
 int adc_bits_for(const ArchParams& a);

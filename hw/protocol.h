@@ -61,6 +61,9 @@ struct DropoutRequest {
   std::size_t count = 0;         // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
   std::uint64_t* bits = nullptr; // [words_for(count)] output, 1 = drop
   bool trace = false;
+  // Pipelined modules annotate only their first round; the remaining rounds (one per further
+  // output position) overlap the array reads, and the layer cannot end before they do.
+  sc_core::sc_time overlapped{sc_core::SC_ZERO_TIME};
 };
 
 // Sends one command through an initiator socket (anything with operator->() to a transport

@@ -149,6 +149,7 @@ hw::DropoutUnitParams read_dropout_device(Section s) {
   m.v_read_V = s.number("read_voltage_V", std::nullopt, 0.0, 5.0, "V");
   m.sa_energy_J = s.number("sa_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
   m.sa_latency_s = s.number("sa_latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
+  d.pipelined = s.boolean("pipelined", false);
   {
     Section v = s.child("variation", false);  // device-to-device, relative Gaussian sigmas
     d.variation.delta_sigma_rel = v.number("delta_sigma_rel", 0.0, 0.0, 1.0);

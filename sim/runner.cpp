@@ -44,6 +44,9 @@ models::Network load_model(const ExperimentConfig& cfg) {
     if (o.layers) spec.layers = *o.layers;
     else if (o.kind && spec.kind != net.dropout.kind) spec.layers = net.default_dropout_layers(spec.kind);
     if (spec.kind == models::DropoutKind::None) spec.layers.clear();
+    if (spec.kind != models::DropoutKind::None && net.dropout.kind == models::DropoutKind::None && !o.p)
+      throw InputError(o.where + ": key 'model.dropout.p': required when adding dropout to a model without it "
+                                 "(expected a probability in [0, 1])");
     try {
       net.apply_dropout(spec);
     } catch (const models::ModelError& e) {

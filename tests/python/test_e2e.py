@@ -163,6 +163,8 @@ def test_zero_dropout_gives_zero_mutual_information_and_no_bits_set(tmp_path):
     (["--set", "experiment.engine=gpu"], "hw, reference"),
     (["--set", "hardware.device.tmr=abc"], "hardware.device.tmr"),
     (["--set", "model.dropout.layers=fc9"], "fc9"),
+    (["--set", "model.path=../../models/pretrained/mnist_mlp_none.onnx", "--set", "model.dropout.kind=scale"],
+     "key 'model.dropout.p': required when adding dropout"),
 ])
 def test_bad_config_values_fail_with_a_readable_error_and_no_output(args, needle, tmp_path):
     out = tmp_path / "bad"

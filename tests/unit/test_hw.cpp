@@ -341,3 +341,30 @@ TEST(Area, ComponentsByHand) {
 
 }  // namespace
 }  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// conv2 of random_cnn under per-neuron dropout: 36 rows (36 modules), 9 output positions, one SA
+// array (rows 512 default): the arrays read 9 x 1.66 ns = 14.94 ns; each module draws 9 bits of
+// 14.5 ns. In sequence: 9 x 14.5 + 14.94 = 145.44 ns. Pipelined (next position's bits drawn while
+// the arrays read): 14.5 + max(14.94, 8 x 14.5) = 130.5 ns.
+double conv2_time_per_sample(bool pipelined) {
+  const auto net = testing::random_cnn(3, models::DropoutKind::McDropout, 0.3);
+  const models::CompiledNetwork c(net);
+  const auto px = testing::random_pixels(net.input_size, 2);
+  std::vector<Job> jobs = {{px.data(), image_key(0, 0)}};
+  AcceleratorConfig cfg;
+  cfg.samples = 2;
+  cfg.dropout_p = 0.3;
+  cfg.dropout_unit.pipelined = pipelined;
+  Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
+  sc_core::sc_start();
+  return collect_stats().sum("layer_time.conv2") / 2;
+}
+
+TEST(DropoutPipelining, SequentialDrawsByHand) { EXPECT_NEAR(conv2_time_per_sample(false), 145.44e-9, 1e-15); }
+TEST(DropoutPipelining, PipelinedDrawsByHand) { EXPECT_NEAR(conv2_time_per_sample(true), 130.5e-9, 1e-15); }
+
+}  // namespace
+}  // namespace bayescim::hw
