@@ -206,6 +206,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
   {
     Section m = top.child("model", true);
     c.model_path = m.file_path("path", std::nullopt);
+    c.model_where = tree.where("model.path");
     Section d = m.child("dropout", false);
     if (d.has("kind")) c.dropout.kind = d.choice("kind", std::nullopt, {"none", "mc_dropout", "spatial", "scale"});
     if (d.has("p")) c.dropout.p = d.number("p", std::nullopt, 0.0, 1.0);

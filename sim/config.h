@@ -43,6 +43,7 @@ struct ExperimentConfig {
   std::uint64_t seed = 1;
   Engine engine = Engine::Hw;
   std::string model_path;
+  std::string model_where;  // config location of model.path, for errors found in the model file
   DropoutOverride dropout;
   int samples = 20;
   DataSplit id;

@@ -33,7 +33,7 @@ models::Network load_model(const ExperimentConfig& cfg) {
   try {
     net = models::load_onnx(cfg.model_path);
   } catch (const models::ModelError& e) {
-    throw InputError(e.what());
+    throw InputError(cfg.model_where + ": key 'model.path': " + e.what());
   }
   const auto& o = cfg.dropout;
   if (o.kind || o.p || o.layers || o.dropped_value) {

@@ -163,7 +163,7 @@ def test_zero_dropout_gives_zero_mutual_information_and_no_bits_set(tmp_path):
     (["--set", "experiment.engine=gpu"], "hw, reference"),
     (["--set", "hardware.device.tmr=abc"], "hardware.device.tmr"),
     (["--set", "model.dropout.layers=fc9"], "fc9"),
-    (["--set", "model.path=../../models/pretrained/mnist_mlp_none.onnx", "--set", "model.dropout.kind=scale"],
+    (["--set", f"model.path={REPO_ROOT}/models/pretrained/mnist_mlp_none.onnx", "--set", "model.dropout.kind=scale"],
      "key 'model.dropout.p': required when adding dropout"),
 ])
 def test_bad_config_values_fail_with_a_readable_error_and_no_output(args, needle, tmp_path):
@@ -180,7 +180,7 @@ def test_corrupt_model_and_wrong_shape_dataset_are_input_errors(tmp_path):
     bad.write_bytes(os.urandom(4096))
     p = run_sim("run", CONFIG, "--set", f"model.path={bad}", "--limit", "5", "--out", str(tmp_path / "o1"),
                 check=False)
-    assert p.returncode == 1 and str(bad) in p.stderr and "ONNX" in p.stderr, p.stderr
+    assert p.returncode == 1 and str(bad) in p.stderr and "ONNX" in p.stderr and "model.path" in p.stderr, p.stderr
     d = tmp_path / "small"
     d.mkdir()
     with open(d / "t10k-images-idx3-ubyte", "wb") as f:
