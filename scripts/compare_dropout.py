@@ -139,9 +139,34 @@ def shipped_section(tmp, Ts, limit, jobs):
     return lines
 
 
+def corruption_section(tmp, limit, jobs):
+    """Accuracy and uncertainty under input corruption, per method (the claims' "predictive
+    performance" on shifted inputs)."""
+    lines = ["## 3. Under input corruption", "",
+             f"T = 20, first {limit} ID images corrupted (Gaussian noise: sigma as a fraction of full scale; "
+             "rotation in degrees); OOD data unchanged.", "",
+             "| model | dropout | corruption | accuracy | ECE | mean entropy (ID) | mean MI (ID) |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for prefix, id_ds, ood_ds in SHIPPED:
+        for kind in ["none"] + KINDS:
+            path = os.path.join(REPO, "models", "pretrained", f"{prefix}_{kind}.onnx")
+            if not os.path.exists(path):
+                continue
+            for ck, strength in (("none", 0), ("gaussian_noise", 0.3), ("rotation", 30)):
+                r = run(os.path.join(tmp, f"cor_{prefix}_{kind}_{ck}"), f"model.path={path}",
+                        f"data.id.dataset={id_ds}", f"data.id.dir={REPO}/data/{id_ds}", "data.ood=null",
+                        f"data.corruption.kind={ck}", f"data.corruption.strength={strength}",
+                        jobs=jobs, limit=limit)
+                m = r["metrics"]["id"]
+                lines.append(f"| {prefix} | {LABEL[kind]} | {ck} {strength if strength else ''} | "
+                             f"{100 * m['accuracy']:.2f} % | {m['ece']:.4f} | {m['entropy_mean']:.4f} | "
+                             f"{m['mi_mean']:.4f} |")
+    return lines + [""]
+
+
 def robustness_section(tmp, limit, jobs):
     """Stochastic-MTJ variation: how the realised p and the uncertainty drift, per method."""
-    lines = ["## 3. Robustness to dropout-device variation", "",
+    lines = ["## 4. Robustness to dropout-device variation", "",
              "Each dropout module gets its own thermal stability Δ (relative Gaussian σ below) and is driven with "
              f"the current designed for the nominal device, so its realised p drifts. T = 20, first {limit} images of "
              "ID and OOD, seed 1.", "",
@@ -183,6 +208,7 @@ def main():
                  "same command; every number below is from a simulator run made by that command.", ""]
         lines += structure_section(tmp, T, args.jobs)
         lines += shipped_section(tmp, Ts, limit, args.jobs)
+        lines += corruption_section(tmp, limit, args.jobs)
         lines += robustness_section(tmp, limit // 2, args.jobs)
         lines += open(os.path.join(HERE, "compare_dropout_notes.md")).read().splitlines()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -229,6 +229,16 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     d.allow("ood");
     if (d.has("ood")) c.ood = read_split(d.child("ood", false));
     c.limit = static_cast<std::size_t>(d.integer("limit", 0, 0, 100000000));
+    {
+      Section k = d.child("corruption", false);
+      const std::string kind = k.choice("kind", std::string("none"), {"none", "gaussian_noise", "rotation"});
+      c.corruption.kind = kind == "gaussian_noise" ? Corruption::Kind::GaussianNoise
+                          : kind == "rotation"     ? Corruption::Kind::Rotation
+                                                   : Corruption::Kind::None;
+      c.corruption.strength = kind == "rotation" ? k.number("strength", 0.0, -360.0, 360.0, "degrees")
+                                                 : k.number("strength", 0.0, 0.0, 10.0, "x full scale");
+      k.finish();
+    }
     d.finish();
   }
   {

@@ -13,6 +13,12 @@ namespace bayescim::sim {
 
 enum class Engine { Hw, Reference };
 
+// An input corruption applied to the in-distribution images (OOD images stay as they are).
+struct Corruption {
+  enum class Kind { None, GaussianNoise, Rotation } kind = Kind::None;
+  double strength = 0;  // noise: sigma as a fraction of full scale (255); rotation: degrees
+};
+
 struct DataSplit {
   std::string dataset;  // mnist | fashion-mnist
   std::string dir;
@@ -48,6 +54,7 @@ struct ExperimentConfig {
   int samples = 20;
   DataSplit id;
   std::optional<DataSplit> ood;
+  Corruption corruption;
   std::size_t limit = 0;  // 0 = all images
   hw::ArchParams arch;
   hw::DeviceParams device;

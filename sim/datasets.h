@@ -17,6 +17,11 @@ struct Dataset {
   std::size_t count = 0;  // images used (after the limit)
 };
 
+// Corrupts the first `count` images in place: Gaussian noise (sigma = strength * 255, drawn per
+// pixel from (seed, image, pixel), clipped to [0, 255]) or a rotation by `strength` degrees about
+// the image centre (bilinear, zero outside), each channel plane of rows x cols separately.
+void corrupt(Dataset& d, const Corruption& c, std::uint64_t seed, int channels);
+
 // Loads a split, checks shapes against input_size and classes, applies the limit (0 = all).
 Dataset load_dataset(const DataSplit& split, const std::string& role, int input_size, int classes, std::size_t limit);
 

@@ -55,6 +55,9 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                              {"dropped_value", net.dropout.scale_dropped_value}}}};
   j["data"] = json::object();
   for (const auto& d : r.datasets) j["data"][d.role] = {{"dataset", d.name}, {"images", d.count}};
+  const char* ck[] = {"none", "gaussian_noise", "rotation"};
+  j["data"]["id"]["corruption"] = {{"kind", ck[static_cast<int>(cfg.corruption.kind)]},
+                                   {"strength", cfg.corruption.strength}};
 
   j["metrics"]["id"] = id_json(r.metrics.at(0));
   if (r.metrics.size() > 1) {
@@ -116,6 +119,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                     {"per_sample_s", t_inf / samples},
                     {"inference_time_s", t_inf},
                     {"programming_s", st.sum("programming_time")},
+                    {"dropout_draws_per_inference_s", st.sum("dropout_time") / inferences},
                     {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0}};
     // Per-layer energy: the actions of each layer's arrays (tile_<k> -> Mapping::arrays[k].layer).
     std::vector<std::map<std::pair<std::string, double>, double>> layer_counts(r.mapping->layers.size());

@@ -327,6 +327,7 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
                net.dropout_layers());
 
   r.datasets.push_back(load_dataset(cfg.id, "id", net.input_size, net.classes, cfg.limit));
+  corrupt(r.datasets.back(), cfg.corruption, cfg.seed, net.input_h > 1 ? net.input_c : 1);  // flat MLP input: one plane
   if (cfg.ood) r.datasets.push_back(load_dataset(*cfg.ood, "ood", net.input_size, net.classes, cfg.limit));
 
   std::vector<hw::Job> jobs;

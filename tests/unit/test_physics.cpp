@@ -239,3 +239,27 @@ TEST(Adc, TransferQuantisesToMultiplesOfTheStep) {
 
 }  // namespace
 }  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// A sweep of the drive current against an independent Monte Carlo of thermally activated
+// switching: the time to switch is exponential with mean tau(I) (Neel-Brown), so the fraction of
+// pulses of length t_p that switch must match eq. S1 within sampling error.
+TEST(StochasticMtj, CurrentSweepMatchesAMonteCarloOfSwitchingTimes) {
+  StochasticMtjParams p;
+  std::mt19937_64 rng(17);
+  const int n = 20000;
+  for (double frac : {0.90, 0.93, 0.95, 0.97, 0.99}) {
+    const double i = frac * p.ic0_A;
+    const double tau = p.tau0_s * std::exp(thermal_stability(p) * (1.0 - i / p.ic0_A));
+    std::exponential_distribution<double> t_switch(1.0 / tau);
+    int switched = 0;
+    for (int k = 0; k < n; ++k) switched += t_switch(rng) < p.write_pulse_s;
+    const double ps = switching_probability(p, i, p.write_pulse_s);
+    EXPECT_LT(std::fabs(switched - n * ps), 4 * std::sqrt(n * ps * (1 - ps)) + 1) << "I/Ic0 = " << frac;
+  }
+}
+
+}  // namespace
+}  // namespace bayescim::hw
