@@ -254,7 +254,7 @@ class Point:
 
 
 class Spec:
-    def __init__(self, path):
+    def __init__(self, path, cli_set=()):
         self.path = path
         self.dir = os.path.dirname(os.path.abspath(path))
         try:
@@ -278,7 +278,7 @@ class Spec:
             errors.append(self.doc.at(("name",), f"key 'name': expected letters, digits, '_', '.', '-', "
                                                 f"got '{self.name}'"))
         self.description = self._string(v, ("description",), errors, default="")
-        self.base = None
+        self.base = self.base_label = None
         base = self._string(v, ("base",), errors, default=None)
         if base is not None:
             self.base = self._check_file(base, ("base",), errors, "base experiment")
@@ -299,6 +299,23 @@ class Spec:
                         if not self._check_value(value, where, errors, key):
                             continue
                         self.set[key] = value
+
+        # --set KEY=VALUE on the command line: adds to or replaces the spec's fixed overrides
+        self.cli_set = {}
+        for item in cli_set:
+            key, eq, text = item.partition("=")
+            if not eq:
+                errors.append(f"--set {item}: expected KEY=VALUE")
+                continue
+            try:
+                value = yaml.safe_load(text) if text.strip() else ""
+            except yaml.YAMLError:
+                value = text
+            sub = []
+            if self._check_key(key, (), sub, allow_base=False) and self._check_value(value, (), sub, key):
+                self.set[key] = value
+                self.cli_set[key] = value
+            errors += [f"--set {item}: " + m.split(": ", 1)[1] for m in sub]
 
         # blocks of axes
         self.blocks = []  # list of (block path, [factor]) ; factor = (axes, [assignment dict])
@@ -335,8 +352,9 @@ class Spec:
                                                             f"(also line {self.doc.line(seen[ax.key])})"))
                     seen[ax.key] = ax.where
                     if ax.key in self.set:
-                        errors.append(self.doc.at(ax.where, f"axis '{ax.key}' is also fixed in 'set' "
-                                                            f"(line {self.doc.line(('set', ax.key))})"))
+                        where = "on the command line" if ax.key in self.cli_set else \
+                            f"(line {self.doc.line(('set', ax.key))})"
+                        errors.append(self.doc.at(ax.where, f"axis '{ax.key}' is also fixed in 'set' {where}"))
                     if ax.key not in self.axis_where:
                         self.axis_keys.append(ax.key)
                         self.axis_where[ax.key] = ax.where
@@ -669,6 +687,14 @@ class Spec:
 # Hashing: the resolved base config (includes inlined, the model by content) + the overrides
 
 
+def _yaml_content(path):
+    """An included config file by its parsed content: comments and layout do not count."""
+    try:
+        return load_yaml_file(path)
+    except yaml.YAMLError:
+        return {"file_sha256": file_digest(path)}
+
+
 def _base_config(path, _cache={}):
     st = os.stat(path)
     key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
@@ -681,7 +707,7 @@ def _base_config(path, _cache={}):
         for k in INCLUDE_KEYS:
             if isinstance(hw.get(k), str):
                 f = os.path.join(d, hw[k])
-                hw[k] = {"file_sha256": file_digest(f)} if os.path.isfile(f) else {"missing": hw[k]}
+                hw[k] = {"file": _yaml_content(f)} if os.path.isfile(f) else {"missing": hw[k]}
     model_path = None
     m = cfg.get("model")
     if isinstance(m, dict) and isinstance(m.get("path"), str):
@@ -693,17 +719,19 @@ def _base_config(path, _cache={}):
 
 
 def point_hash(base, overrides, resolve_path):
-    """sha256 of the resolved config of a point. Files (includes, the model) count by content, so a
-    retrained model or an edited device file gives new hashes, and moving the tree does not."""
+    """sha256 of the resolved config of a point: the base experiment and its included files by
+    parsed content (comments do not count), the overrides, and the model file by its bytes. A
+    retrained model or a changed device parameter gives new hashes; moving the tree does not."""
     cfg, model_path = _base_config(base)
     over = []
     for key, value in overrides:
         s = set_string(value)
-        if key in PATH_KEYS and isinstance(value, str) and key not in ("data.id.dir", "data.ood.dir"):
+        if key == "model.path" and isinstance(value, str):
+            model_path = resolve_path(value)
+            s = "(model, by content below)"
+        elif key.startswith("hardware.") and key.split(".", 1)[1] in INCLUDE_KEYS and isinstance(value, str):
             f = resolve_path(value)
-            s = {"file_sha256": file_digest(f)} if os.path.isfile(f) else {"missing": value}
-            if key == "model.path":
-                model_path = f
+            s = {"file": _yaml_content(f)} if os.path.isfile(f) else {"missing": value}
         over.append([key, s])
     model = None
     if model_path is not None:
@@ -747,10 +775,13 @@ def check_with_simulator(spec, exe, max_points=2000, threads=None):
                 if key.startswith(k + "."):
                     key = k
                     break
-        line = spec.line_of(point, key) if key else spec.line_of(point, "base")
-        what = f"axis '{key}' = {display(point.values[key])}" if key in point.values else \
-               (f"set '{key}'" if key in spec.set else f"base {point.base_label}")
-        text = f"{spec.path}:{line}: {what}: bayescim validate: {msg}"
+        if key in spec.cli_set and key not in point.values:
+            text = f"--set {key}={set_string(spec.cli_set[key])}: bayescim validate: {msg}"
+        else:
+            line = spec.line_of(point, key) if key else spec.line_of(point, "base")
+            what = f"axis '{key}' = {display(point.values[key])}" if key in point.values else \
+                   (f"set '{key}'" if key in spec.set else f"base {point.base_label}")
+            text = f"{spec.path}:{line}: {what}: bayescim validate: {msg}"
         if text not in seen_err:
             seen_err.add(text)
             errors.append(text)
@@ -758,7 +789,9 @@ def check_with_simulator(spec, exe, max_points=2000, threads=None):
     for p in spec.points:
         if p.model_path and not os.path.isfile(p.model_path):
             key = "model.path" if "model.path" in p.values or "model.path" in spec.set else "base"
-            text = (f"{spec.path}:{spec.line_of(p, key)}: model file not found: {p.model_path} (named by "
+            where = "--set model.path" if key == "model.path" and key in spec.cli_set and key not in p.values \
+                else f"{spec.path}:{spec.line_of(p, key)}"
+            text = (f"{where}: model file not found: {p.model_path} (named by "
                     f"{p.base_label if key == 'base' else 'model.path'}; not trained yet? see "
                     f"models/pretrained/manifest.yaml)")
             if text not in seen_err:
@@ -767,7 +800,6 @@ def check_with_simulator(spec, exe, max_points=2000, threads=None):
     if errors:
         raise SpecError(errors)
 
-    jobs = []  # (point, base, set args)
     # 1. each distinct axis value alone (fast, precise)
     singles = {}
     for p in spec.points:
