@@ -8,7 +8,6 @@ positions * fan_in (mc_dropout, index p * fan_in + r), 0 without dropout.
 
 import ctypes
 import math
-import os
 
 import torch
 import torch.nn as nn
@@ -111,8 +110,6 @@ class _Binary(nn.Module):
             s = torch.where(drop.view((-1,) + (1,) * (a.dim() - 1)), dv, alpha)
         z = a * s
         z = self.bn(z) if self.training else bn_inference(z, self.bn)
-        if pool and os.environ.get("BNN_POOL_AFTER_SIGN"):
-            return F.max_pool2d(sign_ste(z), pool)
         if pool:
             z = F.max_pool2d(z, pool)
         return sign_ste(z) if self.activation else z
