@@ -105,6 +105,7 @@ int sc_main(int argc, char* argv[]) {
     const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     if (cli.command == "validate") {
+      load_model(cfg);  // the model file and the dropout layers it is asked for
       std::printf("%s: valid\n", cli.config.c_str());
       return kOk;
     }

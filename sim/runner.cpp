@@ -28,7 +28,7 @@
 namespace bayescim::sim {
 namespace {
 
-models::Network load_model(const ExperimentConfig& cfg) {
+models::Network load_model_impl(const ExperimentConfig& cfg) {
   models::Network net;
   try {
     net = models::load_onnx(cfg.model_path);
@@ -312,6 +312,8 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
 }
 
 }  // namespace
+
+models::Network load_model(const ExperimentConfig& cfg) { return load_model_impl(cfg); }
 
 RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -32,6 +32,9 @@ struct RunResult {
   int workers = 1;
 };
 
+// Loads the model and applies the config's dropout overrides; throws InputError naming the key.
+models::Network load_model(const ExperimentConfig& cfg);
+
 // Must be called from sc_main. With workers > 1 the images are split into contiguous chunks run
 // by forked processes, each with its own SystemC kernel; results are identical to one worker.
 RunResult run_experiment(const ExperimentConfig& cfg, int workers = 1);

@@ -247,3 +247,12 @@ def test_fewer_adc_bits_cost_less_energy(tmp_path):
         e[bits] = r["energy"]["per_inference_by_component"]["adc"]
     # Walden FoM: 2^10 vs 2^6 steps per conversion, the same number of conversions.
     assert e[0] / e[6] == pytest.approx(16.0, rel=1e-12)
+
+
+def test_validate_checks_the_model_and_its_dropout_layers():
+    p = run_sim("validate", CONFIG, check=False)
+    assert p.returncode == 0 and "valid" in p.stdout
+    p = run_sim("validate", CONFIG, "--set", "model.dropout.layers=fc9", check=False)
+    assert p.returncode == 1 and "'fc9' is not a layer of the model" in p.stderr
+    p = run_sim("validate", CONFIG, "--set", "model.path=/nonexistent.onnx", check=False)
+    assert p.returncode == 1 and "key 'model.path'" in p.stderr
