@@ -73,7 +73,7 @@ void Controller::program_all(sc_time& delay) {
     TileProgram p{&cfg_.net->layers[arrays[a].layer]};
     transport(tile_socket[static_cast<int>(a)], tlm::TLM_WRITE_COMMAND, kProgram, p, delay, name());
   }
-  SPDLOG_LOGGER_DEBUG(log_, "{} programmed {} arrays", sim_time(), arrays.size());
+  log_->debug("programmed {} arrays", arrays.size());
 }
 
 void Controller::infer(InferenceRequest& req, sc_time& delay) {
@@ -208,6 +208,8 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     }
     layer_ps_[li] += (sc_core::sc_time_stamp() + delay - start).value();
   }
+  if (log_->should_log(spdlog::level::trace))
+    log_->trace("image key {:#x} sample {} done after {}", req.image_key, req.sample, delay.to_string());
   if (req.trace) {
     wait(delay);
     delay = sc_core::SC_ZERO_TIME;

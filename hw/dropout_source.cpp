@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hw/log.h"
 #include "hw/physics/rng.h"
 
 namespace bayescim::hw {
@@ -79,12 +80,14 @@ std::vector<double> module_probabilities(const DropoutUnitParams& params, double
 }
 
 DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
-    : sc_module(name), socket("socket"), cfg_(cfg) {
+    : sc_module(name), socket("socket"), cfg_(cfg), log_(module_logger(*this)) {
   socket.register_b_transport(this, &DropoutSource::b_transport);
   realised_p_ = realised_probability(cfg_.params.mtj, cfg_.target_p, &drive_A_);
   module_p_ = module_probabilities(cfg_.params, cfg_.target_p, cfg_.modules, cfg_.seed);
   e0_ = bit_energy(cfg_.params.mtj, drive_A_, false);
   e1_ = bit_energy(cfg_.params.mtj, drive_A_, true);
+  log_->debug("{} modules ({}), target p {}, drive {:.4g} uA, realised p {}", cfg_.modules.modules,
+              to_string(cfg_.modules.org), cfg_.target_p, drive_A_ * 1e6, realised_p_);
   bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj), sc_core::SC_SEC);
 }
 
@@ -102,6 +105,8 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
     ones_ += bit ? 1 : 0;
   }
   bits_ += r.count;
+  if (log_->should_log(spdlog::level::trace))
+    log_->trace("layer {} sample {}: {} draws, first bits {:#x}", r.layer, r.sample, r.count, r.count ? r.bits[0] : 0);
   if (r.trace) {
     sig_bits_.write(r.count ? r.bits[0] : 0);
     sig_draws_.write(bits_);

@@ -10,6 +10,8 @@
 // Modules of one request work in parallel; a module draws its bits one after another.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <spdlog/spdlog.h>
 #include <string>
 #include <systemc>
 #include <tlm>
@@ -69,6 +71,7 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
 
   Config cfg_;
+  std::shared_ptr<spdlog::logger> log_;
   double drive_A_ = 0, realised_p_ = 0;
   std::vector<double> module_p_;  // realised p of each module
   sc_core::sc_time bit_time_;

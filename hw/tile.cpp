@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hw/log.h"
 #include "hw/protocol.h"
 
 namespace bayescim::hw {
@@ -11,7 +12,12 @@ using sc_core::sc_time;
 using sc_core::SC_SEC;
 
 Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
-    : sc_module(name), socket("socket"), cfg_(cfg), phys_(cfg.device.cell), actions_(derive_action_table(cfg.arch)) {
+    : sc_module(name),
+      socket("socket"),
+      cfg_(cfg),
+      log_(module_logger(*this)),
+      phys_(cfg.device.cell),
+      actions_(derive_action_table(cfg.arch)) {
   socket.register_b_transport(this, &Tile::b_transport);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
@@ -180,6 +186,9 @@ void Tile::compute(TileOp& op, sc_time& delay) {
     sig_energy_.write(e);
   }
   const sc_time t = static_cast<double>(positions) * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
+  if (log_->should_log(spdlog::level::trace))
+    log_->trace("{} read(s) of layer {} ({}), {}", positions, layer_->src->name, cfg_.sa_path ? "SA" : "ADC",
+                t.to_string());
   busy_ps_ += t.value();
   delay += t;
 }

@@ -1,6 +1,8 @@
 // A crossbar tile: one STT-MRAM XNOR array with its sense amplifiers and shared ADCs.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <spdlog/spdlog.h>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
@@ -42,6 +44,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void compute(TileOp& op, sc_core::sc_time& delay);
 
   Config cfg_;
+  std::shared_ptr<spdlog::logger> log_;
   CrossbarPhysics phys_;
   ActionTable actions_;
   const models::CompiledLayer* layer_ = nullptr;

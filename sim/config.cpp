@@ -274,7 +274,15 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
   }
   {
     Section l = top.child("log", false);
-    c.log_level = l.choice("level", std::string("info"), {"trace", "debug", "info", "warn", "error", "off"});
+    const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+    c.log_level = l.choice("level", std::string("info"), levels);
+    Section mods = l.child("modules", false);  // per-module levels, e.g. {controller: debug, tile_0: trace}
+    if (mods.present())
+      for (const auto& kv : tree.root()["log"]["modules"]) {
+        const std::string name = kv.first.as<std::string>();
+        c.log_modules.emplace_back(name, mods.choice(name, std::nullopt, levels));
+      }
+    mods.finish();
     l.finish();
   }
   top.finish();

@@ -64,6 +64,7 @@ struct ExperimentConfig {
   TraceConfig trace;
   bool progress = true;
   std::string log_level = "info";
+  std::vector<std::pair<std::string, std::string>> log_modules;  // module name below the accelerator, level
   nlohmann::json resolved;  // the resolved tree, for the report
 };
 

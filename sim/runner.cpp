@@ -157,6 +157,11 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     if (!trace) tc.vcd.clear();
     ac.trace_images = tc.vcd.empty() ? 0 : tc.images;
     hw::Accelerator acc("accelerator", ac, ctx.compiled, jobs, sink);
+    for (const auto& [mod, level] : cfg.log_modules) {
+      auto log = spdlog::get("accelerator." + mod);
+      if (!log) throw InputError("key 'log.modules." + mod + "': no such module (e.g. controller, dropout, tile_0)");
+      log->set_level(spdlog::level::from_str(level));
+    }
     VcdWriter vcd(tc);
     if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
     sc_core::sc_start();
