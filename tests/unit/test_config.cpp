@@ -1,6 +1,8 @@
 // Config loading and validation: every error names the file and line (or the --set argument),
 // the dotted key and what was allowed; valid files convert units at the boundary.
 #include <gtest/gtest.h>
+
+#include "tests/util/errors.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -53,24 +55,12 @@ std::string edit(std::string text, const std::string& from, const std::string& t
   return text.replace(at, from.size(), to);
 }
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << part << "' not found in:\n  " << text;
-}
+using bayescim::testing::Contains;
 
 // Runs f, which must throw InputError, and returns its message.
 template <typename F>
 std::string input_error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
+  return bayescim::testing::error_of<InputError>(f);
 }
 
 // A fresh directory per test, removed afterwards.

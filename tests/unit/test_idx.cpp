@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "tests/util/errors.h"
 #include <unistd.h>
 
 #include <cstdint>
@@ -55,13 +57,7 @@ class IdxTest : public ::testing::Test {
 // Runs f, which must throw InputError, and returns its message.
 template <typename F>
 std::string input_error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected InputError";
-  return {};
+  return bayescim::testing::error_of<InputError>(f);
 }
 
 // 3 images of 2x4 pixels holding 0..23, and their labels.
