@@ -1,6 +1,8 @@
 // ONNX import: models built here with the protobuf API in the project's export convention,
 // then loaded; every rejection names the file, the node and op, and what is supported.
 #include <gtest/gtest.h>
+
+#include "tests/util/errors.h"
 #include <unistd.h>
 
 #include <onnx/onnx_pb.h>
@@ -163,10 +165,7 @@ onnx::TensorProto& init(onnx::ModelProto& m, const std::string& name) {
   throw std::logic_error("test bug: no initializer '" + name + "'");
 }
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << part << "' not found in:\n  " << text;
-}
+using bayescim::testing::Contains;
 
 // A fresh directory per test, removed afterwards.
 class OnnxImportTest : public ::testing::Test {
