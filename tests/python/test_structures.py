@@ -29,7 +29,7 @@ def runs(tmp_path_factory):
     for kind in ("mc_dropout", "spatial", "scale"):
         p = subprocess.run([EXE, "run", CONFIG, "--quiet", "--out", str(d / kind), "--set", f"model.path={model}",
                             "--set", f"data.id.dir={d / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
-                            "--set", f"model.dropout.kind={kind}"], capture_output=True, text=True,
+                            "--set", f"model.dropout.kind={kind}", "--set", "model.dropout.p=0.2"], capture_output=True, text=True,
                            env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
         assert p.returncode == 0, p.stderr
         with open(d / kind / "report.json") as f:
