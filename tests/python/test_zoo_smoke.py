@@ -219,3 +219,20 @@ def test_parity_refuses_reports_with_per_module_p(trained, tmp_path, test_images
     rep["hardware"]["dropout_p_modules"] = {"mean": 0.2, "std": 0.0, "min": 0.2, "max": 0.2}
     json.dump(rep, open(tmp_path / "run" / "report.json", "w"))
     assert parity.run(path, csv_path, data_dir).passed
+
+
+def test_rebuild_reads_gemm_with_transposed_weights(trained, data_dir):
+    result, path = trained[("mlp", "scale")]
+    om = onnx.load(path)
+    inits = {t.name: t for t in om.graph.initializer}
+    for n in om.graph.node:
+        if n.op_type == "MatMul":
+            n.op_type = "Gemm"
+            n.attribute.append(onnx.helper.make_attribute("transB", 1))
+            w = inits[n.input[1]]
+            w.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(numpy_helper.to_array(w).T), w.name))
+    rebuilt, _ = onnx_to_torch(om)
+    images, _, _ = datasets.load(data_dir, "mnist", "test")
+    x = torch.from_numpy(datasets.to_float(images[:32]))
+    bits = result["model"].sample_bits(32, torch.Generator().manual_seed(2))
+    assert torch.equal(mc_forward(rebuilt, x, bits), mc_forward(result["model"], x, bits))
