@@ -1,9 +1,14 @@
 // The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <systemc>
@@ -28,6 +33,7 @@ const char* kUsage =
     "  --samples-csv     also write samples.csv (every MC sample's bits and logits)\n"
     "  --jobs N          split the images over N worker processes (same results as 1)\n"
     "  --vcd FILE        write VCD waveforms of the first image's samples (see trace.* keys)\n"
+    "  --plots           also write PNG plots beside the report (sim/plots.py, /usr/bin/python3)\n"
     "  --quiet           no progress display\n"
     "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
     "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error\n";
@@ -39,8 +45,37 @@ struct UsageError : std::runtime_error {
 struct Cli {
   std::string command, config;
   int jobs = 1;
+  bool plots = false;
   bayescim::sim::CliOverrides overrides;
 };
+
+// --plots: runs `/usr/bin/python3 sim/plots.py OUT_DIR` ($BAYESCIM_PLOTS_SCRIPT, or ../sim/plots.py from
+// the executable's folder). Returns an empty string on success, else what went wrong.
+std::string run_plots(const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  std::string script;
+  if (const char* env = std::getenv("BAYESCIM_PLOTS_SCRIPT"); env && *env) {
+    script = env;
+  } else {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return "cannot locate the executable (" + ec.message() + "); set BAYESCIM_PLOTS_SCRIPT";
+    script = (exe.parent_path() / ".." / "sim" / "plots.py").lexically_normal().string();
+  }
+  if (!std::filesystem::exists(script)) return "plot script " + script + " does not exist (set BAYESCIM_PLOTS_SCRIPT)";
+  std::fflush(stdout);
+  std::string py = "/usr/bin/python3";
+  std::vector<char*> argv = {py.data(), script.data(), const_cast<char*>(out_dir.c_str()), nullptr};
+  pid_t pid = 0;
+  if (const int e = posix_spawn(&pid, py.c_str(), nullptr, nullptr, argv.data(), environ))
+    return "cannot start " + py + ": " + std::strerror(e);
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return "waitpid failed: " + std::string(std::strerror(errno));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  return py + " " + script + " " + out_dir + " failed (" +
+         (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                            : "signal " + std::to_string(WTERMSIG(status))) + ")";
+}
 
 Cli parse_cli(int argc, char* argv[]) {
   Cli cli;
@@ -73,6 +108,7 @@ Cli parse_cli(int argc, char* argv[]) {
       if (v.empty() || *end != '\0' || n < 1) throw UsageError("--limit expects a positive integer, got '" + v + "'");
       cli.overrides.limit = static_cast<std::size_t>(n);
     } else if (a == "--samples-csv") cli.overrides.sets.push_back("output.samples_csv=true");
+    else if (a == "--plots") cli.plots = true;
     else if (a == "--quiet") cli.overrides.sets.push_back("output.progress=false");
     else if (a == "--log-level") cli.overrides.sets.push_back("log.level=" + value(i));
     else if (a == "--help" || a == "-h") throw UsageError("");
@@ -114,6 +150,12 @@ int sc_main(int argc, char* argv[]) {
     write_outputs(cfg, r, report);
     std::fputs(summary_text(report).c_str(), stdout);
     std::printf("\n  reports written to %s/ (report.json, predictions.csv, layers.csv)\n", cfg.out_dir.c_str());
+    if (cli.plots) {
+      if (const std::string err = run_plots(cfg.out_dir); !err.empty()) {
+        std::fprintf(stderr, "bayescim: error: --plots: plotting failed: %s\n", err.c_str());
+        return kInternalError;
+      }
+    }
     return kOk;
   } catch (const InputError& e) {
     std::fprintf(stderr, "bayescim: error: %s\n", e.what());

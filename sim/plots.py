@@ -238,6 +238,8 @@ def plot_latency(report, out_dir):
         return skip(out_dir, "latency.png", f"engine '{report['engine']}' has no latency (latency is null)")
     bit_s = hw.get("dropout_bit_latency_s") or 0.0
     shared = hw.get("dropout_organisation") == "shared_unit"
+    dropout_device = ((report.get("config") or {}).get("hardware") or {}).get("dropout_device") or {}
+    pipelined = isinstance(dropout_device, dict) and dropout_device.get("pipelined") is True
 
     fig = Figure(figsize=(11.0, 1.3 + 0.55 * len(layers)), layout="constrained")
     ax = fig.subplots()
@@ -250,7 +252,13 @@ def plot_latency(report, out_dir):
         # the layer's bits one after another (the shared unit is one module).
         bits = l["random_bits_per_sample"]
         mods = 1 if shared else max(l["dropout_modules"], 1)
-        drop = min(math.ceil(bits / mods) * bit_s * 1e9, dur) if bits else 0.0
+        rounds = math.ceil(bits / mods) if bits else 0
+        # Pipelined modules: only the first round is on the critical path; the others overlap the reads.
+        drop = min((1 if pipelined and rounds > 1 else rounds) * bit_s * 1e9, dur)
+        overlap = min((rounds - 1) * bit_s * 1e9, dur - drop) if pipelined and rounds > 1 else 0.0
+        if overlap > 0:
+            ax.broken_barh([(t + drop, overlap)], (y - 0.35, 0.2), facecolors="#f2c6a0", edgecolor="#dd8452",
+                           linewidth=0.5, hatch="..", zorder=3)
         if drop > 0:
             ax.broken_barh([(t, drop)], (y - 0.35, 0.7), facecolors="#dd8452", edgecolor="black", linewidth=0.5,
                            hatch="//")
@@ -267,10 +275,13 @@ def plot_latency(report, out_dir):
     ax.grid(axis="x", alpha=0.3)
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(facecolor="#dd8452", hatch="//", edgecolor="black", label="dropout draws"),
-                       Patch(facecolor="#4c72b0", edgecolor="black",
-                             label="arrays (all tiles of the layer in parallel) + digital")],
-              loc="lower right", fontsize=8)
+    handles = [Patch(facecolor="#dd8452", hatch="//", edgecolor="black", label="dropout draws"),
+               Patch(facecolor="#4c72b0", edgecolor="black", label="arrays (all tiles of the layer in parallel) + digital")]
+    if pipelined:
+        handles.append(Patch(facecolor="#f2c6a0", hatch="..", edgecolor="#dd8452",
+                             label="pipelined draws overlapping the reads"))
+    ax.legend(handles=handles,
+              loc="upper right", fontsize=8)
     ax.set_title(f"Latency timeline of one MC sample: {si(lat['per_sample_s'], 's')} "
                  f"(layers sum to {si(t * 1e-9, 's')}); {si(lat['per_inference_s'], 's')} per inference, "
                  f"{lat['throughput_inferences_per_s']:.4g} inferences/s; {hw['arrays']} arrays in all", fontsize=9)
