@@ -6,6 +6,8 @@ import os
 import numpy as np
 import onnx
 import pytest
+
+from onnx_numpy import numpy_graph
 import torch
 import yaml
 from onnx import numpy_helper
@@ -41,30 +43,6 @@ def expected_node_order(layers=("fc1", "fc2", "fc3")):
         if i < len(layers) - 1:
             order += [(f"{n}.act.ge", "GreaterOrEqual"), (f"{n}.act", "Where")]
     return order
-
-
-def numpy_run_graph(om, x):
-    """Evaluate the exported graph with numpy (float32, ONNX op semantics) as an importer would."""
-    env = {t.name: numpy_helper.to_array(t) for t in om.graph.initializer}
-    env["input"] = x.astype(np.float32)
-    for node in om.graph.node:
-        a = [env[i] for i in node.input]
-        if node.op_type == "GreaterOrEqual":
-            r = a[0] >= a[1]
-        elif node.op_type == "Where":
-            r = np.where(a[0], a[1], a[2]).astype(np.float32)
-        elif node.op_type == "MatMul":
-            r = (a[0] @ a[1]).astype(np.float32)
-        elif node.op_type == "Mul":
-            r = (a[0] * a[1]).astype(np.float32)
-        elif node.op_type == "BatchNormalization":
-            eps = np.float32([at.f for at in node.attribute if at.name == "epsilon"][0])
-            x_, g, b, m, v = a
-            r = ((x_ - m) / np.sqrt(v + eps) * g + b).astype(np.float32)
-        else:
-            raise AssertionError(f"unexpected op {node.op_type}")
-        env[node.output[0]] = r
-    return env["logits"]
 
 
 def test_onnx_passes_checker_and_follows_convention(trained):
@@ -120,7 +98,7 @@ def test_onnx_graph_semantics_match_torch_all_kept(trained, data_dir):
     images, _, _ = datasets.load(data_dir, "mnist", "test")
     x = datasets.to_float(images[:200])
     ref = mc_forward(result["model"], torch.from_numpy(x), torch.zeros(200, 3, dtype=torch.uint8)).numpy()
-    assert np.array_equal(numpy_run_graph(onnx.load(out), x), ref)
+    assert np.array_equal(numpy_graph(onnx.load(out), x), ref)
 
 
 def test_manifest_entry(trained, data_dir):
