@@ -216,3 +216,10 @@ def test_mc_probs_equals_per_sample_forward():
             bits = model.sample_bits(len(x[b:b + 4]), gen)
             ref = torch.softmax(mc_forward(model, x[b:b + 4], bits).double(), -1).numpy()
             assert np.allclose(probs[t, b:b + 4], ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, pad", [(1, 1), (2, 1), (1, 0), (2, 2)])
+def test_im2col_equals_unfold(stride, pad):
+    layer = BinaryConv2d(3, 2, (7, 6), kernel_size=3, padding=pad, stride=stride)
+    x = torch.randn(2, 3, 7, 6)
+    assert torch.equal(layer.im2col(x), torch.nn.functional.unfold(x, 3, padding=pad, stride=stride))
