@@ -26,9 +26,8 @@
 #include "sim/vcd.h"
 
 namespace bayescim::sim {
-namespace {
 
-models::Network load_model_impl(const ExperimentConfig& cfg) {
+models::Network load_model(const ExperimentConfig& cfg) {
   models::Network net;
   try {
     net = models::load_onnx(cfg.model_path);
@@ -55,6 +54,8 @@ models::Network load_model_impl(const ExperimentConfig& cfg) {
   }
   return net;
 }
+
+namespace {
 
 // Accumulates the T samples of one image into p_bar and the mean per-sample entropy.
 class McReducer {
@@ -317,8 +318,6 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
 }
 
 }  // namespace
-
-models::Network load_model(const ExperimentConfig& cfg) { return load_model_impl(cfg); }
 
 RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -196,16 +196,7 @@ class OnnxImportTest : public ::testing::Test {
     return error_of(path_);
   }
   static std::string error_of(const std::string& path) {
-    try {
-      load_onnx(path);
-    } catch (const ModelError& e) {
-      return e.what();
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "expected ModelError, got another exception: " << e.what();
-      return {};
-    }
-    ADD_FAILURE() << "expected ModelError, nothing was thrown";
-    return {};
+    return bayescim::testing::error_of<ModelError>([&] { load_onnx(path); });
   }
 
   fs::path dir_;
