@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "models/reference_executor.h"
 #include "sim/atomic_file.h"
 #include "sim/progress.h"
+#include "sim/stop.h"
 #include "sim/vcd.h"
 
 namespace bayescim::sim {
@@ -143,6 +145,11 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
       im.p = reducer.take_mean(im.mean_entropy);
       out.images.push_back(std::move(im));
       done(out.images.size());
+      if (stop_requested() && cfg.engine == Engine::Hw) {  // stop between images (sim/stop.h)
+        sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+        sc_core::sc_stop();
+        sc_core::wait(sc_core::SC_ZERO_TIME);  // the host thread yields; sc_start returns
+      }
     }
   };
 
@@ -166,6 +173,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     VcdWriter vcd(tc);
     if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
     sc_core::sc_start();
+    if (stop_requested()) throw Interrupted(out.images.size(), jobs.size());  // the VCD temporary is removed
     vcd.commit();
     const auto st = hw::collect_stats();
     out.stats = st.serialise();
@@ -177,6 +185,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     models::SampleMasks masks;
     for (std::size_t j = 0; j < jobs.size(); ++j)
       for (int t = 0; t < cfg.samples; ++t) {
+        if (t == 0 && stop_requested()) throw Interrupted(j, jobs.size());
         ctx.compiled.fill_masks(masks, [&](std::size_t d) {
           return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.draw_p[d]);
         });
@@ -264,6 +273,7 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
     if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);  // a worker does not outlive a killed parent
       int rc = 0;
       try {
         auto* mine = &counters[w];
@@ -280,7 +290,13 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
   }
   std::size_t running = pids.size();
   std::vector<bool> ok(pids.size(), false), finished(pids.size(), false);
+  bool stop_sent = false;
   while (running > 0) {
+    if (stop_requested() && !stop_sent) {  // SIGTERM to the parent alone: pass it on
+      stop_sent = true;
+      for (std::size_t k = 0; k < pids.size(); ++k)
+        if (!finished[k]) kill(pids[k], SIGTERM);
+    }
     for (std::size_t w = 0; w < pids.size(); ++w) {
       if (finished[w]) continue;
       int status = 0;
@@ -298,7 +314,17 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
     progress.update(static_cast<std::size_t>(done));
     if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  std::uint64_t done_images = 0;
+  for (int w = 0; w < workers; ++w) done_images += counters[w];
   munmap(counters, sizeof(std::uint64_t) * workers);
+  if (stop_requested()) {
+    std::error_code ec;
+    for (std::size_t w = 0; w < pids.size(); ++w) {
+      fs::remove(files[w], ec);
+      fs::remove(errors[w], ec);
+    }
+    throw Interrupted(static_cast<std::size_t>(done_images), total);
+  }
   std::vector<ChunkResult> out;
   std::string failure;
   for (std::size_t w = 0; w < pids.size(); ++w) {
