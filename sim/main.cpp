@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -16,11 +17,14 @@
 
 #include "sim/config.h"
 #include "sim/report.h"
+#include "sim/resources.h"
 #include "sim/runner.h"
+#include "sim/stop.h"
 
 namespace {
 
-// Exit codes (README: "Exit codes").
+// Exit codes (README: "Exit codes"; docs/reliability.md). An interrupted run exits with 128 + the
+// signal number: 130 for SIGINT, 143 for SIGTERM.
 constexpr int kOk = 0, kInputError = 1, kUsageError = 2, kInternalError = 3;
 
 const char* kUsage =
@@ -36,7 +40,10 @@ const char* kUsage =
     "  --plots           also write PNG plots beside the report (sim/plots.py, /usr/bin/python3)\n"
     "  --quiet           no progress display\n"
     "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
-    "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error\n";
+    "  --max-memory SIZE refuse runs estimated to need more (e.g. 8G; 0 = no limit;\n"
+    "                    default 4G, or 3/4 of the physical memory if less)\n"
+    "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error,\n"
+    "            130/143 interrupted by SIGINT/SIGTERM (no report written)\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -46,6 +53,7 @@ struct Cli {
   std::string command, config;
   int jobs = 1;
   bool plots = false;
+  std::uint64_t max_memory = bayescim::sim::default_memory_limit();
   bayescim::sim::CliOverrides overrides;
 };
 
@@ -109,6 +117,14 @@ Cli parse_cli(int argc, char* argv[]) {
       cli.overrides.limit = static_cast<std::size_t>(n);
     } else if (a == "--samples-csv") cli.overrides.sets.push_back("output.samples_csv=true");
     else if (a == "--plots") cli.plots = true;
+    else if (a == "--max-memory") {
+      const std::string v = value(i);
+      try {
+        cli.max_memory = bayescim::sim::parse_memory_size(v);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError("--max-memory " + std::string(e.what()));
+      }
+    }
     else if (a == "--quiet") cli.overrides.sets.push_back("output.progress=false");
     else if (a == "--log-level") cli.overrides.sets.push_back("log.level=" + value(i));
     else if (a == "--help" || a == "-h") throw UsageError("");
@@ -134,18 +150,27 @@ int sc_main(int argc, char* argv[]) {
       std::fputs(kUsage, stdout);
       return kOk;
     }
-    std::fprintf(stderr, "bayescim: %s\n%s", e.what(), kUsage);
+    // One line: the problem and the short usage (--help prints the options).
+    std::fprintf(stderr, "bayescim: error: %s (usage: bayescim run|validate CONFIG.yaml [options]; see --help)\n",
+                 e.what());
     return kUsageError;
   }
   try {
     const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    // The model file and the dropout layers it is asked for, and the memory the run would need.
+    check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
     if (cli.command == "validate") {
-      load_model(cfg);  // the model file and the dropout layers it is asked for
       std::printf("%s: valid\n", cli.config.c_str());
       return kOk;
     }
+    install_stop_handlers();
     const RunResult r = run_experiment(cfg, cli.jobs);
+    if (stop_requested()) {  // the signal came after the last image: still no report
+      std::size_t images = 0;
+      for (const auto& d : r.datasets) images += d.count;
+      throw Interrupted(images, images);
+    }
     const auto report = build_report(cfg, r);
     write_outputs(cfg, r, report);
     std::fputs(summary_text(report).c_str(), stdout);
@@ -157,11 +182,20 @@ int sc_main(int argc, char* argv[]) {
       }
     }
     return kOk;
+  } catch (const Interrupted& e) {
+    if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
+    std::fprintf(stderr, "bayescim: %s by %s after %zu of %zu images; no report written\n",
+                 cli.command == "run" ? "run interrupted" : "interrupted", signal_name(stop_signal()).c_str(),
+                 e.done, e.total);
+    return 128 + stop_signal();
   } catch (const InputError& e) {
     std::fprintf(stderr, "bayescim: error: %s\n", e.what());
     return kInputError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bayescim: internal error: %s\n", e.what());
+    return kInternalError;
+  } catch (...) {
+    std::fprintf(stderr, "bayescim: internal error: unknown exception\n");
     return kInternalError;
   }
 }
