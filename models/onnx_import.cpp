@@ -25,7 +25,7 @@ struct Tensor {
 
 class Importer {
  public:
-  explicit Importer(std::string path) : path_(std::move(path)) {}
+  explicit Importer(std::string path, const std::string* bytes = nullptr) : path_(std::move(path)), bytes_(bytes) {}
 
   Network run();
 
@@ -41,9 +41,16 @@ class Importer {
   }
   const Tensor& need_constant(const onnx::NodeProto& n, int input) const;
   std::optional<float> scalar(const std::string& name) const;
+  void check_finite(const onnx::NodeProto& n, const std::string& name, const Tensor& t) const {
+    for (std::size_t i = 0; i < t.data.size(); ++i)
+      if (!std::isfinite(t.data[i]))
+        fail_node(n, "parameter '" + name + "' holds " + std::to_string(t.data[i]) + " at index " +
+                         std::to_string(i) + ", expected finite numbers");
+  }
   void close_layer(bool sign);
 
   std::string path_;
+  const std::string* bytes_ = nullptr;  // the file's content when loading from memory
   std::unordered_map<std::string, Tensor> consts_;
   Network net_;
   std::optional<BinaryLayer> open_;  // the layer being assembled
@@ -246,7 +253,9 @@ Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
       for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.int32_data(static_cast<int>(i)));
     }
   } else {
-    fail("initializer '" + t.name() + "' has data type " + std::to_string(type) + " (supported: FLOAT, INT8)");
+    fail("initializer '" + t.name() + "' has data type " +
+         (onnx::TensorProto_DataType_IsValid(type) ? onnx::TensorProto_DataType_Name(type) : std::to_string(type)) +
+         " (supported: FLOAT, INT8)");
   }
   return out;
 }
@@ -294,14 +303,19 @@ void Importer::close_layer(bool sign) {
 
 Network Importer::run() {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(path_, ec)) fail("file does not exist");
-  if (fs::is_directory(path_, ec)) fail("is a directory, expected an .onnx file");
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) fail("cannot open for reading");
-  if (fs::file_size(path_, ec) == 0) fail("file is empty, expected an ONNX model");
   onnx::ModelProto model;
-  if (!model.ParseFromIstream(&in)) fail("not a valid ONNX protobuf (corrupt or truncated file)");
+  if (bytes_) {
+    if (bytes_->empty()) fail("file is empty, expected an ONNX model");
+    if (!model.ParseFromString(*bytes_)) fail("not a valid ONNX protobuf (corrupt or truncated file)");
+  } else {
+    std::error_code ec;
+    if (!fs::exists(path_, ec)) fail("file does not exist");
+    if (fs::is_directory(path_, ec)) fail("is a directory, expected an .onnx file");
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) fail("cannot open for reading");
+    if (fs::file_size(path_, ec) == 0) fail("file is empty, expected an ONNX model");
+    if (!model.ParseFromIstream(&in)) fail("not a valid ONNX protobuf (corrupt or truncated file)");
+  }
   if (!model.has_graph() || model.graph().node_size() == 0) fail("the ONNX model has no graph nodes");
   const auto& g = model.graph();
   net_.source = path_;
@@ -435,6 +449,7 @@ Network Importer::run() {
       const Tensor& a = need_constant(n, 1);
       if (a.data.size() != static_cast<std::size_t>(open_->out))
         fail_node(n, "scale vector must have one entry per output (" + std::to_string(open_->out) + ")");
+      check_finite(n, n.input(1), a);
       open_->alpha = a.data;
       stage_ = Stage::Scaled;
     } else if (op == "BatchNormalization") {
@@ -449,7 +464,10 @@ Network Importer::run() {
       std::vector<float>* dst[4] = {&open_->bn_gamma, &open_->bn_beta, &open_->bn_mean, &open_->bn_var};
       for (int k = 0; k < 4; ++k) {
         const Tensor& t = need_constant(n, k + 1);
-        if (t.data.size() != static_cast<std::size_t>(open_->out)) fail_node(n, "parameter size mismatch");
+        if (t.data.size() != static_cast<std::size_t>(open_->out))
+          fail_node(n, "parameter '" + n.input(k + 1) + "' has " + std::to_string(t.data.size()) +
+                           " entries, expected one per output (" + std::to_string(open_->out) + ")");
+        check_finite(n, n.input(k + 1), t);
         *dst[k] = t.data;
       }
       stage_ = Stage::Normed;
@@ -505,5 +523,7 @@ Network Importer::run() {
 }  // namespace
 
 Network load_onnx(const std::string& path) { return Importer(path).run(); }
+
+Network load_onnx_bytes(const std::string& bytes, const std::string& name) { return Importer(name, &bytes).run(); }
 
 }  // namespace bayescim::models
