@@ -219,7 +219,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     m.finish();
   }
   {
-    Section mc = top.child("mc", true);
+    Section mc = top.child("mc", false);  // every key has a default
     c.samples = static_cast<int>(mc.integer("samples", 20, 1, 100000));
     mc.finish();
   }

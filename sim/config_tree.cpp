@@ -32,7 +32,8 @@ YAML::Node parse_file(const std::string& path) {
   try {
     n = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg +
+                     " (expected a YAML mapping of keys)");
   }
   if (!n.IsDefined() || n.IsNull()) throw InputError(path + ": file is empty, expected a YAML mapping");
   if (!n.IsMap()) throw InputError(path + ":" + std::to_string(n.Mark().line + 1) + ": expected a YAML mapping at top level");
@@ -312,7 +313,10 @@ std::string Section::file_path(const std::string& key, std::optional<std::string
 
 Section Section::child(const std::string& key, bool required) {
   YAML::Node n = get(key);
-  if (!n.IsDefined() && required) fail(key, "a section (required key is missing)");
+  // A required section written with no keys (`model:`) is read as empty, so the error names the
+  // first required key inside it rather than the section.
+  const bool written = node_.IsDefined() && node_.IsMap() && static_cast<const YAML::Node&>(node_)[key].IsDefined();
+  if (!n.IsDefined() && required && !written) fail(key, "a section (required key is missing)");
   Section s(tree_, key_path(key), n);
   return s;
 }

@@ -85,6 +85,28 @@ std::string run_plots(const std::string& out_dir) {
                             : "signal " + std::to_string(WTERMSIG(status))) + ")";
 }
 
+// The output folder and the VCD file must be usable before hours of simulation: a folder that
+// is a file, or a VCD path that is a folder, is an input error now, not an internal one later.
+void check_output_paths(const bayescim::sim::ExperimentConfig& cfg) {
+  namespace fs = std::filesystem;
+  using bayescim::sim::InputError;
+  std::error_code ec;
+  const fs::path out(cfg.out_dir);
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    throw InputError("output folder '" + cfg.out_dir + "' (--out or output.dir) exists and is not a folder");
+  if (!cfg.trace.vcd.empty() && fs::is_directory(cfg.trace.vcd, ec))
+    throw InputError("VCD file '" + cfg.trace.vcd + "' (--vcd or trace.vcd) is a folder, expected a file name");
+  for (const fs::path& dir : {out, fs::path(cfg.trace.vcd).parent_path()}) {
+    if (dir.empty()) continue;
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw InputError("cannot create the folder '" + dir.string() + "' for the outputs: " + ec.message() +
+                       " (--out, output.dir, --vcd or trace.vcd)");
+    if (::access(dir.c_str(), W_OK) != 0)
+      throw InputError("folder '" + dir.string() + "' is not writable (--out, output.dir, --vcd or trace.vcd)");
+  }
+}
+
 Cli parse_cli(int argc, char* argv[]) {
   Cli cli;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -164,6 +186,7 @@ int sc_main(int argc, char* argv[]) {
       std::printf("%s: valid\n", cli.config.c_str());
       return kOk;
     }
+    check_output_paths(cfg);
     install_stop_handlers();
     const RunResult r = run_experiment(cfg, cli.jobs);
     if (stop_requested()) {  // the signal came after the last image: still no report

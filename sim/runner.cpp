@@ -167,7 +167,9 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     hw::Accelerator acc("accelerator", ac, ctx.compiled, jobs, sink);
     for (const auto& [mod, level] : cfg.log_modules) {
       auto log = spdlog::get("accelerator." + mod);
-      if (!log) throw InputError("key 'log.modules." + mod + "': no such module (e.g. controller, dropout, tile_0)");
+      if (!log)
+        throw InputError(cfg.config_path + ": key 'log.modules." + mod +
+                         "': no such module (expected e.g. controller, dropout, host, tile_0)");
       log->set_level(spdlog::level::from_str(level));
     }
     VcdWriter vcd(tc);

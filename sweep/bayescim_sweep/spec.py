@@ -258,10 +258,18 @@ class Spec:
         self.path = path
         self.dir = os.path.dirname(os.path.abspath(path))
         try:
-            with open(path) as f:
-                text = f.read()
+            with open(path, "rb") as f:
+                raw = f.read()
         except OSError as e:
-            raise SpecError([f"{path}: cannot read the spec: {e.strerror}"])
+            raise SpecError([f"{path}: cannot read the spec: {e.strerror} (expected a YAML file)"])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SpecError([f"{path}: not a text file (binary data at byte {e.start}), expected a YAML sweep spec"])
+        if "\0" in text:
+            raise SpecError([f"{path}: not a text file (binary data), expected a YAML sweep spec"])
+        if not text.strip():
+            raise SpecError([f"{path}: file is empty, expected a YAML sweep spec (a mapping with base, grid, ...)"])
         self.doc = _Doc(path, text)
         self.text = text
         errors = list(self.doc.errors)
@@ -361,7 +369,7 @@ class Spec:
         if self.base is None and not errors:
             for bi, (bwhere, factors) in enumerate(self.blocks):
                 if not any(ax.key == "base" for axes, _ in factors for ax in axes):
-                    errors.append(self.doc.at(bwhere or (), "no base experiment: give 'base: FILE' "
+                    errors.append(self.doc.at(bwhere or (), "no base experiment: expected 'base: FILE' "
                                                             "(or a 'base' axis)"))
                     break
 

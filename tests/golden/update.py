@@ -35,14 +35,77 @@ def golden_report(config):
     return rep
 
 
+# Keys every golden report has (the report contract, docs/report-schema.md).
+REQUIRED = ("metrics", "energy", "latency", "hardware", "mc_samples", "seed")
+
+
+class GoldenError(Exception):
+    """A golden file that cannot be used; the message names the file and what was expected."""
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number (expected finite numbers only)")
+
+
+def load_golden(path):
+    """Reads a golden report: a JSON object of finite numbers with the report's top-level keys."""
+    if not os.path.exists(path):
+        raise GoldenError(f"{path}: file does not exist (regenerate it with tests/golden/update.py)")
+    if os.path.isdir(path):
+        raise GoldenError(f"{path}: is a directory, expected a golden report (.json)")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.strip():
+        raise GoldenError(f"{path}: file is empty, expected a JSON report")
+    try:
+        rep = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as e:
+        raise GoldenError(f"{path}: not valid JSON (not UTF-8 text at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise GoldenError(f"{path}:{e.lineno}: not valid JSON: {e.msg} at column {e.colno}") from None
+    except ValueError as e:
+        raise GoldenError(f"{path}: not valid JSON: {e}") from None
+    if not isinstance(rep, dict):
+        raise GoldenError(f"{path}: expected a JSON object (a report), got a {type(rep).__name__}")
+    missing = [k for k in REQUIRED if k not in rep]
+    if missing:
+        raise GoldenError(f"{path}: required key(s) missing: {', '.join(missing)} (expected a bayescim report)")
+    return rep
+
+
+def write_atomic(path, text):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def main():
+    if sys.argv[1:2] == ["--check"]:  # check golden files without running anything
+        try:
+            for path in sys.argv[2:]:
+                load_golden(path)
+        except GoldenError as e:
+            sys.stderr.write(f"update.py: error: {e}\n")
+            sys.exit(1)
+        return
     names = sys.argv[1:] or [os.path.basename(c)[:-5] for c in
                              sorted(glob.glob(os.path.join(REPO, "configs", "experiments", "*.yaml")))]
     for name in names:
-        rep = golden_report(os.path.join(REPO, "configs", "experiments", name + ".yaml"))
-        with open(os.path.join(HERE, name + ".json"), "w") as f:
-            json.dump(rep, f, indent=1, sort_keys=True)
-            f.write("\n")
+        config = os.path.join(REPO, "configs", "experiments", name + ".yaml")
+        if not os.path.isfile(config):
+            sys.stderr.write(f"update.py: error: {config}: no such experiment (expected a name from "
+                             f"configs/experiments/)\n")
+            sys.exit(1)
+        try:
+            rep = golden_report(config)
+        except subprocess.CalledProcessError as e:
+            sys.stderr.write(f"update.py: error: {config}: bayescim failed (exit {e.returncode}): "
+                             f"{e.stderr.decode(errors='replace').strip()}\n")
+            sys.exit(1)
+        write_atomic(os.path.join(HERE, name + ".json"), json.dumps(rep, indent=1, sort_keys=True) + "\n")
         print("wrote", name)
 
 

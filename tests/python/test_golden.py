@@ -40,6 +40,5 @@ def test_every_experiment_has_a_golden():
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: os.path.basename(c)[:-5])
 def test_report_matches_golden(config):
     name = os.path.basename(config)[:-5]
-    with open(os.path.join(REPO_ROOT, "tests", "golden", name + ".json")) as f:
-        want = json.load(f)
+    want = update.load_golden(os.path.join(REPO_ROOT, "tests", "golden", name + ".json"))
     compare(update.golden_report(config), want)

@@ -451,10 +451,24 @@ TEST_F(ConfigTest, MissingRequiredKey) {
 }
 
 TEST_F(ConfigTest, MissingRequiredSection) {
-  const std::string msg = error_loading(edit(kBase, "mc:\n  samples: 20\n", ""));
+  const std::string msg = error_loading(edit(kBase, "model:\n  path: model.onnx\n", ""));
   EXPECT_TRUE(Contains(msg, path_));
-  EXPECT_TRUE(Contains(msg, "key 'mc'"));
+  EXPECT_TRUE(Contains(msg, "key 'model'"));
   EXPECT_TRUE(Contains(msg, "expected a section (required key is missing)"));
+}
+
+// A required section written without keys names the first required key inside it.
+TEST_F(ConfigTest, EmptyRequiredSectionNamesTheMissingKey) {
+  const std::string msg = error_loading(edit(kBase, "  path: model.onnx\n", ""));
+  EXPECT_TRUE(Contains(msg, path_ + ":5"));
+  EXPECT_TRUE(Contains(msg, "key 'model.path'"));
+  EXPECT_TRUE(Contains(msg, "expected a string (required key is missing)"));
+}
+
+// mc.samples has a default (20), so the whole mc section may be left out.
+TEST_F(ConfigTest, McSectionIsOptional) {
+  const auto cfg = load_experiment(experiment(edit(kBase, "mc:\n  samples: 20\n", "")));
+  EXPECT_EQ(cfg.samples, 20);
 }
 
 TEST_F(ConfigTest, MissingRequiredKeyInIncludedFile) {
