@@ -89,7 +89,15 @@ std::string ConfigTree::where(const std::string& key_path) const {
   const auto parts = split_path(key_path);
   for (std::size_t n = parts.size(); n > 0; --n) {
     YAML::Node node = walk(root_, parts, n);
-    if (node.IsDefined() && node.Mark().line >= 0) return file_for(key_path) + ":" + std::to_string(node.Mark().line + 1);
+    if (!node.IsDefined()) continue;
+    int line = node.Mark().line;
+    if (node.IsNull()) {  // `key:` with nothing after it: yaml-cpp marks the next token; use the key's line
+      const YAML::Node parent = walk(root_, parts, n - 1);
+      if (parent.IsMap())
+        for (const auto& kv : parent)
+          if (kv.first.IsScalar() && kv.first.Scalar() == parts[n - 1]) line = kv.first.Mark().line;
+    }
+    if (line >= 0) return file_for(key_path) + ":" + std::to_string(line + 1);
   }
   return file_for(key_path);
 }

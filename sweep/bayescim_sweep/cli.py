@@ -6,11 +6,14 @@
 
 Exit codes: 0 success (every point done); 1 input error (spec, simulator validation, missing
 executable or model); 2 usage error; 3 internal error; 4 some points failed or were not run;
-130 interrupted.
+130 interrupted by SIGINT (Ctrl-C); 143 interrupted by SIGTERM. Interrupted: pending points are
+cancelled, points already running finish in the background (their reports are written
+atomically) and the next run of the same command picks them up.
 """
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 
@@ -18,6 +21,11 @@ from . import spec as S
 
 PROG = "bayescim-sweep"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def threading_main():
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def _err(msg):
@@ -93,7 +101,34 @@ def _output(spec, out):
     return os.path.abspath(os.path.join("out", "sweeps", spec.name))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (exit code 143 instead of 130)."""
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+    raise Terminated()
+
+
 def main(argv=None):
+    if threading_main():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as e:  # outside the run loop (parsing, validation, the last outputs)
+        _err("interrupted by SIGTERM" if isinstance(e, Terminated) else "interrupted")
+        return 143 if isinstance(e, Terminated) else 130
+
+
+def exit_quietly(code):
+    """sys.exit for the launchers: a signal that arrives once everything is written (while Dask
+    shuts down) changes nothing, so it no longer interrupts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
     for name in ("workers", "jobs", "validate_max_points"):
         val = getattr(args, name, None)
@@ -145,9 +180,9 @@ def main(argv=None):
                           scheduler_file=args.scheduler_file, workers=args.workers, jobs=args.jobs,
                           timeout_s=args.timeout, quiet=args.quiet, plots=not args.no_plots,
                           retry_failed=not args.skip_failed, dashboard=args.dashboard, force=args.force)
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
+    except KeyboardInterrupt as e:
+        _err("interrupted by SIGTERM" if isinstance(e, Terminated) else "interrupted")
+        return 143 if isinstance(e, Terminated) else 130
     except Exception as e:  # noqa: BLE001
         traceback.print_exc()
         _err(f"internal error: {type(e).__name__}: {e}")

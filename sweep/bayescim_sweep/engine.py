@@ -163,7 +163,7 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
         quiet=False, plots=True, retry_failed=True, dashboard=False, force=False):
     """Runs the points of `spec` that have no complete report in `root`/points/, then writes
     results.csv, summary.md and the plots. Returns the exit code: 0 all points done, 4 some failed
-    or not run, 130 interrupted."""
+    or not run, 130 interrupted (SIGINT), 143 (SIGTERM)."""
     jobs = jobs or spec.jobs
     timeout_s = timeout_s if timeout_s is not None else spec.timeout_s
     os.makedirs(os.path.join(root, "points"), exist_ok=True)
@@ -180,7 +180,7 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
 
     run_info = {"ran": 0, "reused": reused, "failed": 0, "wall_s": 0.0, "cluster": "nothing to run",
                 "mean_point_s": 0.0}
-    interrupted = False
+    interrupted = 0  # the exit code of an interruption: 130 SIGINT, 143 SIGTERM
     t0 = time.time()
     if todo:
         cores = os.cpu_count() or 1
@@ -244,9 +244,9 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
                         prog.note(f"[sweep] point {p.short} ({p.label()}): completed by the simulator that an "
                                   f"interrupted run or a lost worker left running")
             run_info["mean_point_s"] = sum(walls) / len(walls) if walls else 0.0
-        except KeyboardInterrupt:
-            interrupted = True
-            prog.note("[sweep] interrupted: pending points cancelled; points already running finish in the "
+        except KeyboardInterrupt as e:
+            interrupted = 143 if type(e).__name__ == "Terminated" else 130
+            prog.note(f"[sweep] interrupted by {'SIGTERM' if interrupted == 143 else 'SIGINT'}: pending points cancelled; points already running finish in the "
                       "background and are picked up by the next run of the same command")
             try:
                 client.cancel(futures, force=True)
@@ -267,7 +267,7 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
         prog.show(final=True)
 
     code = write_outputs(spec, root, run_info, exe=exe, plots=plots)
-    return 130 if interrupted else code
+    return interrupted if interrupted else code
 
 
 def write_outputs(spec, root, run_info=None, exe=None, plots=True):

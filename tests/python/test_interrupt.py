@@ -1,0 +1,190 @@
+"""Nothing lost: runs and sweeps killed at random moments (SIGINT, SIGTERM, SIGKILL) leave no file
+that looks complete, say what was finished, exit 130/143, and a rerun completes.
+
+The moments are drawn from a seed printed in every failure message; set BAYESCIM_KILL_SEED to
+replay one.
+"""
+
+import csv
+import glob
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO_ROOT
+
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
+SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
+CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+SEED = int(os.environ.get("BAYESCIM_KILL_SEED") or int.from_bytes(os.urandom(4), "little"))
+ENV = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
+LIMIT = 3000  # 6,000 images at T = 20: about 4 s on one core, 2.5 s with two; the signal comes earlier
+OUTPUTS = ("report.json", "predictions.csv", "layers.csv", "samples.csv", "run.vcd", "run.gtkw")
+# What a killed process may leave: temporaries with their pid, and the workers' hand-over files.
+TEMPORARY = re.compile(r"(\.tmp\.\d+(\.vcd)?$)|(^\.worker\d+\.(bin|err)$)")
+
+
+def rng(name):
+    return random.Random(f"{SEED}-{name}")
+
+
+def processes_mentioning(text):
+    """Pids of live processes whose command line contains text (forked workers share it)."""
+    pids = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(os.path.join(d, "cmdline"), "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(os.path.join(d, "stat")) as f:
+                state = f.read().split(") ")[-1][:1]
+        except OSError:
+            continue
+        if text in cmd and state != "Z":
+            pids.append(int(os.path.basename(d)))
+    return pids
+
+
+def check_outputs_complete_or_absent(out, expected_rows, why):
+    """Every file in out is either a clearly named temporary or a complete output."""
+    for name in sorted(os.listdir(out)) if os.path.isdir(out) else []:
+        if TEMPORARY.search(name):
+            continue
+        assert name in OUTPUTS, f"{why}: unexpected file {name}"
+        path = os.path.join(out, name)
+        if name == "report.json":
+            with open(path) as f:
+                rep = json.load(f)  # complete JSON, or this raises
+            assert rep["data"]["id"]["images"] + rep["data"]["ood"]["images"] == expected_rows, why
+        elif name == "predictions.csv":
+            with open(path) as f:
+                rows = list(csv.DictReader(f))
+            assert len(rows) == expected_rows, f"{why}: predictions.csv has {len(rows)} rows"
+        elif name == "run.vcd":
+            with open(path) as f:
+                assert "$enddefinitions" in f.read(), why
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp_path):
+    out = str(tmp_path / "out")
+    vcd = os.path.join(out, "run.vcd")
+    argv = [EXE, "run", CONFIG, "--limit", str(LIMIT), "--out", out, "--jobs", str(jobs), "--vcd", vcd,
+            "--samples-csv", "--log-level", "warn"]
+    delay = rng(f"run-{sig.name}-{jobs}").uniform(0.3, 1.5)
+    why = f"seed {SEED}: {sig.name} after {delay:.2f} s with --jobs {jobs}"
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(delay)
+    p.send_signal(sig)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode != 0, f"{why}: the run finished before the signal (raise LIMIT)"
+    if sig == signal.SIGKILL:
+        assert p.returncode == -signal.SIGKILL, why
+    else:
+        assert p.returncode == 128 + sig, f"{why}: exit {p.returncode}: {stderr}"
+        m = re.search(rf"interrupted by {sig.name} after (\d+) of (\d+) images; no report written", stderr)
+        assert m, f"{why}: {stderr}"
+        assert int(m.group(2)) == 2 * LIMIT and int(m.group(1)) <= 2 * LIMIT, why
+        assert "Traceback" not in stderr and "terminate called" not in stderr, stderr
+        # A clean stop removes its temporaries too: nothing at all is left but the folder.
+        left = sorted(os.listdir(out)) if os.path.isdir(out) else []
+        assert left == [], f"{why}: left {left}"
+    assert not os.path.exists(os.path.join(out, "report.json")), why
+    check_outputs_complete_or_absent(out, 2 * LIMIT, why)
+    # No worker outlives its parent (SIGKILL included: they get SIGTERM from the kernel).
+    deadline = time.time() + 10
+    while processes_mentioning(out) and time.time() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(out) == [], f"{why}: workers still running"
+    # The rerun into the same folder completes and replaces nothing with a partial file.
+    r = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, f"{why}: rerun failed: {r.stderr}"
+    check_outputs_complete_or_absent(out, 2 * LIMIT, why)
+    for name in ("report.json", "predictions.csv", "layers.csv", "samples.csv", "run.vcd", "run.gtkw"):
+        assert os.path.exists(os.path.join(out, name)), f"{why}: rerun did not write {name}"
+
+
+def test_interrupt_with_a_single_worker_reports_progress_made(tmp_path):
+    """The count in the message is the number of images finished, not 0 or the total."""
+    out = str(tmp_path / "out")
+    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--quiet"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    _, stderr = p.communicate(timeout=60)
+    m = re.search(r"interrupted by SIGINT after (\d+) of 20000 images", stderr)
+    assert p.returncode == 130 and m, stderr
+    assert 0 < int(m.group(1)) < 20000, stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Sweeps
+
+SPEC = f"""\
+name: killed
+base: {CONFIG}
+set:
+  mc.samples: 10
+  data.limit: 3000
+grid:
+  model.dropout.p: [0.1, 0.2, 0.3, 0.4]
+  experiment.seed: [1, 2]
+"""
+
+
+def point_states(root):
+    """Point folder -> 'complete' or 'absent'; asserts no report is half-written."""
+    states = {}
+    for d in sorted(glob.glob(os.path.join(root, "points", "*"))):
+        rep = os.path.join(d, "report.json")
+        if os.path.exists(rep):
+            with open(rep) as f:
+                json.load(f)
+            assert os.path.exists(os.path.join(d, "point.json")), d
+            states[d] = "complete"
+        else:
+            states[d] = "absent"
+    return states
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path):
+    spec = tmp_path / "killed.yaml"
+    spec.write_text(SPEC)
+    out = str(tmp_path / "sweep")
+    argv = ["/usr/bin/python3", SWEEP, "run", str(spec), "--out", out, "--workers", "2", "--no-plots", "--exe", EXE]
+    delay = rng(f"sweep-{sig.name}").uniform(2.0, 7.0)
+    why = f"seed {SEED}: {sig.name} after {delay:.2f} s"
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         start_new_session=True)
+    time.sleep(delay)
+    p.send_signal(sig)  # to the driver only, as `kill PID` does
+    _, stderr = p.communicate(timeout=120)
+    assert p.returncode != 0, f"{why}: the sweep finished before the signal (make the points larger)"
+    assert p.returncode == 128 + sig, f"{why}: exit {p.returncode}: {stderr[-2000:]}"
+    assert "Traceback" not in stderr, stderr[-3000:]
+    # Points running at the signal finish in the background and hold their locks: wait for them.
+    deadline = time.time() + 60
+    while processes_mentioning(out) and time.time() < deadline:
+        time.sleep(0.2)
+    states = point_states(out)
+    for name in glob.glob(os.path.join(out, "**", "*.tmp.*"), recursive=True):
+        assert False, f"{why}: temporary left: {name}"
+    if os.path.exists(os.path.join(out, "results.csv")):
+        with open(os.path.join(out, "results.csv")) as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 8 and {r["status"] for r in rows} <= {"ok", "pending", "failed"}, why
+    r = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, f"{why}: resume failed: {r.stderr[-2000:]}"
+    reused = re.search(r"(\d+) already complete", r.stderr)
+    assert reused and int(reused.group(1)) == sum(s == "complete" for s in states.values()), \
+        f"{why}: {states} / {r.stderr[:500]}"
+    with open(os.path.join(out, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and all(row["status"] == "ok" for row in rows), why
