@@ -1,5 +1,6 @@
 #include "sim/vcd.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,8 +41,13 @@ void VcdWriter::commit() {
   std::ifstream in(tmp);
   std::stringstream ss;
   ss << in.rdbuf();
-  write_file_atomic(fs::path(cfg_.vcd).replace_extension(".gtkw").string(), gtkw_text(cfg_.vcd, ss.str()));
+  // The waveforms first (synced, then renamed into place), then the save file that opens them.
+  if (const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
   fs::rename(tmp, cfg_.vcd);
+  write_file_atomic(fs::path(cfg_.vcd).replace_extension(".gtkw").string(), gtkw_text(cfg_.vcd, ss.str()));
 }
 
 std::string gtkw_text(const std::string& vcd_path, const std::string& vcd_text) {

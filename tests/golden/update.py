@@ -23,7 +23,8 @@ DROP = [("wall_s",), ("timing",), ("config",), ("model", "path")]
 
 def golden_report(config):
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([os.path.join(REPO, "build", "bayescim"), "run", config, *ARGS, "--out", tmp], check=True,
+        exe = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO, "build", "bayescim")
+        subprocess.run([exe, "run", config, *ARGS, "--out", tmp], check=True,
                        env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"), capture_output=True)
         with open(os.path.join(tmp, "report.json")) as f:
             rep = json.load(f)

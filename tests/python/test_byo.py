@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import DATA_DIR, REPO_ROOT
 import datasets
 
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 N = 40
 

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import DATA_DIR, REPO_ROOT
 
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SHIPPED = os.path.join(REPO_ROOT, "models", "pretrained", "mnist_mlp_scale.onnx")
 PY = "/usr/bin/python3"

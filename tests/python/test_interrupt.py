@@ -174,7 +174,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path):
     while processes_mentioning(out) and time.time() < deadline:
         time.sleep(0.2)
     states = point_states(out)
-    for name in glob.glob(os.path.join(out, "**", "*.tmp.*"), recursive=True):
+    for name in glob.glob(os.path.join(out, "**", "*.tmp*"), recursive=True):  # sweep: NAME.tmpPID
         assert False, f"{why}: temporary left: {name}"
     if os.path.exists(os.path.join(out, "results.csv")):
         with open(os.path.join(out, "results.csv")) as f:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SCRIPT = os.path.join(REPO_ROOT, "sim", "plots.py")
 PY = "/usr/bin/python3"

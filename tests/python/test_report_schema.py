@@ -24,7 +24,7 @@ import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA_PATH = os.path.join(REPO_ROOT, "docs", "report-schema.json")
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 CNN_CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_none.yaml")
 CNN_MODEL = os.path.join(REPO_ROOT, "models", "pretrained", "fashion_cnn_none.onnx")

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import DATA_DIR, REPO_ROOT
 
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "configs", "experiments", "*.yaml")))
 
 

@@ -15,7 +15,7 @@ from conftest import REPO_ROOT
 sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
 import structures  # noqa: E402
 
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 
 

@@ -20,7 +20,7 @@ from conftest import REPO_ROOT
 
 PY = "/usr/bin/python3"
 SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 BASE = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SWEEP_DIR = os.path.join(REPO_ROOT, "sweep")
 if SWEEP_DIR not in sys.path:

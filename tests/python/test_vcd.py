@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO_ROOT
 
-EXE = os.path.join(REPO_ROOT, "build", "bayescim")
+EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 T = 4
 
