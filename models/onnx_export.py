@@ -1,5 +1,7 @@
 """Write a BinaryMLP or BinaryCNN as ONNX following the bayescim convention in models/README.md."""
 
+import os
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -120,5 +122,7 @@ def metadata(model, dataset):
 def export_onnx(model, path, dataset="mnist"):
     """Write the model to path (checked with onnx.checker); returns the ModelProto."""
     onnx_model = build_graph(model, dataset)
-    onnx.save(onnx_model, path)
+    tmp = f"{path}.tmp.{os.getpid()}"  # an interrupted export never leaves a truncated model at path
+    onnx.save(onnx_model, tmp)
+    os.replace(tmp, path)
     return onnx_model
