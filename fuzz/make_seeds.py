@@ -7,7 +7,8 @@
   config (the key=value pairs a user would type), plus the README's examples;
 - onnx: every model of models/pretrained/ shrunk to a few neurons and channels (the same
   nodes, attributes and metadata; each initializer sliced), so an input is a few kB;
-- idx: the first 3 images or labels of every file in data/, with the count in the header set to 3.
+- idx: the first 3 images or labels of every file in data/, with the count in the header set to 3;
+- onnx also gets tests/fuzz_regressions/onnx/ (inputs that once crashed or were misread).
 
 Usage: /usr/bin/python3 fuzz/make_seeds.py OUT_DIR
 """
@@ -96,6 +97,11 @@ def main(out):
                 "log.modules={controller: debug, tile_0: trace}\ndata.ood=null")
     for path in sorted(glob.glob(os.path.join(REPO, "models", "pretrained", "*.onnx"))):
         shrink_model(path, os.path.join(out, "onnx", os.path.basename(path)))
+    # Inputs that once crashed or were misread (fuzz/make_regressions.py): mutations of them
+    # explore the same checks.
+    for path in sorted(glob.glob(os.path.join(REPO, "tests", "fuzz_regressions", "onnx", "*.onnx"))):
+        with open(path, "rb") as src, open(os.path.join(out, "onnx", "regression-" + os.path.basename(path)), "wb") as f:
+            f.write(src.read())
     for path in sorted(glob.glob(os.path.join(REPO, "data", "*", "*-ubyte"))):
         with open(path, "rb") as f:
             head = f.read(16)

@@ -70,8 +70,16 @@ class Importer {
   void maxpool_node(const onnx::NodeProto& n);
 };
 
+// Attribute integers are int64 in ONNX; geometry is int here. Checked before the cast, so that
+// 2^32 + 2 is refused rather than read as 2 (found while fuzzing; tests/unit/test_fuzz_regressions).
+constexpr int64_t kMaxGeometry = 4096;
+
 std::vector<int64_t> Importer::ints(const onnx::NodeProto& n, const onnx::AttributeProto& a) const {
   if (a.type() != onnx::AttributeProto::INTS) fail_node(n, "attribute '" + a.name() + "' must be a list of integers");
+  for (const int64_t v : a.ints())
+    if (v < 0 || v > kMaxGeometry)
+      fail_node(n, "attribute '" + a.name() + "' holds " + std::to_string(v) + ", expected integers in [0, " +
+                       std::to_string(kMaxGeometry) + "]");
   return {a.ints().begin(), a.ints().end()};
 }
 
@@ -150,6 +158,10 @@ void Importer::conv_node(const onnx::NodeProto& n) {
   if (flat_) fail_node(n, "Conv needs a [N, C, H, W] input, but the value is flat");
   const Tensor& w = need_constant(n, 1);
   if (w.dims.size() != 4 || w.dims[2] != w.dims[3]) fail_node(n, "weight must be [C_out, C_in, K, K]");
+  if (w.dims[0] < 1 || w.dims[2] < 1 || w.dims[2] > kMaxGeometry)
+    fail_node(n, "weight is [" + std::to_string(w.dims[0]) + ", " + std::to_string(w.dims[1]) + ", " +
+                     std::to_string(w.dims[2]) + ", " + std::to_string(w.dims[3]) +
+                     "], expected at least one output channel and K in [1, " + std::to_string(kMaxGeometry) + "]");
   if (w.dims[1] != cur_c_)
     fail_node(n, "weight has " + std::to_string(w.dims[1]) + " input channels, the input has " + std::to_string(cur_c_));
   if (n.input_size() == 3) {
@@ -413,6 +425,9 @@ Network Importer::run() {
       if (!flat_) fail_node(n, "the input is [C, H, W]; add a Flatten before a fully connected layer");
       const Tensor& w = need_constant(n, 1);
       if (w.dims.size() != 2) fail_node(n, "weight must be 2-D");
+      if (w.dims[0] < 1 || w.dims[1] < 1)
+        fail_node(n, "weight is [" + std::to_string(w.dims[0]) + ", " + std::to_string(w.dims[1]) +
+                         "], expected at least one input and one output");
       bool trans_b = false;
       for (const auto& a : n.attribute()) {
         if (op == "Gemm" && a.name() == "transB") trans_b = a.i() != 0;
@@ -455,7 +470,11 @@ Network Importer::run() {
     } else if (op == "BatchNormalization") {
       if (stage_ != Stage::PreAct && stage_ != Stage::Scaled) fail_node(n, "BatchNormalization must follow a layer");
       for (const auto& a : n.attribute()) {
-        if (a.name() == "epsilon") open_->bn_eps = a.f();
+        if (a.name() == "epsilon") {
+          if (a.type() != onnx::AttributeProto::FLOAT || !std::isfinite(a.f()) || a.f() < 0)
+            fail_node(n, "attribute 'epsilon' is " + std::to_string(a.f()) + ", expected a finite number >= 0");
+          open_->bn_eps = a.f();
+        }
         else if (a.name() == "momentum") continue;
         else if (a.name() == "training_mode" && a.i() == 0) continue;
         else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: epsilon, momentum)");

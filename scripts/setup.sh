@@ -17,7 +17,8 @@ pkgs=(build-essential cmake pkg-config git ca-certificates npm nodejs
       libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libbenchmark-dev
       python3-torch python3-onnx python3-numpy python3-yaml python3-matplotlib
       python3-pandas python3-distributed python3-pytest libopenblas0-pthread
-      dataset-fashion-mnist)
+      dataset-fashion-mnist
+      clang libclang-rt-14-dev)  # clang (14 on Debian 12) and its runtime: the libFuzzer harnesses, fuzz/
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

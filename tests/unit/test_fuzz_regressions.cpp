@@ -1,0 +1,51 @@
+// Inputs that once crashed a loader or were silently misread (docs/reliability.md, "Crashes
+// found and fixed"). Each must now be refused with the loader's own error type, naming the file
+// and what was expected; under the asan preset these also run with ASan and UBSan.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "models/onnx_import.h"
+#include "tests/util/errors.h"
+
+namespace bayescim::models {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> regression_files(const std::string& kind) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(fs::path("tests/fuzz_regressions") / kind)) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(FuzzRegressions, OnnxInputsAreRefusedWithAModelError) {
+  const auto files = regression_files("onnx");
+  ASSERT_EQ(files.size(), 8u) << "fuzz/make_regressions.py writes eight files";
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    const std::string msg = bayescim::testing::error_of<ModelError>([&] { load_onnx(f.string()); });
+    EXPECT_NE(msg.find(f.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected"), std::string::npos) << msg;
+  }
+}
+
+// The two that were accepted with a different meaning name the attribute and the value.
+TEST(FuzzRegressions, WrappedIntegersAreNamed) {
+  const std::string pool = bayescim::testing::error_of<ModelError>(
+      [] { load_onnx("tests/fuzz_regressions/onnx/pool_kernel_wrap.onnx"); });
+  EXPECT_NE(pool.find("node 'pool1' (MaxPool): attribute 'kernel_shape' holds 4294967298"), std::string::npos) << pool;
+  const std::string stride = bayescim::testing::error_of<ModelError>(
+      [] { load_onnx("tests/fuzz_regressions/onnx/conv_stride_2pow32.onnx"); });
+  EXPECT_NE(stride.find("node 'conv1' (Conv): attribute 'strides' holds 4294967296"), std::string::npos) << stride;
+  const std::string eps = bayescim::testing::error_of<ModelError>(
+      [] { load_onnx("tests/fuzz_regressions/onnx/bn_eps_nan.onnx"); });
+  EXPECT_NE(eps.find("node 'fc1.bn' (BatchNormalization): attribute 'epsilon' is nan"), std::string::npos) << eps;
+}
+
+}  // namespace
+}  // namespace bayescim::models
