@@ -27,7 +27,7 @@ export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 # Leaks are reported by the sanitizer suite; here they would stop the run on SystemC's own
 # kernel allocations (tests/sanitizers/lsan.supp).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/tests/sanitizers/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-use_stacks=0:suppressions=$here/tests/sanitizers/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 for h in "${harnesses[@]}"; do
@@ -35,8 +35,11 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$corpus" "$crashes"
   log=build-fuzz/fuzz_$h.log
   echo "fuzz_$h: ${budget} s (seeds: $(ls "$seeds/$h" | wc -l) files; log: $log)"
+  dict=fuzz/$h.dict
+  [ "$h" = set ] && dict=fuzz/config.dict
   set +e
   TMPDIR=$scratch build-fuzz/fuzz/fuzz_$h "$corpus" "$seeds/$h" -max_total_time="$budget" \
+      $([ -f "$dict" ] && echo "-dict=$dict") \
       -max_len=8192 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$crashes/" \
       >"$log" 2>&1
   rc=$?

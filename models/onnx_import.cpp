@@ -251,7 +251,7 @@ Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
   if (type == onnx::TensorProto::FLOAT) {
     if (raw) {
       if (t.raw_data().size() != count * 4) size_error();
-      std::memcpy(out.data.data(), t.raw_data().data(), count * 4);
+      if (count > 0) std::memcpy(out.data.data(), t.raw_data().data(), count * 4);  // data() may be null (UBSan)
     } else {
       if (static_cast<std::size_t>(t.float_data_size()) != count) size_error();
       for (std::size_t i = 0; i < count; ++i) out.data[i] = t.float_data(static_cast<int>(i));
