@@ -189,10 +189,12 @@ int sc_main(int argc, char* argv[]) {
     check_output_paths(cfg);
     install_stop_handlers();
     const RunResult r = run_experiment(cfg, cli.jobs);
-    if (stop_requested()) {  // the signal came after the last image: still no report
-      std::size_t images = 0;
-      for (const auto& d : r.datasets) images += d.count;
-      throw Interrupted(images, images);
+    if (r.interrupted || stop_requested()) {  // also when the signal came after the last image
+      if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
+      const std::size_t done = r.interrupted ? r.images_done : r.images_total;
+      std::fprintf(stderr, "bayescim: run interrupted by %s after %zu of %zu images; no report written\n",
+                   signal_name(stop_signal()).c_str(), done, r.images_total);
+      return 128 + stop_signal();
     }
     const auto report = build_report(cfg, r);
     write_outputs(cfg, r, report);
@@ -205,12 +207,6 @@ int sc_main(int argc, char* argv[]) {
       }
     }
     return kOk;
-  } catch (const Interrupted& e) {
-    if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
-    std::fprintf(stderr, "bayescim: %s by %s after %zu of %zu images; no report written\n",
-                 cli.command == "run" ? "run interrupted" : "interrupted", signal_name(stop_signal()).c_str(),
-                 e.done, e.total);
-    return 128 + stop_signal();
   } catch (const InputError& e) {
     std::fprintf(stderr, "bayescim: error: %s\n", e.what());
     return kInputError;

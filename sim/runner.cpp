@@ -99,6 +99,7 @@ struct ChunkResult {
   std::string samples_csv;  // rows of samples.csv, without the header
   std::string stats;        // serialised hw::StatsSink (hw engine)
   std::uint64_t random_bits = 0;
+  bool interrupted = false;  // stopped between images by SIGINT/SIGTERM (sim/stop.h)
 };
 
 struct RunContext {
@@ -175,7 +176,12 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     VcdWriter vcd(tc);
     if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
     sc_core::sc_start();
-    if (stop_requested()) throw Interrupted(out.images.size(), jobs.size());  // the VCD temporary is removed
+    // Interrupted: return, do not throw. An exception after SystemC ran its coroutines trips
+    // ASan's stack bookkeeping (docs/reliability.md); the VCD temporary is removed on return.
+    if (stop_requested()) {
+      out.interrupted = true;
+      return out;
+    }
     vcd.commit();
     const auto st = hw::collect_stats();
     out.stats = st.serialise();
@@ -280,6 +286,7 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
       try {
         auto* mine = &counters[w];
         const auto c = run_chunk(ctx, begin, end, w == 0, [mine](std::size_t n) { *mine = n; });
+        if (c.interrupted) _exit(1);  // the parent reports it (it was signalled too)
         write_chunk(files.back(), c, ctx.net.classes);
       } catch (const std::exception& e) {
         std::ofstream(errors.back()) << e.what();
@@ -384,10 +391,21 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const RunContext ctx{cfg, net, compiled, r.datasets, jobs, where, r.realised_p, draw_p};
   Progress progress("simulating", jobs.size(), cfg.progress);
   std::vector<ChunkResult> chunks;
-  if (r.workers == 1)
-    chunks.push_back(run_chunk(ctx, 0, jobs.size(), true, [&](std::size_t n) { progress.update(n); }));
-  else
-    chunks = run_forked(ctx, r.workers, progress);
+  r.images_total = jobs.size();
+  try {
+    if (r.workers == 1)
+      chunks.push_back(run_chunk(ctx, 0, jobs.size(), true, [&](std::size_t n) { progress.update(n); }));
+    else
+      chunks = run_forked(ctx, r.workers, progress);
+  } catch (const Interrupted& e) {  // the reference engine, or the parent of forked workers
+    r.interrupted = true;
+    r.images_done = e.done;
+  }
+  if (!chunks.empty() && chunks.front().interrupted) {
+    r.interrupted = true;
+    r.images_done = chunks.front().images.size();
+  }
+  if (r.interrupted) return r;  // nothing merged, nothing written
   progress.finish();
 
   // Merge in job order: the same images, the same order, whatever the number of workers.

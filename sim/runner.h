@@ -30,6 +30,10 @@ struct RunResult {
   std::uint64_t random_bits = 0;
   double wall_s = 0;
   int workers = 1;
+  // Stopped between images by SIGINT/SIGTERM: only images_done of images_total were simulated,
+  // and nothing else in this result is filled in (sim/stop.h).
+  bool interrupted = false;
+  std::size_t images_done = 0, images_total = 0;
 };
 
 // Loads the model and applies the config's dropout overrides; throws InputError naming the key.

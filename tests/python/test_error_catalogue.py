@@ -260,7 +260,7 @@ def set_cases():
         ("unknown key", "bogus=1", ["'bogus'", "allowed"]),
         ("missing required key", "model.path=", ["'model.path'"]),
         ("missing required key", "model.path=null", ["'model.path'", "required"]),
-        ("missing required key", "data.id=null", ["'data.id'", "required"]),
+        ("missing required key", "data.id=null", ["'data.id.dataset'", "required"]),
         ("wrong shape", "mc.samples", ["key=value"]),
         ("wrong shape", "=5", ["key=value"]),
         ("wrong shape", "a..b=5", ["malformed key"]),

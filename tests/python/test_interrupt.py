@@ -130,8 +130,8 @@ SPEC = f"""\
 name: killed
 base: {CONFIG}
 set:
-  mc.samples: 10
-  data.limit: 3000
+  mc.samples: 5
+  data.limit: 4000
 grid:
   model.dropout.p: [0.1, 0.2, 0.3, 0.4]
   experiment.seed: [1, 2]
@@ -159,10 +159,16 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path):
     spec.write_text(SPEC)
     out = str(tmp_path / "sweep")
     argv = ["/usr/bin/python3", SWEEP, "run", str(spec), "--out", out, "--workers", "2", "--no-plots", "--exe", EXE]
-    delay = rng(f"sweep-{sig.name}").uniform(2.0, 7.0)
-    why = f"seed {SEED}: {sig.name} after {delay:.2f} s"
+    # The signal comes at a random moment after the first point completed: some points are then
+    # complete, some running, some pending.
+    delay = rng(f"sweep-{sig.name}").uniform(0.0, 1.5)
+    why = f"seed {SEED}: {sig.name} {delay:.2f} s after the first complete point"
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                          start_new_session=True)
+    deadline = time.time() + 300
+    while not glob.glob(os.path.join(out, "points", "*", "report.json")) and time.time() < deadline:
+        assert p.poll() is None, f"{why}: the sweep ended early: {p.communicate()[1][-2000:]}"
+        time.sleep(0.05)
     time.sleep(delay)
     p.send_signal(sig)  # to the driver only, as `kill PID` does
     _, stderr = p.communicate(timeout=120)
