@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs and builds whatever is missing (without running the default
 # experiment), then the C++ tests (ctest) and the Python and end-to-end tests (pytest).
+#
+#   scripts/test.sh        the suite (about 10 min on 2 cores)
+#   scripts/test.sh --ci   also the sanitizer suite (scripts/test_asan.sh: ASan + UBSan build,
+#                          every ctest test, the executable's Python tests) and 60 s of each
+#                          fuzz harness (fuzz/run.sh); what .ci/run calls. docs/reliability.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+ci=0
+for a in "$@"; do
+  case "$a" in
+    --ci) ci=1 ;;
+    *) echo "test.sh: unknown option '$a' (allowed: --ci)" >&2; exit 2 ;;
+  esac
+done
 "$here/scripts/setup.sh" --no-run
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 ctest --test-dir build --output-on-failure -j2
 /usr/bin/python3 -m pytest -q tests/python
+if ((ci)); then
+  "$here/scripts/test_asan.sh"
+  "$here/fuzz/run.sh" "${BAYESCIM_FUZZ_SECONDS:-60}"
+fi
