@@ -602,7 +602,7 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
                             "source, tmr, variation, write_current_uA, write_pulse_ns"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
