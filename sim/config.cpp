@@ -63,6 +63,20 @@ hw::DeviceParams read_device(Section s) {
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
   {
+    // Optional: the free layer's thermal stability, from which the read-disturb rate follows
+    // (eq. X3 with eq. S1, S2 at the read current and pulse; see read_disturb_from_thermal).
+    Section t = s.child("thermal", false);
+    if (t.present()) {
+      hw::StochasticMtjParams m;
+      m.delta_300K = t.number("delta_300K", std::nullopt, 1.0, 200.0);
+      m.temperature_K = t.number("temperature_K", std::nullopt, 1.0, 1000.0, "K");
+      m.ic0_A = t.number("ic0_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+      m.tau0_s = t.number("tau0_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+      d.thermal = m;
+    }
+    t.finish();
+  }
+  {
     Section v = s.child("variation", false);  // device-to-device, fixed per MTJ for a run
     d.variation.r_p_sigma_log = v.number("r_p_sigma_log", 0.0, 0.0, 2.0);
     d.variation.tmr_sigma_rel = v.number("tmr_sigma_rel", 0.0, 0.0, 1.0);
@@ -75,6 +89,8 @@ hw::DeviceParams read_device(Section s) {
     if (d.variation.stuck_p_rate + d.variation.stuck_ap_rate > 1.0)
       f.fail("stuck_at_ap_rate", "stuck_at_p_rate + stuck_at_ap_rate <= 1");
     d.variation.read_disturb_rate = f.number("read_disturb_rate", 0.0, 0.0, 1.0);
+    if (d.variation.read_disturb_rate > 0 && s.has("thermal"))
+      f.fail("read_disturb_rate", "0 when the device has a thermal section (which derives the rate)");
     d.variation.write_error_rate = f.number("write_error_rate", 0.0, 0.0, 1.0);
     f.finish();
   }
@@ -129,6 +145,7 @@ hw::ArchParams read_arch(Section s) {
           if (name.rfind(cname + ".", 0) == 0) {
             known_component = true;
             const std::string action = name.substr(cname.size() + 1);
+            c.allow(action);
             if (c.has(action)) a.energy_overrides_J[name] = c.number(action, std::nullopt, 0.0, 1e12, "fJ") * kFJ;
           }
         if (!known_component) {
@@ -302,6 +319,12 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     c.arch = read_arch(h.child("architecture", true));
     c.device = read_device(h.child("device", true));
     c.dropout_unit = read_dropout_device(h.child("dropout_device", true));
+    if (c.device.thermal) {
+      c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);
+      if (c.device.variation.read_disturb_rate >= 1.0)
+        throw InputError(tree.where("hardware.device.thermal") + ": the read current switches the MTJ at every read " +
+                         "(read disturb probability 1); raise ic0_uA or delta_300K, or lower read_voltage_V");
+    }
     // With device variation the read energy comes from each MTJ's own conductance, so an override
     // of the nominal cell-read or reference energies would silently not apply: refuse it.
     if (c.device.variation.any())

@@ -166,6 +166,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["array_cols"] = cfg.arch.cols;
     j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
     j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
+    j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
     {  // eq. X0: nominal read currents of one conducting cell and the access transistor's share of V_read
       const hw::CrossbarPhysics ph(cfg.device.cell);
       const double r_t = cfg.device.cell.r_access_ohm;
