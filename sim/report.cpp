@@ -328,6 +328,7 @@ std::string summary_text(const json& j) {
     const double tot = e["per_inference_J"].get<double>();
     for (const auto& [k, v] : e["per_inference_by_component"].items()) {
       const double x = v.get<double>();
+      if (x == 0 && k != "dropout_rng") continue;  // e.g. read_disturb with no disturb configured
       row(os, "  " + k, si(x, "J") + num(tot > 0 ? 100.0 * x / tot : 0.0, "  (%5.1f %%)"));
     }
     row(os, "total", si(tot, "J"));
