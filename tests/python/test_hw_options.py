@@ -72,6 +72,13 @@ def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
     # Overlap cannot beat the slowest layer: T samples need at least T x its time per sample.
     slowest = max(l["latency_per_sample_s"] for l in rep["hardware"]["layers"])
     assert rep["latency"]["per_inference_s"] >= 3 * slowest * (1 - 1e-12)
+    # Each array reads the same number of times: its busy time is unchanged, its share of the run grows.
+    for t0, t in zip(rep0["hardware"]["tiles"], rep["hardware"]["tiles"]):
+        assert t["busy_s"] == t0["busy_s"] and t["busy_share"] > t0["busy_share"]
+    # fc1's arrays (8 of them, ADC path, 1 read of 1.66 ns + 16 conversions of 2 ns per sample).
+    fc1 = [t for t in rep["hardware"]["tiles"] if t["layer"] == "fc1"]
+    assert len(fc1) == 8
+    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * (1.66e-9 + 16 * 2e-9), rel=1e-9)
     for k, v in rep0["energy"]["by_component"].items():
         if k != "leakage":  # leakage follows the (shorter) time
             assert rep["energy"]["by_component"][k] == v, k
