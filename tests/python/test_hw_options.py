@@ -150,3 +150,13 @@ def test_read_disturb_counts_are_the_same_with_two_workers(tmp_path):
     assert n > 0 and n == r2["hardware"]["counts"]["read_disturbs"]
     assert same_predictions(o1, o2)
     assert r1["energy"]["by_component"]["read_disturb"] == pytest.approx(n * (80e-6) ** 2 * 6000 * 10e-9, rel=1e-12)
+
+
+def test_pipelined_timing_is_the_same_with_two_workers(tmp_path):
+    sets = (ARCH + "mapping.pipeline_samples=true", ARCH + "mapping.replicate=2")
+    r1, o1 = run(tmp_path, "j1", CNN, 9, 3, *sets, jobs=1)
+    r2, o2 = run(tmp_path, "j2", CNN, 9, 3, *sets, jobs=2)
+    for r in (r1, r2):
+        r.pop("wall_s"), r.pop("timing"), r["config"]["output"].pop("dir")
+    assert r1 == r2
+    assert same_predictions(o1, o2)
