@@ -142,6 +142,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"columns", l.out},
                         {"positions", l.positions()},
                         {"arrays", lm.arrays.size()},
+                        {"replicas", lm.replicas},
                         {"row_tiles", lm.row_tiles},
                         {"col_tiles", lm.col_tiles},
                         {"sensing", lm.sa_path ? "sa" : "adc"},
@@ -163,7 +164,35 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["arrays"] = r.mapping->arrays.size();
     j["hardware"]["array_rows"] = cfg.arch.rows;
     j["hardware"]["array_cols"] = cfg.arch.cols;
+    j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
+    j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
+    j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
+    {  // eq. X0: nominal read currents of one conducting cell and the access transistor's share of V_read
+      const hw::CrossbarPhysics ph(cfg.device.cell);
+      const double r_t = cfg.device.cell.r_access_ohm;
+      j["hardware"]["cell_read_current_A"] = {{"p", ph.v_read() * ph.g_p()}, {"ap", ph.v_read() * ph.g_ap()}};
+      j["hardware"]["access_transistor_drop_V"] = {{"p", ph.v_read() * ph.g_p() * r_t},
+                                                   {"ap", ph.v_read() * ph.g_ap() * r_t}};
+    }
+    j["energy"]["overrides_J"] = cfg.arch.energy_overrides_J;
     j["hardware"]["layers"] = layers;
+    {  // per array: its place in the mapping and its busy time (simulated), over the whole run
+      std::vector<double> busy(r.mapping->arrays.size(), 0.0);
+      for (const auto& s : st.stats())
+        if (s.kind == hw::Stat::Kind::TimePs && s.name == "busy_time" && s.module.rfind(tile_prefix, 0) == 0)
+          busy.at(std::stoul(s.module.substr(tile_prefix.size()))) += s.value * 1e-12;
+      json tiles = json::array();
+      for (std::size_t k = 0; k < busy.size(); ++k) {
+        const auto& a = r.mapping->arrays[k];
+        tiles.push_back({{"layer", r.mapping->layers[a.layer].name},
+                         {"row_tile", a.row_tile},
+                         {"col_tile", a.col_tile},
+                         {"replica", a.replica},
+                         {"busy_s", busy[k]},
+                         {"busy_share", t_inf > 0 ? busy[k] / t_inf : 0.0}});
+      }
+      j["hardware"]["tiles"] = tiles;
+    }
     j["hardware"]["dropout_bit_latency_s"] = st.param_value("bit_latency");
     j["hardware"]["dropout_drive_current_A"] = st.param_value("drive_current");
     j["hardware"]["counts"] = {{"array_reads", st.sum("array_reads")},
@@ -171,7 +200,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                {"adc_conversions", st.sum("adc_conversions")},
                                {"digital_adds", st.sum("digital_adds")},
                                {"digital_neurons", st.sum("digital_neurons")},
-                               {"buffer_bits", st.sum("buffer_bits")}};
+                               {"buffer_bits", st.sum("buffer_bits")},
+                               {"read_disturbs", st.sum("read_disturbs")},
+                               {"programming_write_pulses", st.sum("programming.mtj_writes")},
+                               {"programming_verify_reads", st.sum("programming.verify_reads")},
+                               {"programming_write_errors", st.sum("programming.write_errors")}};
   } else {
     j["energy"] = nullptr;
     j["latency"] = nullptr;
@@ -312,6 +345,7 @@ std::string summary_text(const json& j) {
     const double tot = e["per_inference_J"].get<double>();
     for (const auto& [k, v] : e["per_inference_by_component"].items()) {
       const double x = v.get<double>();
+      if (x == 0 && k != "dropout_rng") continue;  // e.g. read_disturb with no disturb configured
       row(os, "  " + k, si(x, "J") + num(tot > 0 ? 100.0 * x / tot : 0.0, "  (%5.1f %%)"));
     }
     row(os, "total", si(tot, "J"));
