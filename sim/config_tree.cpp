@@ -1,5 +1,6 @@
 #include "sim/config_tree.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,15 @@ YAML::Node parse_file(const std::string& path) {
   ss << in.rdbuf();
   const std::string text = ss.str();
   if (text.find('\0') != std::string::npos) throw InputError(path + ": not a text file (binary data), expected YAML");
+  // A cut-off file often still parses ("r_p_ohm: 3000" cut to "r_p_ohm: 30"), and later keys
+  // would silently take their defaults. Every editor ends a text file with a newline; a file
+  // that does not is refused as probably truncated.
+  if (!text.empty() && text.back() != '\n') {
+    const auto lines = std::count(text.begin(), text.end(), '\n') + 1;
+    throw InputError(path + ":" + std::to_string(lines) +
+                     ": the file does not end with a newline: it looks truncated (expected a complete YAML "
+                     "file; if it is complete, end it with a newline)");
+  }
   YAML::Node n;
   try {
     n = YAML::Load(text);

@@ -54,6 +54,11 @@ OPTIONAL = {
     "hardware.device.faults.stuck_at_p_rate", "hardware.device.faults.stuck_at_ap_rate",
     "hardware.dropout_device.temperature_K", "hardware.dropout_device.variation.delta_sigma_rel",
     "hardware.dropout_device.variation.ic0_sigma_rel", "hardware.dropout_device.pipelined",
+    "hardware.architecture.array.cell", "hardware.architecture.array.rows_per_read",
+    "hardware.architecture.mapping.replicate", "hardware.architecture.mapping.pipeline_samples",
+    "hardware.architecture.programming.write_verify", "hardware.architecture.programming.max_attempts",
+    "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",
+    "hardware.device.faults.write_error_rate",
 }
 INCLUDE_KEYS = set(INCLUDED)
 CHOICES = {"experiment.engine", "data.id.dataset", "data.ood.dataset", "data.id.split", "data.ood.split",
