@@ -19,6 +19,29 @@ std::vector<std::string> split_path(const std::string& p) {
   return parts;
 }
 
+// Every mapping key must be a plain name, and appear once: a list or mapping used as a key
+// (`? [a, b]: 1`) used to escape as a YAML conversion error (an internal error; found by
+// fuzz_config), and a repeated key silently lost one of its values.
+void check_keys(const YAML::Node& n, const std::string& where) {
+  if (n.IsMap()) {
+    std::map<std::string, int> seen;
+    for (const auto& kv : n) {
+      const int line = kv.first.Mark().line + 1;
+      const std::string at = where + (line > 0 ? ":" + std::to_string(line) : "");
+      if (!kv.first.IsScalar())
+        throw InputError(at + ": a key is a " + (kv.first.IsSequence() ? "list" : "mapping or null") +
+                         ", expected a plain key name (name: value)");
+      const auto [it, fresh] = seen.emplace(kv.first.Scalar(), line);
+      if (!fresh)
+        throw InputError(at + ": key '" + kv.first.Scalar() + "' appears twice in the same section (first at line " +
+                         std::to_string(it->second) + "), expected each key once");
+      check_keys(kv.second, where);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& e : n) check_keys(e, where);
+  }
+}
+
 YAML::Node parse_file(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path + ": file does not exist");
@@ -47,6 +70,7 @@ YAML::Node parse_file(const std::string& path) {
   }
   if (!n.IsDefined() || n.IsNull()) throw InputError(path + ": file is empty, expected a YAML mapping");
   if (!n.IsMap()) throw InputError(path + ":" + std::to_string(n.Mark().line + 1) + ": expected a YAML mapping at top level");
+  check_keys(n, path);
   return n;
 }
 
@@ -134,6 +158,7 @@ void ConfigTree::set(const std::string& key_path, const std::string& value, cons
     throw InputError(origin + ": value '" + value + "' is not valid YAML: " + e.msg);
   }
   if (!parsed.IsDefined()) parsed = YAML::Node(YAML::NodeType::Null);
+  check_keys(parsed, origin);
   YAML::Node cur = root_;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const YAML::Node& ccur = cur;

@@ -221,6 +221,11 @@ def yaml_file_cases():
                 cases.append(Case(f"{base}:{bogus}:unknown", role, "unknown key",
                                   edit(insert_after(text, no, " " * indent + "bogus_key: 1")),
                                   [f"{base}:{no + 1}", f"'{bogus}'", "allowed"], INPUT_ERROR, "sim"))
+        # A key given twice (the second value used to be silently ignored).
+        no, key, indent, value = next(leaf for leaf in leaves(text, prefix) if leaf[1] not in INCLUDE_KEYS)
+        dup = " " * indent + key.rsplit(".", 1)[1] + ": " + value
+        cases.append(Case(f"{base}:{key}:duplicate", role, "duplicate key", edit(insert_after(text, no, dup)),
+                          [f"{base}:{no + 1}", "appears twice", f"line {no}"], INPUT_ERROR, "sim"))
         # Whole-file variants.
         raw = text.encode()
         whole = [("empty file", b"", ["is empty"]), ("binary garbage", bytes(range(256)) * 4, ["binary"]),

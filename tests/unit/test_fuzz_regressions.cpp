@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/onnx_import.h"
+#include "sim/config.h"
 #include "tests/util/errors.h"
 
 namespace bayescim::models {
@@ -45,6 +46,35 @@ TEST(FuzzRegressions, WrappedIntegersAreNamed) {
   const std::string eps = bayescim::testing::error_of<ModelError>(
       [] { load_onnx("tests/fuzz_regressions/onnx/bn_eps_nan.onnx"); });
   EXPECT_NE(eps.find("node 'fc1.bn' (BatchNormalization): attribute 'epsilon' is nan"), std::string::npos) << eps;
+}
+
+// fuzz_config's finding: a mapping used as a key threw YAML::TypedBadConversion, which the
+// executable reported as an internal error. Also a list key and a repeated key.
+TEST(FuzzRegressions, ConfigInputsAreRefusedWithAnInputError) {
+  const auto files = regression_files("config");
+  ASSERT_EQ(files.size(), 3u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    const std::string msg = bayescim::testing::error_of<bayescim::sim::InputError>(
+        [&] { bayescim::sim::load_experiment(f.string()); });
+    EXPECT_NE(msg.find(f.string() + ":"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected"), std::string::npos) << msg;
+  }
+  const std::string dup = bayescim::testing::error_of<bayescim::sim::InputError>(
+      [] { bayescim::sim::load_experiment("tests/fuzz_regressions/config/duplicate_key.yaml"); });
+  EXPECT_NE(dup.find("duplicate_key.yaml:4: key 'seed' appears twice in the same section (first at line 3)"),
+            std::string::npos)
+      << dup;
+}
+
+// The same through --set: a value whose mapping has a list as a key.
+TEST(FuzzRegressions, SetValueWithAListKeyIsAnInputError) {
+  bayescim::sim::CliOverrides cli;
+  cli.sets = {"mc={? [a]: 1}"};
+  const std::string msg = bayescim::testing::error_of<bayescim::sim::InputError>(
+      [&] { bayescim::sim::load_experiment("configs/experiments/mnist_mlp_scale.yaml", cli); });
+  EXPECT_NE(msg.find("--set mc={? [a]: 1}"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a plain key name"), std::string::npos) << msg;
 }
 
 }  // namespace
