@@ -87,15 +87,17 @@ bool Importer::fold(const onnx::NodeProto& n) {
   const std::string& op = n.op_type();
   if (op == "Constant") {
     for (const auto& a : n.attribute())
-      if (a.name() == "value" && a.has_t()) {
+      if (a.name() == "value" && a.has_t() && n.output_size() == 1) {
         consts_[n.output(0)] = to_tensor(a.t());
         return true;
       }
-    fail_node(n, "only Constant nodes with a 'value' tensor are supported");
+    fail_node(n, "only Constant nodes with a 'value' tensor are supported (and one output)");
   }
   for (int i = 0; i < n.input_size(); ++i)
     if (!n.input(i).empty() && !constant(n.input(i))) return false;
-  if (n.input_size() == 0 || n.output_size() != 1) return false;
+  // An empty first input (an omitted optional input) is no constant: not foldable (it was
+  // dereferenced as one; found by fuzz_onnx).
+  if (n.input_size() == 0 || n.input(0).empty() || n.output_size() != 1) return false;
   const Tensor& x = *constant(n.input(0));
   Tensor out = x;
   auto attr_i = [&](const char* name, int64_t def) {
