@@ -34,6 +34,7 @@ struct CompiledLayer {
   std::vector<std::uint64_t> weights;  // [out][words]
   // Conv: for each output position and row, the input element it reads, or -1 (padding).
   std::vector<std::int32_t> gather;    // [positions][in]
+  std::vector<std::uint64_t> valid;    // conv: [positions][words], rows that read an input (not padding)
   bool sign = true;
   bool dropout = false;
   DropoutKind dropout_kind = DropoutKind::None;

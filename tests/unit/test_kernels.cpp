@@ -1,12 +1,16 @@
-// The analog column-summation kernels against the bitwise loop they replace (hw/tile.cpp).
+// The hot kernels against the plain loops they replace: the analog column summation
+// (hw/tile.cpp's bitwise loop), the bit-packed im2col row builder and the OR max-pool.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "hw/physics/kernels.h"
+#include "models/compiled.h"
+#include "tests/util/tiny_net.h"
 
 namespace bayescim::hw {
 namespace {
@@ -90,6 +94,82 @@ TEST(Kernels, ConductanceSumsCoverEveryColumn) {
   conductance_sums(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows, cols, g.data());
   for (int col = 0; col < cols; ++col)
     EXPECT_EQ(g[col], conductance_sum(c.ga.data() + col * rows, c.gb.data() + col * rows, sa.data(), sb.data(), rows));
+}
+
+// The definition of CompiledLayer::rows_at, one row at a time: a row is active unless it reads
+// padding or is dropped (its channel for spatial, bit position * in + r for mc_dropout), and x
+// holds the input bit of active rows only.
+void plain_rows_at(const models::CompiledLayer& l, int p, const std::uint64_t* input, const std::uint64_t* mask,
+                   std::uint64_t* x, std::uint64_t* act) {
+  std::fill(x, x + l.words, 0);
+  std::fill(act, act + l.words, 0);
+  for (int r = 0; r < l.in; ++r) {
+    const int e = l.gather[static_cast<std::size_t>(p) * l.in + r];
+    if (e < 0) continue;
+    if (l.dropout && l.dropout_kind == models::DropoutKind::Spatial && models::get_bit(mask, r / (l.src->k * l.src->k)))
+      continue;
+    if (l.dropout && l.dropout_kind == models::DropoutKind::McDropout && models::get_bit(mask, p * l.in + r)) continue;
+    models::set_bit(act, r, true);
+    models::set_bit(x, r, models::get_bit(input, e));
+  }
+}
+
+class PackedIm2col : public ::testing::TestWithParam<models::DropoutKind> {};
+
+TEST_P(PackedIm2col, RowsAtMatchesThePlainDefinition) {
+  // 8 channels of 9x9, 3x3 stride 2 pad 1: 72 rows (two words), 25 positions whose mc_dropout
+  // masks start at unaligned bits, padding at the borders.
+  models::Network n;
+  n.source = "im2col";
+  n.input_c = 8;
+  n.input_h = n.input_w = 9;
+  n.input_size = 8 * 81;
+  n.layers.push_back(testing::conv("conv1", 8, 9, 9, 3, 3, 2, 1, 0));
+  n.layers.push_back(testing::dense("fc1", 75, 4, false));
+  testing::finish(n, GetParam(), 0.5, 3, {"conv1"});
+  const models::CompiledNetwork c(n);
+  const auto& l = c.layers[0];
+  ASSERT_EQ(l.dropout, GetParam() != models::DropoutKind::None);
+  std::mt19937_64 rng(11);
+  std::vector<std::uint64_t> input(models::words_for(n.input_size));
+  std::vector<std::uint64_t> mask(std::max<std::size_t>(models::words_for(static_cast<int>(l.draws_per_sample())), 1));
+  std::vector<std::uint64_t> x(l.words), act(l.words), px(l.words), pact(l.words);
+  for (int trial = 0; trial < 20; ++trial) {
+    for (auto& w : input) w = rng();
+    for (auto& w : mask) w = rng();
+    for (int p = 0; p < l.src->positions(); ++p) {
+      l.rows_at(p, input.data(), mask.data(), x.data(), act.data());
+      plain_rows_at(l, p, input.data(), mask.data(), px.data(), pact.data());
+      ASSERT_EQ(act, pact) << "position " << p;
+      ASSERT_EQ(x, px) << "position " << p;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, PackedIm2col,
+                         ::testing::Values(models::DropoutKind::None, models::DropoutKind::Spatial,
+                                           models::DropoutKind::McDropout));
+
+TEST(OrPool, MatchesTheWindowDefinition) {
+  std::mt19937_64 rng(5);
+  // Rows narrower than a word (word-wise path, rows straddling words) and wider (bitwise path).
+  for (const auto& [c, h, w, k] : {std::array{3, 28, 28, 2}, {5, 14, 14, 2}, {2, 9, 9, 3}, {2, 4, 70, 2}}) {
+    std::vector<std::uint64_t> in(models::words_for(c * h * w));
+    for (auto& v : in) v = rng() & rng() & rng();  // sparse ones, so windows differ
+    const int ho = h / k, wo = w / k;
+    std::vector<std::uint64_t> out(models::words_for(c * ho * wo) + 1, ~std::uint64_t{0});
+    models::or_pool(in.data(), c, h, w, k, out.data());
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < ho; ++y)
+        for (int x = 0; x < wo; ++x) {
+          bool any = false;
+          for (int dy = 0; dy < k; ++dy)
+            for (int dx = 0; dx < k; ++dx) any |= models::get_bit(in.data(), (ch * h + y * k + dy) * w + x * k + dx);
+          ASSERT_EQ(models::get_bit(out.data(), (ch * ho + y) * wo + x), any) << c << "x" << h << "x" << w;
+        }
+    for (int i = c * ho * wo; i < static_cast<int>(models::words_for(c * ho * wo)) * 64; ++i)
+      ASSERT_FALSE(models::get_bit(out.data(), i)) << "bit past the output " << i;
+  }
 }
 
 }  // namespace
