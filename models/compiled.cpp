@@ -68,16 +68,12 @@ void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std:
       for (int r = ch * kk; r < (ch + 1) * kk; ++r) active[r / 64] &= ~(std::uint64_t{1} << (r % 64));
     }
   }
-  const std::int32_t* g = gather.data() + static_cast<std::size_t>(position) * in;
-  for (std::size_t w = 0; w < words; ++w) {
-    const int r0 = static_cast<int>(w) * 64, r1 = std::min(in, r0 + 64);
-    std::uint64_t b = 0;
-    for (int r = r0; r < r1; ++r) {  // branch-free: padding reads element 0, then masked off
-      const std::uint32_t e = static_cast<std::uint32_t>(std::max(g[r], 0));
-      b |= ((input[e / 64] >> (e % 64)) & 1U) << (r - r0);
-    }
-    x[w] = b & active[w];
+  std::fill(x, x + words, 0);
+  for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
+    const Run& run = runs[static_cast<std::size_t>(i)];
+    or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits_at(input, static_cast<std::size_t>(run.elem), run.len));
   }
+  for (std::size_t w = 0; w < words; ++w) x[w] &= active[w];
 }
 
 namespace {
@@ -137,6 +133,20 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
       for (int r = 0; r < l.in; ++r)
         if (c.gather[static_cast<std::size_t>(p) * l.in + r] >= 0)
           set_bit(c.valid.data() + static_cast<std::size_t>(p) * c.words, r, true);
+    for (int p = 0; p < l.positions(); ++p) {
+      c.run_begin.push_back(static_cast<std::int32_t>(c.runs.size()));
+      const std::int32_t* g = c.gather.data() + static_cast<std::size_t>(p) * l.in;
+      for (int r = 0; r < l.in; ++r) {
+        if (g[r] < 0) continue;
+        CompiledLayer::Run& last = c.runs.back();
+        if (c.runs.size() > static_cast<std::size_t>(c.run_begin.back()) && last.row + last.len == r &&
+            last.elem + last.len == g[r] && last.len < 64)
+          ++last.len;
+        else
+          c.runs.push_back({r, g[r], 1});
+      }
+    }
+    c.run_begin.push_back(static_cast<std::int32_t>(c.runs.size()));
     }
     c.sign = l.sign_activation;
     c.dropout = l.dropout;
