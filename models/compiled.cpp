@@ -165,9 +165,12 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
 
 void CompiledNetwork::binarize(const std::uint8_t* pixels, std::uint64_t* out) const {
   const int n = net->input_size;
-  for (std::size_t w = 0; w < words_for(n); ++w) out[w] = 0;
-  for (int i = 0; i < n; ++i)
-    if (pixel_bit[pixels[i]]) out[i / 64] |= std::uint64_t{1} << (i % 64);
+  for (int w = 0; w * 64 < n; ++w) {  // branch-free: 64 table lookups per word
+    const int end = std::min(n, w * 64 + 64);
+    std::uint64_t b = 0;
+    for (int i = w * 64; i < end; ++i) b |= static_cast<std::uint64_t>(pixel_bit[pixels[i]]) << (i - w * 64);
+    out[w] = b;
+  }
 }
 
 void CompiledNetwork::fill_masks(SampleMasks& m, const std::function<bool(std::size_t)>& draw) const {
