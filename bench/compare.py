@@ -14,7 +14,9 @@ For each workload:
   C        the bit-packed reference executor alone (experiment.engine=reference, --jobs 1): the same binary
            MACs with no hardware model
 and it reports A/B (all cores on both sides), A1/C (one core on both sides), the --jobs speed-up A1/A and
-the peak RSS of every bayescim run (the largest process: the parent or one worker).
+the peak RSS of every bayescim run (the largest process: the parent or one worker). For scale it also gives
+  R        the XNOR-popcount roofline: the run's binary MACs / the MAC rate of the tight GEMV microbenchmark
+           (bench_kernels BM_XnorGemv/784/512, one core), i.e. the time no bit-packed executor can beat on one core
 
     /usr/bin/python3 bench/compare.py                    # all images for the MLP (long: see docs/performance.md)
     /usr/bin/python3 bench/compare.py --limit 500        # quick
@@ -67,8 +69,21 @@ def run_sim(config, sets, T, limit, jobs, engine):
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.decode()}")
     with open(rss_file) as f:
         rss_kb = int(f.read().split()[-1])
+    with open(os.path.join(out, "report.json")) as f:
+        rep = json.load(f)
     subprocess.run(["rm", "-rf", out], check=True)
-    return wall, rss_kb / 1024.0
+    macs = rep["model"]["binary_macs_per_sample"] * T * sum(d["images"] for d in rep["data"].values())
+    return wall, rss_kb / 1024.0, macs
+
+
+def gemv_rate():
+    """Binary MACs per second of the tight XNOR-popcount GEMV (bench_kernels, 784 x 512, one core)."""
+    exe = os.path.join(REPO, "build", "bench", "bench_kernels")
+    p = subprocess.run([exe, "--benchmark_filter=BM_XnorGemv/784/512$", "--benchmark_format=json",
+                        "--benchmark_min_time=0.5", "--benchmark_repetitions=3"], capture_output=True, text=True,
+                       check=True)
+    runs = [b for b in json.loads(p.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
+    return max(b["items_per_second"] for b in runs)
 
 
 def run_torch(model_path, cfg, T, limit):
@@ -147,6 +162,8 @@ def main():
     res = {"T": args.T, "jobs": args.jobs, "machine": machine(),
            "load_average_start": os.getloadavg(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
            "workloads": {}}
+    rate = gemv_rate()
+    res["gemv_binary_macs_per_s"] = rate
     for name in args.only or list(WORKLOADS):
         w = WORKLOADS[name]
         config = os.path.join(EXP, w["config"])
@@ -154,18 +171,21 @@ def main():
             cfg = yaml.safe_load(f)
         model = os.path.normpath(os.path.join(EXP, cfg["model"]["path"]))
         limit = limits[name]
-        a1, rss1 = run_sim(config, w["sets"], args.T, limit, 1, "hw")
-        aj, rssj = run_sim(config, w["sets"], args.T, limit, args.jobs, "hw")
+        a1, rss1, macs = run_sim(config, w["sets"], args.T, limit, 1, "hw")
+        aj, rssj, _ = run_sim(config, w["sets"], args.T, limit, args.jobs, "hw")
         b = run_torch(model, cfg, args.T, limit)
-        c, rssc = run_sim(config, w["sets"], args.T, limit, 1, "reference")
+        c, rssc, _ = run_sim(config, w["sets"], args.T, limit, 1, "reference")
+        roof = macs / rate
         r = {"config": os.path.relpath(config, REPO), "sets": w["sets"], "limit": limit,
              "images": 2 * limit if limit else None,
              "A1_bayescim_jobs1_s": a1, "A_bayescim_jobs_s": aj, "B_pytorch_s": b, "C_reference_s": c,
-             "A_over_B": aj / b, "A1_over_B": a1 / b, "A1_over_C": a1 / c, "jobs_speedup": a1 / aj,
+             "binary_macs": macs, "R_gemv_roofline_s": roof,
+             "A_over_B": aj / b, "A1_over_B": a1 / b, "A1_over_C": a1 / c, "A1_over_R": a1 / roof,
+             "C_over_R": c / roof, "jobs_speedup": a1 / aj,
              "peak_rss_MB": {"A1": rss1, "A": rssj, "C": rssc}}
         res["workloads"][name] = r
         print(f"{name:17s} A1 {a1:7.2f} s  A(jobs {args.jobs}) {aj:7.2f} s  B {b:7.2f} s  C {c:7.2f} s | "
-              f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  jobs x{a1 / aj:4.2f}  "
+              f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  A1/R {a1 / roof:5.1f}  jobs x{a1 / aj:4.2f}  "
               f"RSS {max(rss1, rssj, rssc):.0f} MB", flush=True)
     res["load_average_end"] = os.getloadavg()
     out = args.out or os.path.join(REPO, "bench", "results", f"compare-{datetime.date.today()}.json")
