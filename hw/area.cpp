@@ -10,7 +10,7 @@ std::map<std::string, double> area_by_component(const Mapping& m, const ArchPara
   for (const auto& l : m.layers)
     if (!l.sa_path) adc_arrays += static_cast<double>(l.arrays.size());
   const double adcs_per_array = static_cast<double>((a.cols + a.cols_per_adc - 1) / a.cols_per_adc);
-  return {{"arrays", arrays * a.rows * a.cols * 2.0 * d.cell_area_F2 * f * f},
+  return {{"arrays", arrays * a.rows * a.cols * mtjs_per_cell(a.cell) * d.cell_area_F2 * f * f},
           {"sense_amp", arrays * a.cols * a.sa_area_um2 * um2},
           {"adc", adc_arrays * adcs_per_array * a.adc_area_um2 * um2},
           {"periphery", arrays * a.periphery_area_um2 * um2},

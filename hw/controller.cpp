@@ -51,6 +51,7 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
   partial_.assign(partial, 0);
   active_rows_.assign(counts, 0);
   layer_ps_.assign(cfg_.net->layers.size(), 0);
+  layer_free_.assign(cfg_.net->layers.size(), sc_core::SC_ZERO_TIME);
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -61,6 +62,11 @@ void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
   switch (tx.get_address()) {
     case kProgram: program_all(delay); break;
     case kInfer: infer(*reinterpret_cast<InferenceRequest*>(tx.get_data_ptr()), delay); break;
+    case kDrain: {
+      const sc_time now = sc_core::sc_time_stamp() + delay;
+      if (drain_ > now) delay += drain_ - now;
+      break;
+    }
     default: tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); return;
   }
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -84,6 +90,14 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
   std::uint64_t* x = buf_a_.data();
   std::uint64_t* y = buf_b_.data();
   int scale_bit = 0;
+  // Pipelined samples (not inside the VCD window, whose signals must change in time order).
+  const bool overlap = cfg_.arch.pipeline_samples && !req.trace;
+  const sc_time base = sc_core::sc_time_stamp();  // absolute time = base + delay
+  auto not_before = [&](sc_time abs) {
+    if (abs > base + delay) delay = abs - base;
+  };
+  if (overlap && req.sample == 0) not_before(drain_);  // a new image: the pipeline is empty
+  sc_time next_issue = sc_core::SC_ZERO_TIME;          // when layer 0 can take the next sample
   for (std::size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
     const auto& s = *l.src;
@@ -102,6 +116,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       sig_layer_.write(static_cast<int>(li));
     }
     sync(1);
+    if (overlap) not_before(layer_free_[li]);
     const sc_time start = sc_core::sc_time_stamp() + delay;
 
     // 1. This layer's dropout draws (before the layer: they gate its wordlines or references).
@@ -117,8 +132,10 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       d.count = l.draws_per_sample();
       d.bits = mask_.data();
       d.trace = req.trace;
+      if (overlap) not_before(dropout_free_);
       transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
       draws_pending = d.overlapped;
+      if (overlap) dropout_free_ = base + delay + draws_pending;
       mask = mask_.data();
       if (l.dropout_kind == models::DropoutKind::Scale) {
         drop = models::get_bit(mask, 0);
@@ -141,31 +158,33 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     std::uint64_t* dst = s.pool ? buf_pre_.data() : y;
     const sc_time issue = delay;
     sc_time done = issue;
-    std::vector<sc_time> finish;  // traced window: each array's end, to drop its busy line
+    std::vector<std::pair<sc_time, int>> finish;  // traced window: each array's end, to drop its busy line
     done = std::max(done, issue + draws_pending);
     for (int ct = 0; ct < lm.col_tiles; ++ct) {
       const auto& first = mapping.arrays[lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles]];
-      for (int rt = 0; rt < lm.row_tiles; ++rt) {
-        const int a = lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles + rt];
-        TileOp op;
-        op.rows = rows_.data();
-        op.active = active_.data();
-        op.words = l.words;
-        op.positions = positions;
-        op.drop = drop;
-        op.out_bits = dst;
-        op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
-        op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
-        op.trace = req.trace;
-        op.image_key = req.image_key;
-        op.sample = req.sample;
-        sc_time t = issue;
-        if (req.trace) tiles_[a]->set_busy(true);
-        transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
-        done = std::max(done, t);
-        if (req.trace) finish.push_back(t);
-        buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) * static_cast<std::uint64_t>(positions);
-      }
+      for (int rep = 0; rep < lm.replicas; ++rep)
+        for (int rt = 0; rt < lm.row_tiles; ++rt) {
+          const int a = lm.arrays[(static_cast<std::size_t>(rep) * lm.col_tiles + ct) * lm.row_tiles + rt];
+          TileOp op;
+          op.rows = rows_.data();
+          op.active = active_.data();
+          op.words = l.words;
+          op.positions = positions;
+          op.drop = drop;
+          op.out_bits = dst;
+          op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
+          op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
+          op.trace = req.trace;
+          op.image_key = req.image_key;
+          op.sample = req.sample;
+          sc_time t = issue;
+          if (req.trace) tiles_[a]->set_busy(true);
+          transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
+          done = std::max(done, t);
+          if (req.trace) finish.push_back({t, a});
+          buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) *
+                          static_cast<std::uint64_t>(mapping.arrays[a].positions);
+        }
       if (lm.sa_path) continue;
       // Digital periphery: add the row tiles' partial sums a = sum(2m - N), then threshold or BN.
       for (int p = 0; p < positions; ++p)
@@ -183,14 +202,13 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       digital_neurons_ += static_cast<std::uint64_t>(first.cols) * positions;
     }
     if (req.trace) {  // lower each array's busy line when it finishes
-      std::vector<std::size_t> order(finish.size());
-      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return finish[a] < finish[b]; });
+      std::stable_sort(finish.begin(), finish.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
       sc_time now = issue;
-      for (std::size_t i : order) {
-        wait(finish[i] - now);
-        now = finish[i];
-        tiles_[lm.arrays[i]]->set_busy(false);
+      for (const auto& [t, a] : finish) {
+        wait(t - now);
+        now = t;
+        tiles_[a]->set_busy(false);
       }
       delay = done - now;
     } else {
@@ -207,6 +225,10 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       std::swap(x, y);
     }
     layer_ps_[li] += (sc_core::sc_time_stamp() + delay - start).value();
+    if (overlap) {
+      layer_free_[li] = base + delay;
+      if (li == 0) next_issue = delay;
+    }
   }
   if (log_->should_log(spdlog::level::trace))
     log_->trace("image key {:#x} sample {} done after {}", req.image_key, req.sample, delay.to_string());
@@ -216,6 +238,8 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     sig_layer_.write(-1);
     sig_phase_.write(0);
   }
+  drain_ = std::max(drain_, sc_core::sc_time_stamp() + delay);
+  if (overlap) delay = next_issue;  // the host may issue the next sample once layer 0 is free
   ++samples_;
 }
 

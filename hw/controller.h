@@ -1,6 +1,10 @@
 // The controller: schedules the layers of one MC sample over the tiles. Layers run in sequence;
-// the arrays of one layer run in parallel (the layer takes as long as its slowest array), then
-// the digital periphery adds partial sums and applies thresholds or BatchNorm.
+// the arrays of one layer (all row and column tiles and copies) run in parallel (the layer takes
+// as long as its slowest array), then the digital periphery adds partial sums and applies
+// thresholds or BatchNorm. With pipeline_samples, the layers of successive MC samples of one
+// image overlap: sample t+1 enters layer l when sample t has left it (each layer holds its own
+// arrays), and the dropout unit serves one layer at a time; an image starts when the previous
+// one has left the pipeline, so per-image times add up the same way in any split of the images.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -71,6 +75,10 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   // statistics
   std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0, pool_ops_ = 0;
   std::vector<std::uint64_t> layer_ps_;
+  // pipeline_samples: absolute times at which each layer's arrays, and the dropout unit, are free,
+  // and the time the last issued sample completes.
+  std::vector<sc_core::sc_time> layer_free_;
+  sc_core::sc_time dropout_free_, drain_;
 };
 
 }  // namespace bayescim::hw

@@ -49,6 +49,10 @@ void Host::run() {
       ++samples_;
     }
   }
+  DrainRequest drain;
+  sc_time d_end = qk.get_local_time();
+  transport(socket, tlm::TLM_WRITE_COMMAND, kDrain, drain, d_end, name());
+  qk.set(d_end);
   qk.sync();
   infer_ps_ = (sc_core::sc_time_stamp() - t0).value();
 }

@@ -1,6 +1,8 @@
 // Lays a network onto crossbar arrays: each layer is cut into row tiles (fan-in) and column
-// tiles (neurons). A layer whose fan-in fits one array and that ends in sign() is sensed by SAs
-// against a reference; otherwise each array's partial sum goes through an ADC and is added.
+// tiles (neurons), and the whole set may be replicated so that copies share the layer's output
+// positions (conv layers). A layer whose fan-in fits one read of one array, with the
+// complementary cell, and that ends in sign() is sensed by SAs against a reference; otherwise
+// each read's partial sum goes through an ADC and is added digitally.
 #pragma once
 #include <string>
 #include <vector>
@@ -12,16 +14,17 @@ namespace bayescim::hw {
 
 struct ArrayAssignment {
   int layer = 0;
-  int row_tile = 0, col_tile = 0;
-  int row_begin = 0, rows = 0;  // slice of the layer's inputs
-  int col_begin = 0, cols = 0;  // slice of the layer's neurons
+  int row_tile = 0, col_tile = 0, replica = 0;
+  int row_begin = 0, rows = 0;            // slice of the layer's inputs
+  int col_begin = 0, cols = 0;            // slice of the layer's neurons
+  int position_begin = 0, positions = 0;  // output positions this copy reads
 };
 
 struct LayerMapping {
   std::string name;
-  int row_tiles = 0, col_tiles = 0;
+  int row_tiles = 0, col_tiles = 0, replicas = 1;
   bool sa_path = false;          // true: SA threshold; false: ADC partial sums + digital
-  std::vector<int> arrays;       // indices into Mapping::arrays, row-tile major within col tiles
+  std::vector<int> arrays;       // indices into Mapping::arrays: [replica][col tile][row tile]
   double utilisation = 0;        // used cells / available cells over this layer's arrays
 };
 

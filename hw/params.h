@@ -1,5 +1,8 @@
 // Validated hardware parameters, in SI units. sim/config builds these from YAML; hw/ never reads files.
 #pragma once
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "hw/physics/crossbar_physics.h"
@@ -15,13 +18,32 @@ struct DeviceParams {
   double write_current_A = 80e-6;
   double write_pulse_s = 10e-9;
   double cell_area_F2 = 54;
+  // Free-layer thermal stability of the crossbar MTJs (only Delta, T, I_c0 and tau_0 are used):
+  // when set, the read-disturb rate is derived from it (read_disturb_from_thermal).
+  std::optional<StochasticMtjParams> thermal;
+};
+
+// How a binary weight is stored and an XNOR is read (hw/physics/crossbar_physics.h, docs/hardware.md).
+enum class CellScheme {
+  Complementary,  // 2T-2MTJ: (w, not w), x selects which MTJ conducts; one read per position
+  TwoPhase,       // 1T-1MTJ: w only; rows with x = +1 read in one phase, x = -1 in a second
 };
 
 // The CIM architecture around the arrays.
 struct ArchParams {
   std::string name;
-  int rows = 512;                  // logical XNOR cells per column (2 MTJs each)
+  int rows = 512;                  // logical XNOR cells per column
   int cols = 128;
+  CellScheme cell = CellScheme::Complementary;
+  int rows_per_read = 0;           // wordlines a read may enable at once; 0 = all rows of the array
+  int replicate = 1;               // copies of each layer's arrays, sharing its output positions
+  bool pipeline_samples = false;   // overlap layers of successive MC samples of one image
+  bool write_verify = false;       // programming: read back after each write pulse and retry
+  int write_max_attempts = 1;      // pulses per MTJ with write-verify
+  double wordline_cap_F_per_cell = 0;  // wordline capacitance per cell it crosses
+  double wordline_voltage_V = 0;       // wordline swing (the access transistors' gate voltage)
+  double bitline_cap_F_per_cell = 0;   // bitline capacitance per cell it crosses
+  std::map<std::string, double> energy_overrides_J;  // "<component>.<action>" -> J per action
   double read_pulse_s = 1.66e-9;   // wordline pulse incl. SA evaluation
   double sa_latch_energy_J = 5e-15;   // per SA decision, excluding the reference branch current
   double sa_offset_sigma_A = 0;       // input-referred offset of a decision (Gaussian sigma, amperes)
@@ -50,6 +72,16 @@ struct DropoutUnitParams {
   bool pipelined = false;  // modules draw the next position's bits while the arrays read
 };
 
+// Read disturb from the thermal model (eq. X3 with S1, S2): an AP MTJ conducting the read current
+// I = V_read / (R_AP + R_T) for one read pulse switches to P with
+//   q = 1 - exp(-t_read / tau),  tau = tau_0 exp(Delta(T) (1 - I / I_c0)),  Delta(T) = Delta_300K 300 K / T.
+double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a);
+
+// MTJs per logical cell of a scheme.
+inline int mtjs_per_cell(CellScheme s) { return s == CellScheme::Complementary ? 2 : 1; }
+// Rows enabled by one read: rows_per_read, or the whole array.
+inline int rows_per_read(const ArchParams& a) { return a.rows_per_read > 0 ? std::min(a.rows_per_read, a.rows) : a.rows; }
+// ADC resolution: configured, or exact for one read, ceil(log2(rows_per_read + 1)).
 int adc_bits_for(const ArchParams& a);
 
 }  // namespace bayescim::hw

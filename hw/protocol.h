@@ -16,7 +16,12 @@ enum Address : std::uint64_t {
   kCompute = 0x1,  // write: TileOp
   kInfer = 0x2,    // write: InferenceRequest (host -> controller)
   kDraw = 0x3,     // read: DropoutDraw (controller -> dropout unit)
+  kDrain = 0x4,    // write: DrainRequest (host -> controller): wait until every issued sample is done
 };
+
+// Host -> controller, after the last sample: the annotated delay is raised to the time the last
+// sample leaves the pipeline (samples may still be in flight when pipeline_samples is on).
+struct DrainRequest {};
 
 // Host -> controller: write the weights of the whole network into the tiles.
 struct ProgramRequest {};

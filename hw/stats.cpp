@@ -36,6 +36,12 @@ std::map<std::string, double> StatsSink::energy_by_component(bool programming) c
   return out;
 }
 
+void StatsSink::override_energy(const std::map<std::string, double>& joules) {
+  for (auto& st : stats_)
+    if (st.kind == Stat::Kind::Action)
+      if (auto it = joules.find(st.name); it != joules.end()) st.energy_each = it->second;
+}
+
 void StatsSink::merge(const StatsSink& other) {
   if (other.stats_.size() != stats_.size()) throw std::logic_error("merging statistics of different designs");
   for (std::size_t i = 0; i < stats_.size(); ++i) {

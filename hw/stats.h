@@ -45,6 +45,9 @@ class StatsSink {
   double param_value(const std::string& name) const;
   // Energy in J of every component (excluding "programming"), summed in a fixed order.
   std::map<std::string, double> energy_by_component(bool programming = false) const;
+  // Replaces the energy per action of every action named "<component>.<action>" in `joules`
+  // (an architecture's energy_overrides_fJ table). Counts are untouched.
+  void override_energy(const std::map<std::string, double>& joules);
   // Adds another sink of the same design (another worker): counts, times and action counts add,
   // parameters must agree. Throws std::logic_error on a mismatch.
   void merge(const StatsSink& other);

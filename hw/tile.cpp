@@ -4,12 +4,51 @@
 #include <cmath>
 
 #include "hw/log.h"
+#include "hw/physics/rng.h"
 #include "hw/protocol.h"
 
 namespace bayescim::hw {
 
 using sc_core::sc_time;
 using sc_core::SC_SEC;
+
+namespace {
+
+constexpr std::uint64_t kDisturbSalt = 0xd157'0000'0000'0000ULL;
+constexpr std::uint64_t kOffsetSalt = 0x5a0f'f5e7'0000'0000ULL;
+
+// Ones of f(word) over bits [lo, hi) of a bit vector (f combines the vectors of one word index).
+template <class F>
+int count_range(int lo, int hi, F f) {
+  int n = 0;
+  for (int w = lo / 64; w * 64 < hi; ++w) {
+    std::uint64_t m = ~std::uint64_t{0};
+    if (w * 64 < lo) m &= ~std::uint64_t{0} << (lo % 64);
+    if ((w + 1) * 64 > hi) m &= (std::uint64_t{1} << (hi % 64)) - 1;
+    n += __builtin_popcountll(f(static_cast<std::size_t>(w)) & m);
+  }
+  return n;
+}
+
+// Sum of ga[r] sel_a[r] + gb[r] sel_b[r] over r < n, in four interleaved partial sums added in a
+// fixed order (deterministic, and the compiler may vectorise it).
+double conductance_sum(const double* ga, const double* gb, const double* sa, const double* sb, int n) {
+  double acc[4] = {0, 0, 0, 0};
+  int r = 0;
+  for (; r + 4 <= n; r += 4)
+    for (int k = 0; k < 4; ++k) acc[k] += ga[r + k] * sa[r + k] + gb[r + k] * sb[r + k];
+  for (; r < n; ++r) acc[r % 4] += ga[r] * sa[r] + gb[r] * sb[r];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+std::uint64_t mtj_id(int index, int c, int r, bool b) {
+  return (((static_cast<std::uint64_t>(index) << 40) | (static_cast<std::uint64_t>(c) << 20) |
+           static_cast<std::uint64_t>(r))
+          << 1) |
+         (b ? 1U : 0U);
+}
+
+}  // namespace
 
 Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
     : sc_module(name),
@@ -19,12 +58,15 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
       phys_(cfg.device.cell),
       actions_(derive_action_table(cfg.arch)) {
   socket.register_b_transport(this, &Tile::b_transport);
+  two_phase_ = cfg_.arch.cell == CellScheme::TwoPhase;
+  group_rows_ = std::min(rows_per_read(cfg_.arch), std::max(cfg_.slice.rows, 1));
+  const int groups = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
+  reads_per_position_ = groups * (two_phase_ ? 2 : 1);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
   analog_ = cfg_.device.variation.any();
   adc_levels_ = (1 << actions_.adc_bits) - 1;
-  adc_step_ = CrossbarPhysics::adc_step(cfg_.slice.rows, adc_levels_);
 }
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -38,49 +80,239 @@ void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-// Writes both MTJs of every cell of the slice, one row at a time with all columns in parallel,
-// the true and the complement MTJ in two pulses: latency 2 * rows * t_write.
+// Writes every MTJ of the slice, one row at a time with all columns in parallel: one pulse for the
+// MTJs going to P and one (opposite current) for those going to AP. With write-verify each pulse
+// is followed by a verify read and repeated for the MTJs not yet right, so a row's pulse takes as
+// many rounds as its slowest MTJ: latency = sum over rows and polarities of rounds * (t_w + t_r).
 void Tile::program(const TileProgram& p, sc_time& delay) {
   layer_ = p.layer;
   const auto& s = cfg_.slice;
+  const auto& var = cfg_.device.variation;
+  const bool verify = cfg_.arch.write_verify;
   words_ = models::words_for(s.rows);
   aligned_ = s.row_begin % 64 == 0;
   cells_.assign(words_ * s.cols, 0);
   for (int c = 0; c < s.cols; ++c) {
     const std::uint64_t* col = layer_->column(s.col_begin + c);
-    for (int r = 0; r < s.rows; ++r) {
-      const bool plus = models::get_bit(col, s.row_begin + r);
-      models::set_bit(cells_.data() + c * words_, r, plus);
-      ++p_writes_;  // one MTJ of the pair is written P, the other AP
-      ++ap_writes_;
-    }
+    for (int r = 0; r < s.rows; ++r) models::set_bit(cells_.data() + c * words_, r, models::get_bit(col, s.row_begin + r));
   }
-  if (analog_) {  // each MTJ keeps its own conductance (variation, stuck-at faults) for the run
-    g_a_.assign(static_cast<std::size_t>(s.cols) * s.rows, 0.0);
-    g_b_.assign(g_a_.size(), 0.0);
-    for (int c = 0; c < s.cols; ++c)
-      for (int r = 0; r < s.rows; ++r) {
-        const bool plus = models::get_bit(cells_.data() + c * words_, r);
-        const std::uint64_t id = ((static_cast<std::uint64_t>(cfg_.index) << 40) | (static_cast<std::uint64_t>(c) << 20) |
-                                  static_cast<std::uint64_t>(r)) << 1;
-        const std::size_t k = static_cast<std::size_t>(c) * s.rows + r;
-        g_a_[k] = mtj_conductance(cfg_.device.cell, cfg_.device.variation, cfg_.seed, id, plus);       // stores w
-        g_b_[k] = mtj_conductance(cfg_.device.cell, cfg_.device.variation, cfg_.seed, id | 1, !plus);  // stores not w
+  const std::size_t n = static_cast<std::size_t>(s.cols) * s.rows;
+  wrong_a_.assign(n, 0);
+  wrong_b_.assign(two_phase_ ? 0 : n, 0);
+  std::uint64_t rounds = 0;  // write rounds over all rows and polarities
+  const int mtjs = two_phase_ ? 1 : 2;
+  for (int r = 0; r < s.rows; ++r) {
+    int worst[2] = {0, 0};  // [to P, to AP]
+    for (int c = 0; c < s.cols; ++c) {
+      const bool plus = models::get_bit(cells_.data() + c * words_, r);
+      for (int m = 0; m < mtjs; ++m) {
+        const bool to_p = m == 0 ? plus : !plus;  // A stores w (P = +1), B stores not w
+        bool ok = true;
+        const int k = write_attempts(cfg_.seed, mtj_id(cfg_.index, c, r, m == 1), var.write_error_rate, verify,
+                                     cfg_.arch.write_max_attempts, &ok);
+        (to_p ? p_writes_ : ap_writes_) += static_cast<std::uint64_t>(k);
+        if (verify) (to_p ? verify_p_ : verify_ap_) += static_cast<std::uint64_t>(k);
+        worst[to_p ? 0 : 1] = std::max(worst[to_p ? 0 : 1], k);
+        if (!ok) {
+          ++write_errors_;
+          (m == 0 ? wrong_a_ : wrong_b_)[static_cast<std::size_t>(c) * s.rows + r] = 1;
+        }
       }
+    }
+    rounds += static_cast<std::uint64_t>(std::max(worst[0], 1) + std::max(worst[1], 1));
   }
-  const sc_time t = 2.0 * s.rows * sc_time(cfg_.device.write_pulse_s, SC_SEC);
+  if (write_errors_ > 0) analog_ = true;  // the cells no longer hold (w, not w): read them one by one
+  if (analog_) make_analog();
+  const sc_time round = sc_time(cfg_.device.write_pulse_s, SC_SEC) + (verify ? sa_op_time_ : sc_core::SC_ZERO_TIME);
+  const sc_time t = static_cast<double>(rounds) * round;
   program_ps_ += t.value();
   delay += t;
+}
+
+// Each MTJ keeps its own conductance (variation, stuck-at faults, write errors) for the run.
+void Tile::make_analog() {
+  const auto& s = cfg_.slice;
+  const std::size_t n = static_cast<std::size_t>(s.cols) * s.rows;
+  const double r_t = cfg_.device.cell.r_access_ohm;
+  g_a_.assign(n, 0.0);
+  g_b_.assign(two_phase_ ? 0 : n, 0.0);
+  ap_a_.assign(words_ * s.cols, 0);
+  ap_b_.assign(two_phase_ ? 0 : words_ * s.cols, 0);
+  for (int c = 0; c < s.cols; ++c)
+    for (int r = 0; r < s.rows; ++r) {
+      const bool plus = models::get_bit(cells_.data() + c * words_, r);
+      const std::size_t k = static_cast<std::size_t>(c) * s.rows + r;
+      for (int m = 0; m < (two_phase_ ? 1 : 2); ++m) {
+        const MtjDevice d = mtj_device(cfg_.device.cell, cfg_.device.variation, cfg_.seed, mtj_id(cfg_.index, c, r, m == 1));
+        bool want_p = m == 0 ? plus : !plus;
+        if ((m == 0 ? wrong_a_ : wrong_b_)[k]) want_p = !want_p;
+        const bool state = d.state_after_write(want_p);
+        (m == 0 ? g_a_ : g_b_)[k] = d.conductance(state, r_t);
+        if (!state && d.stuck == MtjDevice::Stuck::None)
+          models::set_bit((m == 0 ? ap_a_ : ap_b_).data() + c * words_, r, true);
+      }
+    }
+  sel_a_.assign(static_cast<std::size_t>(s.rows), 0.0);
+  sel_b_.assign(static_cast<std::size_t>(s.rows), 0.0);
+}
+
+// Read disturb (eq. X3): walks the eligible MTJs (conducting, in AP, not stuck) of rows [lo, hi)
+// of column `col` in row order with geometric skips, and switches each one hit to P.
+void Tile::disturb(int col, const std::uint64_t* x, const std::uint64_t* eligible, int lo, int hi, std::uint64_t key) {
+  const double q = cfg_.device.variation.read_disturb_rate;
+  const int total = count_range(lo, hi, [&](std::size_t w) { return eligible[w]; });
+  long pos = 0;
+  for (std::uint64_t j = 0;; ++j) {
+    pos += disturb_skip(uniform01(hash_key(key, static_cast<std::uint64_t>(col), j, 0)), q);
+    if (pos >= total) return;
+    // The pos-th eligible row (0-based) in [lo, hi).
+    long left = pos;
+    int row = -1;
+    for (int r = lo; r < hi && row < 0; ++r)
+      if (models::get_bit(eligible, r) && left-- == 0) row = r;
+    // With the complementary cell the conducting MTJ is A for x = +1 and B for x = -1.
+    const bool through_b = !two_phase_ && !models::get_bit(x, row);
+    auto& ap = through_b ? ap_b_ : ap_a_;
+    auto& g = through_b ? g_b_ : g_a_;
+    const std::size_t k = static_cast<std::size_t>(col) * cfg_.slice.rows + row;
+    const MtjDevice d = mtj_device(cfg_.device.cell, cfg_.device.variation, cfg_.seed, mtj_id(cfg_.index, col, row, through_b));
+    g[k] = d.conductance(true, cfg_.device.cell.r_access_ohm);
+    models::set_bit(ap.data() + col * words_, row, false);
+    flipped_.push_back({k, through_b});
+    ++disturbs_;
+    ++pos;
+  }
+}
+
+// Disturbed MTJs are rewritten to AP before the next image (the write is counted when the disturb
+// happens, so the energy does not depend on where a worker's share of the images ends).
+void Tile::restore_disturbed() {
+  const int rows = cfg_.slice.rows;
+  for (const Flip& f : flipped_) {
+    const int c = static_cast<int>(f.k / rows), r = static_cast<int>(f.k % rows);
+    const MtjDevice d = mtj_device(cfg_.device.cell, cfg_.device.variation, cfg_.seed, mtj_id(cfg_.index, c, r, f.b));
+    (f.b ? g_b_ : g_a_)[f.k] = d.conductance(false, cfg_.device.cell.r_access_ohm);
+    models::set_bit((f.b ? ap_b_ : ap_a_).data() + c * words_, r, true);
+  }
+  flipped_.clear();
+}
+
+void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, int p, int g, const TileOp& op,
+                      int* codes, int* active_out) {
+  const auto& s = cfg_.slice;
+  const double pulse = cfg_.arch.read_pulse_s;
+  const int size = hi - lo;
+  const int step = CrossbarPhysics::adc_step(size, adc_levels_);
+  const bool disturb_on = analog_ && cfg_.device.variation.read_disturb_rate > 0;
+  std::uint64_t dkey = 0;
+  if (disturb_on)
+    dkey = hash_key(cfg_.seed ^ kDisturbSalt, op.image_key,
+                    (static_cast<std::uint64_t>(op.sample) << 32) | static_cast<std::uint64_t>(cfg_.index),
+                    (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(g));
+  std::vector<std::uint64_t> elig;
+  if (analog_) {
+    for (int r = lo; r < hi; ++r) {
+      const bool on = models::get_bit(a, r), plus = models::get_bit(x, r);
+      sel_a_[r] = on && plus ? 1.0 : 0.0;
+      sel_b_[r] = on && !plus ? 1.0 : 0.0;
+    }
+    if (disturb_on) elig.assign(words_, 0);
+  }
+  const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
+  if (!two_phase_) {
+    // Complementary cell: one read, every active row conducts through A (x = +1) or B.
+    const bool sa = cfg_.sa_path;
+    for (int c = 0; c < s.cols; ++c) {
+      const std::uint64_t* wcol = cells_.data() + c * words_;
+      const int m = count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
+      double i_col = 0;
+      if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
+        const std::size_t base = static_cast<std::size_t>(c) * s.rows;
+        i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo, sel_a_.data() + lo,
+                                                 sel_b_.data() + lo, size);
+        analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
+      } else {
+        if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
+        cell_match_ += static_cast<std::uint64_t>(m);
+        cell_mismatch_ += static_cast<std::uint64_t>(active - m);
+      }
+      if (sa) {  // the caller takes the SA decision from the count or the current
+        codes[c] = m;
+        sa_current_[c] = i_col;
+        sa_matches_[c] = m;
+      } else {
+        codes[c] = analog_ ? phys_.adc(i_col, active, size, adc_levels_) : CrossbarPhysics::adc_of_matches(m, active, step);
+        ++adc_conversions_;
+      }
+      if (disturb_on) {
+        const std::uint64_t* apa = ap_a_.data() + c * words_;
+        const std::uint64_t* apb = ap_b_.data() + c * words_;
+        for (std::size_t w = 0; w < words_; ++w) elig[w] = a[w] & ((x[w] & apa[w]) | (~x[w] & apb[w]));
+        disturb(c, x, elig.data(), lo, hi, dkey);
+      }
+    }
+    *active_out = active;
+    ++reads_;
+    wordlines_ += static_cast<std::uint64_t>(active);
+    bitlines_ += static_cast<std::uint64_t>(s.cols);
+    return;
+  }
+  // 1T-1MTJ, two phases: rows with x = +1 conduct through their MTJ in the first read, rows with
+  // x = -1 in the second. Each phase's ADC code estimates q, the P (w = +1) MTJs among its k rows;
+  // matches = q(+) + k(-) - q(-).
+  const int k_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w]; });
+  const int k_minus = active - k_plus;
+  for (int c = 0; c < s.cols; ++c) {
+    const std::uint64_t* wcol = cells_.data() + c * words_;
+    const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
+    const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });
+    int code_plus, code_minus;
+    if (analog_) {
+      const std::size_t base = static_cast<std::size_t>(c) * s.rows + lo;
+      const double* ga = g_a_.data() + base;
+      const double i_plus = phys_.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
+      const double i_minus = phys_.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+      analog_aJ_ += (phys_.column_energy(i_plus, pulse) + phys_.column_energy(i_minus, pulse)) * 1e18;
+      code_plus = phys_.adc(i_plus, k_plus, size, adc_levels_);
+      code_minus = phys_.adc(i_minus, k_minus, size, adc_levels_);
+    } else {
+      cell_match_ += static_cast<std::uint64_t>(q_plus + q_minus);
+      cell_mismatch_ += static_cast<std::uint64_t>(active - q_plus - q_minus);
+      code_plus = CrossbarPhysics::adc_of_matches(q_plus, k_plus, step);
+      code_minus = CrossbarPhysics::adc_of_matches(q_minus, k_minus, step);
+    }
+    codes[c] = code_plus + (k_minus - code_minus);
+    adc_conversions_ += 2;
+    ++tile_adds_;
+    if (disturb_on) {
+      const std::uint64_t* apa = ap_a_.data() + c * words_;
+      for (std::size_t w = 0; w < words_; ++w) elig[w] = a[w] & apa[w];
+      disturb(c, x, elig.data(), lo, hi, dkey);
+    }
+  }
+  *active_out = active;
+  reads_ += 2;
+  wordlines_ += static_cast<std::uint64_t>(active);
+  bitlines_ += 2 * static_cast<std::uint64_t>(s.cols);
 }
 
 void Tile::compute(TileOp& op, sc_time& delay) {
   const auto& s = cfg_.slice;
   const int n = s.rows;
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
-  const double pulse = cfg_.arch.read_pulse_s;
-  const int positions = op.positions;
+  const int positions = op.positions;  // the layer's; this copy reads [position_begin, + s.positions)
+  if (analog_ && op.image_key != image_) {
+    restore_disturbed();
+    image_ = op.image_key;
+  }
   std::uint64_t xl[64], al[64];  // this tile's rows of one position, word-aligned
-  for (int p = 0; p < positions; ++p) {
+  std::vector<int>& codes = codes_;
+  codes.assign(static_cast<std::size_t>(s.cols), 0);
+  sa_current_.assign(static_cast<std::size_t>(s.cols), 0.0);
+  sa_matches_.assign(static_cast<std::size_t>(s.cols), 0);
+  if (zeros_.size() < static_cast<std::size_t>(n)) zeros_.assign(static_cast<std::size_t>(n), 0.0);
+  std::vector<int> sum(static_cast<std::size_t>(s.cols));
+  for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) {
     const std::uint64_t* rows = op.rows + static_cast<std::size_t>(p) * op.words;
     const std::uint64_t* act = op.active + static_cast<std::size_t>(p) * op.words;
     const std::uint64_t* x;
@@ -97,31 +329,16 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       x = xl;
       a = al;
     }
-    // Wordlines on in this array (the last word of an aligned slice may hold other tiles' rows).
-    int active = 0;
-    const std::size_t full = static_cast<std::size_t>(n) / 64;
-    const std::uint64_t tail = n % 64 ? (std::uint64_t{1} << (n % 64)) - 1 : 0;
-    for (std::size_t w = 0; w < full; ++w) active += __builtin_popcountll(a[w]);
-    if (tail) active += __builtin_popcountll(a[full] & tail);
+    int active = 0, g = 0;
+    std::fill(sum.begin(), sum.end(), 0);
+    for (int lo = 0; lo < n; lo += group_rows_, ++g) {
+      int act_g = 0;
+      read_group(x, a, lo, std::min(n, lo + group_rows_), p, g, op, codes.data(), &act_g);
+      active += act_g;
+      for (int c = 0; c < s.cols; ++c) sum[c] += codes[c];
+      if (lo > 0) tile_adds_ += static_cast<std::uint64_t>(s.cols) * (two_phase_ ? 2 : 1);
+    }
     for (int c = 0; c < s.cols; ++c) {
-      const std::uint64_t* wcol = cells_.data() + c * words_;
-      int m = 0;
-      for (std::size_t w = 0; w < full; ++w) m += __builtin_popcountll(~(x[w] ^ wcol[w]) & a[w]);
-      if (tail) m += __builtin_popcountll(~(x[full] ^ wcol[full]) & a[full] & tail);
-      double i_col = 0;
-      if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
-        const double* ga = g_a_.data() + static_cast<std::size_t>(c) * n;
-        const double* gb = g_b_.data() + static_cast<std::size_t>(c) * n;
-        double g = 0;
-        for (int r = 0; r < n; ++r)
-          if ((a[r / 64] >> (r % 64)) & 1U) g += ((x[r / 64] >> (r % 64)) & 1U) ? ga[r] : gb[r];
-        i_col = phys_.v_read() * g;
-        analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
-      } else {
-        if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
-        cell_match_ += static_cast<std::uint64_t>(m);
-        cell_mismatch_ += static_cast<std::uint64_t>(active - m);
-      }
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
         // the selected scale state: out = +1 iff 2m - N >= A, i.e. m >= ceil((A + N) / 2)
@@ -129,6 +346,8 @@ void Tile::compute(TileOp& op, sc_time& delay) {
         // [1, N] would give a constant, so no reference is read then.
         const int o = s.col_begin + c;
         const models::Threshold& t = thr[o];
+        const int m = sa_matches_[c];
+        const double i_col = sa_current_[c];
         bool out;
         if (t.mode == models::Threshold::Mode::Always || t.mode == models::Threshold::Mode::Never) {
           out = t.mode == models::Threshold::Mode::Always;
@@ -151,7 +370,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
             double offset = 0;  // input-referred SA offset, drawn per decision
             if (cfg_.arch.sa_offset_sigma_A > 0)
               offset = cfg_.arch.sa_offset_sigma_A *
-                       gaussian(cfg_.seed ^ 0x5a0f'f5e7'0000'0000ULL, op.image_key,
+                       gaussian(cfg_.seed ^ kOffsetSalt, op.image_key,
                                 (static_cast<std::uint64_t>(op.sample) << 24) | static_cast<std::uint64_t>(cfg_.index),
                                 (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(c));
             raw = i_col + offset > phys_.reference_current(m_ref, active);
@@ -163,21 +382,16 @@ void Tile::compute(TileOp& op, sc_time& delay) {
         ++sa_decisions_;
         models::set_bit(op.out_bits, o * positions + p, out);
       } else {
-        // Ideal devices: the ADC's code is the quantised match count itself (CrossbarPhysics::adc
-        // inverts eq. X1 exactly; tested), so quantise the integer directly.
-        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] =
-            analog_ ? phys_.adc(i_col, active, n, adc_levels_) : CrossbarPhysics::adc_of_matches(m, active, adc_step_);
-        ++adc_conversions_;
+        op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = sum[c];
       }
     }
     if (!cfg_.sa_path) op.active_rows[p] = active;
-    ++reads_;
   }
   if (op.trace) {
     std::uint64_t sa = 0;
-    if (cfg_.sa_path)
+    if (cfg_.sa_path && s.positions > 0)
       for (int c = 0; c < std::min(s.cols, 64); ++c)
-        if (models::get_bit(op.out_bits, (s.col_begin + c) * positions)) sa |= std::uint64_t{1} << c;
+        if (models::get_bit(op.out_bits, (s.col_begin + c) * positions + s.position_begin)) sa |= std::uint64_t{1} << c;
     sig_sa_out_.write(sa);
     StatsSink now;
     report_stats(now);
@@ -185,10 +399,11 @@ void Tile::compute(TileOp& op, sc_time& delay) {
     for (const auto& [comp, joules] : now.energy_by_component()) e += joules;
     sig_energy_.write(e);
   }
-  const sc_time t = static_cast<double>(positions) * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
+  const sc_time t = static_cast<double>(s.positions) * static_cast<double>(reads_per_position_) *
+                    (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
   if (log_->should_log(spdlog::level::trace))
-    log_->trace("{} read(s) of layer {} ({}), {}", positions, layer_->src->name, cfg_.sa_path ? "SA" : "ADC",
-                t.to_string());
+    log_->trace("{} read(s) of layer {} ({}), {}", s.positions * reads_per_position_, layer_->src->name,
+                cfg_.sa_path ? "SA" : "ADC", t.to_string());
   busy_ps_ += t.value();
   delay += t;
 }
@@ -216,9 +431,20 @@ void Tile::report_stats(StatsSink& sink) const {
   sink.action(m, "sense_amp", "reference_half_ap", static_cast<double>(ref_ap_half_), 0.5 * v2t * phys_.g_ap());
   sink.action(m, "sense_amp", "latch", static_cast<double>(sa_decisions_), actions_.sa_decision_J);
   sink.action(m, "adc", "conversion", static_cast<double>(adc_conversions_), actions_.adc_conversion_J);
+  // eq. E1, E2: one wordline raised per enabled row per read, every bitline charged per read.
+  sink.action(m, "drivers", "wordline", static_cast<double>(wordlines_), actions_.wordline_row_J);
+  sink.action(m, "drivers", "bitline", static_cast<double>(bitlines_), bitline_energy(cfg_.arch, cfg_.device));
+  sink.action(m, "digital", "partial_sum_add", static_cast<double>(tile_adds_), actions_.digital_add_J);
+  sink.count(m, "read_disturbs", static_cast<double>(disturbs_));
+  sink.action(m, "read_disturb", "restore_write", static_cast<double>(disturbs_), mtj_write_energy(cfg_.device, true));
   sink.action(m, "programming", "mtj_write_p", static_cast<double>(p_writes_), mtj_write_energy(cfg_.device, false));
   sink.action(m, "programming", "mtj_write_ap", static_cast<double>(ap_writes_), mtj_write_energy(cfg_.device, true));
+  // Write-verify: one read of the MTJ just written (V^2 G t_read with its nominal G) and an SA decision.
+  sink.action(m, "programming", "verify_read_p", static_cast<double>(verify_p_), v2t * phys_.g_p() + actions_.sa_decision_J);
+  sink.action(m, "programming", "verify_read_ap", static_cast<double>(verify_ap_), v2t * phys_.g_ap() + actions_.sa_decision_J);
   sink.count(m, "programming.mtj_writes", static_cast<double>(p_writes_ + ap_writes_));
+  sink.count(m, "programming.verify_reads", static_cast<double>(verify_p_ + verify_ap_));
+  sink.count(m, "programming.write_errors", static_cast<double>(write_errors_));
   sink.time_ps(m, "programming.time", program_ps_);
 }
 

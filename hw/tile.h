@@ -43,6 +43,14 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
 
+  // One read of rows [lo, hi) of the slice at one position: per column, the code the ADC (or the
+  // match count the SA compares) gives, and the active rows. Returns the rows enabled.
+  void read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, int p, int g, const TileOp& op,
+                  int* codes, int* active_out);
+  void disturb(int col, const std::uint64_t* x, const std::uint64_t* eligible, int lo, int hi, std::uint64_t key);
+  void restore_disturbed();
+  void make_analog();
+
   Config cfg_;
   std::shared_ptr<spdlog::logger> log_;
   CrossbarPhysics phys_;
@@ -51,6 +59,9 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::vector<std::uint64_t> cells_;  // [cols][words] packed weights as stored in the array
   std::size_t words_ = 0;
   bool aligned_ = false;              // slice starts on a 64-bit word boundary
+  bool two_phase_ = false;            // 1T-1MTJ cells: x = +1 and x = -1 rows in two reads
+  int group_rows_ = 0;                // rows enabled by one read
+  int reads_per_position_ = 1;
   sc_core::sc_time sa_op_time_, adc_op_time_;
 
   sc_core::sc_signal<bool> sig_busy_{"busy"};
@@ -58,17 +69,30 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   sc_core::sc_signal<double> sig_energy_{"energy_J"};        // running read + sense energy
 
   // statistics
-  std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0;
+  std::uint64_t reads_ = 0, sa_decisions_ = 0, adc_conversions_ = 0, tile_adds_ = 0;
   std::uint64_t cell_match_ = 0, cell_mismatch_ = 0;  // conducting MTJs in P and in AP, over all reads
   std::uint64_t ref_p_half_ = 0, ref_ap_half_ = 0;    // reference branch, in half-cell units
-  std::uint64_t p_writes_ = 0, ap_writes_ = 0;
+  std::uint64_t wordlines_ = 0, bitlines_ = 0;        // wordlines raised and bitlines charged, over all reads
+  std::uint64_t p_writes_ = 0, ap_writes_ = 0;        // write pulses
+  std::uint64_t verify_p_ = 0, verify_ap_ = 0;        // verify reads of MTJs written to P and to AP
+  std::uint64_t write_errors_ = 0;                    // MTJs left in the wrong state after programming
+  std::uint64_t disturbs_ = 0;                        // read-disturb switches (each restored by one write)
   std::uint64_t busy_ps_ = 0, program_ps_ = 0;
-  // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ driven by x = +1 (A) and by
-  // x = -1 (B), and the read energy summed from them (in attojoules).
+  // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ storing w (A: conducts for
+  // x = +1, or for both phases with 1T-1MTJ cells) and of the one storing not w (B), the read
+  // energy summed from them (in attojoules), and the write-error states.
   bool analog_ = false;
   std::vector<double> g_a_, g_b_;
+  std::vector<double> sel_a_, sel_b_;                 // per read: 1.0 where the row conducts through A / B
+  std::vector<std::uint64_t> ap_a_, ap_b_;            // [col][words] switchable MTJs now in AP (read disturb)
+  std::vector<std::uint8_t> wrong_a_, wrong_b_;       // [col][row] MTJ left in the wrong state by a write error
+  struct Flip { std::size_t k; bool b; };
+  std::vector<Flip> flipped_;                         // disturbed in the current image, restored before the next
+  std::uint64_t image_ = ~std::uint64_t{0};
+  std::vector<int> codes_, sa_matches_;               // per read: per-column codes / match counts
+  std::vector<double> sa_current_, zeros_;
   double analog_aJ_ = 0;
-  int adc_levels_ = 0, adc_step_ = 1;
+  int adc_levels_ = 0;
 };
 
 }  // namespace bayescim::hw

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "hw/physics/energy_table.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "sim/config_tree.h"
 
@@ -60,6 +61,21 @@ hw::DeviceParams read_device(Section s) {
   d.write_current_A = s.number("write_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
   d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
+  d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
+  {
+    // Optional: the free layer's thermal stability, from which the read-disturb rate follows
+    // (eq. X3 with eq. S1, S2 at the read current and pulse; see read_disturb_from_thermal).
+    Section t = s.child("thermal", false);
+    if (t.present()) {
+      hw::StochasticMtjParams m;
+      m.delta_300K = t.number("delta_300K", std::nullopt, 1.0, 200.0);
+      m.temperature_K = t.number("temperature_K", std::nullopt, 1.0, 1000.0, "K");
+      m.ic0_A = t.number("ic0_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+      m.tau0_s = t.number("tau0_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+      d.thermal = m;
+    }
+    t.finish();
+  }
   {
     Section v = s.child("variation", false);  // device-to-device, fixed per MTJ for a run
     d.variation.r_p_sigma_log = v.number("r_p_sigma_log", 0.0, 0.0, 2.0);
@@ -72,6 +88,10 @@ hw::DeviceParams read_device(Section s) {
     d.variation.stuck_ap_rate = f.number("stuck_at_ap_rate", 0.0, 0.0, 1.0);
     if (d.variation.stuck_p_rate + d.variation.stuck_ap_rate > 1.0)
       f.fail("stuck_at_ap_rate", "stuck_at_p_rate + stuck_at_ap_rate <= 1");
+    d.variation.read_disturb_rate = f.number("read_disturb_rate", 0.0, 0.0, 1.0);
+    if (d.variation.read_disturb_rate > 0 && s.has("thermal"))
+      f.fail("read_disturb_rate", "0 when the device has a thermal section (which derives the rate)");
+    d.variation.write_error_rate = f.number("write_error_rate", 0.0, 0.0, 1.0);
     f.finish();
   }
   s.finish();
@@ -86,7 +106,60 @@ hw::ArchParams read_arch(Section s) {
     Section arr = s.child("array", true);
     a.rows = static_cast<int>(arr.integer("rows", std::nullopt, 1, 4096));
     a.cols = static_cast<int>(arr.integer("cols", std::nullopt, 1, 4096));
+    a.cell = arr.choice("cell", std::string("complementary_2t2mtj"), {"complementary_2t2mtj", "two_phase_1t1mtj"}) ==
+                     "complementary_2t2mtj"
+                 ? hw::CellScheme::Complementary
+                 : hw::CellScheme::TwoPhase;
+    a.rows_per_read = static_cast<int>(arr.integer("rows_per_read", 0, 0, 4096));  // 0: all rows
     arr.finish();
+  }
+  {
+    Section d = s.child("drivers", true);
+    a.wordline_cap_F_per_cell = d.number("wordline_cap_fF_per_cell", std::nullopt, 0.0, 1e3, "fF") * kFJ;
+    a.wordline_voltage_V = d.number("wordline_voltage_V", std::nullopt, 0.0, 5.0, "V");
+    a.bitline_cap_F_per_cell = d.number("bitline_cap_fF_per_cell", std::nullopt, 0.0, 1e3, "fF") * kFJ;
+    d.finish();
+  }
+  {
+    Section m = s.child("mapping", false);
+    a.replicate = static_cast<int>(m.integer("replicate", 1, 1, 1024));
+    a.pipeline_samples = m.boolean("pipeline_samples", false);
+    m.finish();
+  }
+  {
+    Section pr = s.child("programming", false);
+    a.write_verify = pr.boolean("write_verify", false);
+    a.write_max_attempts = static_cast<int>(pr.integer("max_attempts", 1, 1, 1000));
+    pr.finish();
+  }
+  {
+    // energy_overrides_fJ: {component: {action: fJ}} replaces the derived energy of that action.
+    Section ov = s.child("energy_overrides_fJ", false);
+    if (ov.present()) {
+      const YAML::Node node = ov.node();
+      for (const auto& comp : node) {
+        const std::string cname = comp.first.as<std::string>();
+        Section c = ov.child(cname, true);
+        bool known_component = false;
+        for (const auto& name : hw::overridable_actions())
+          if (name.rfind(cname + ".", 0) == 0) {
+            known_component = true;
+            const std::string action = name.substr(cname.size() + 1);
+            c.allow(action);
+            if (c.has(action)) a.energy_overrides_J[name] = c.number(action, std::nullopt, 0.0, 1e12, "fJ") * kFJ;
+          }
+        if (!known_component) {
+          std::string list;
+          for (const auto& name : hw::overridable_actions()) {
+            const std::string comp_name = name.substr(0, name.find('.'));
+            if (list.find(comp_name) == std::string::npos) list += (list.empty() ? "" : ", ") + comp_name;
+          }
+          ov.fail(cname, "a component whose actions may be overridden: " + list);
+        }
+        c.finish();
+      }
+    }
+    ov.finish();
   }
   a.read_pulse_s = s.number("read_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
   {
@@ -246,6 +319,20 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     c.arch = read_arch(h.child("architecture", true));
     c.device = read_device(h.child("device", true));
     c.dropout_unit = read_dropout_device(h.child("dropout_device", true));
+    if (c.device.thermal) {
+      c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);
+      if (c.device.variation.read_disturb_rate >= 1.0)
+        throw InputError(tree.where("hardware.device.thermal") + ": the read current switches the MTJ at every read " +
+                         "(read disturb probability 1); raise ic0_uA or delta_300K, or lower read_voltage_V");
+    }
+    // With device variation the read energy comes from each MTJ's own conductance, so an override
+    // of the nominal cell-read or reference energies would silently not apply: refuse it.
+    if (c.device.variation.any())
+      for (const auto& [name, joules] : c.arch.energy_overrides_J)
+        if (name.rfind("crossbar_read.", 0) == 0 || name.rfind("sense_amp.reference", 0) == 0)
+          throw InputError(tree.where("hardware.architecture.energy_overrides_fJ") + ": override of " + name +
+                           " does not apply with device variation, faults or read disturb on (the read energy "
+                           "then comes from each MTJ's conductance); remove it or turn the non-idealities off");
     h.finish();
   }
   {

@@ -68,6 +68,7 @@ class Section {
   [[noreturn]] void fail(const std::string& key, const std::string& expected, const std::string& got = "") const;
   void finish() const;
   bool present() const { return node_.IsDefined() && !node_.IsNull(); }
+  const YAML::Node& node() const { return node_; }
 
  private:
   YAML::Node get(const std::string& key);

@@ -142,6 +142,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"columns", l.out},
                         {"positions", l.positions()},
                         {"arrays", lm.arrays.size()},
+                        {"replicas", lm.replicas},
                         {"row_tiles", lm.row_tiles},
                         {"col_tiles", lm.col_tiles},
                         {"sensing", lm.sa_path ? "sa" : "adc"},
@@ -163,6 +164,17 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["arrays"] = r.mapping->arrays.size();
     j["hardware"]["array_rows"] = cfg.arch.rows;
     j["hardware"]["array_cols"] = cfg.arch.cols;
+    j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
+    j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
+    j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
+    {  // eq. X0: nominal read currents of one conducting cell and the access transistor's share of V_read
+      const hw::CrossbarPhysics ph(cfg.device.cell);
+      const double r_t = cfg.device.cell.r_access_ohm;
+      j["hardware"]["cell_read_current_A"] = {{"p", ph.v_read() * ph.g_p()}, {"ap", ph.v_read() * ph.g_ap()}};
+      j["hardware"]["access_transistor_drop_V"] = {{"p", ph.v_read() * ph.g_p() * r_t},
+                                                   {"ap", ph.v_read() * ph.g_ap() * r_t}};
+    }
+    j["energy"]["overrides_J"] = cfg.arch.energy_overrides_J;
     j["hardware"]["layers"] = layers;
     j["hardware"]["dropout_bit_latency_s"] = st.param_value("bit_latency");
     j["hardware"]["dropout_drive_current_A"] = st.param_value("drive_current");
@@ -171,7 +183,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                {"adc_conversions", st.sum("adc_conversions")},
                                {"digital_adds", st.sum("digital_adds")},
                                {"digital_neurons", st.sum("digital_neurons")},
-                               {"buffer_bits", st.sum("buffer_bits")}};
+                               {"buffer_bits", st.sum("buffer_bits")},
+                               {"read_disturbs", st.sum("read_disturbs")},
+                               {"programming_write_pulses", st.sum("programming.mtj_writes")},
+                               {"programming_verify_reads", st.sum("programming.verify_reads")},
+                               {"programming_write_errors", st.sum("programming.write_errors")}};
   } else {
     j["energy"] = nullptr;
     j["latency"] = nullptr;

@@ -167,7 +167,8 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
     sc_core::sc_start();
     vcd.commit();
-    const auto st = hw::collect_stats();
+    auto st = hw::collect_stats();
+    st.override_energy(cfg.arch.energy_overrides_J);
     out.stats = st.serialise();
     out.random_bits = static_cast<std::uint64_t>(st.sum("random_bits"));
   } else {

@@ -4,6 +4,9 @@
 // x drives the wordline of the first MTJ when x = +1 and of the second when x = -1, so exactly
 // one MTJ per active row conducts. An MTJ in the parallel state (R_P) encodes +1, so the
 // conducting MTJ is parallel iff x == w (a match) and antiparallel (R_AP = R_P(1+TMR)) otherwise.
+// Each conducting MTJ is in series with its access transistor (on-resistance R_T), so a branch
+// conducts G = 1 / (R_MTJ + R_T): G_P = 1 / (R_P + R_T), G_AP = 1 / (R_P (1 + TMR) + R_T)   (eq. X0)
+// and the transistor drops V_read R_T / (R_MTJ + R_T) of the read voltage.
 // Column current over N active rows with m matches (Kirchhoff, bitline held at 0 V):
 //   I(m) = V_read (m G_P + (N - m) G_AP)                                 (eq. X1)
 // It is affine and increasing in m, so a sense amplifier comparing with
@@ -11,6 +14,7 @@
 // outputs 1 iff m >= M, and an ideal ADC recovers m = round((I/V_read - N G_AP) / (G_P - G_AP)).
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace bayescim::hw {
@@ -19,6 +23,7 @@ struct CellParams {
   double r_p_ohm = 3e3;
   double tmr = 1.0;       // R_AP = R_P (1 + TMR)
   double v_read_V = 0.25;
+  double r_access_ohm = 0;  // access-transistor on-resistance in series with the MTJ (eq. X0)
 };
 
 class CrossbarPhysics {
@@ -55,13 +60,47 @@ struct CellVariation {
   double tmr_sigma_rel = 0;   // relative Gaussian sigma of TMR
   double stuck_p_rate = 0;    // probability that an MTJ is stuck in P
   double stuck_ap_rate = 0;   // probability that an MTJ is stuck in AP
-  bool any() const { return r_p_sigma_log > 0 || tmr_sigma_rel > 0 || stuck_p_rate > 0 || stuck_ap_rate > 0; }
+  double read_disturb_rate = 0;  // probability that one read switches a conducting AP MTJ to P (eq. X3)
+  double write_error_rate = 0;   // probability that one write pulse leaves an MTJ in the wrong state
+  // True when reads need per-MTJ conductances (write errors are handled at programming time).
+  bool any() const {
+    return r_p_sigma_log > 0 || tmr_sigma_rel > 0 || stuck_p_rate > 0 || stuck_ap_rate > 0 || read_disturb_rate > 0;
+  }
 };
+
+// One physical MTJ of the crossbar: its own resistances and fault, drawn from (seed, id) and fixed
+// for the run.
+struct MtjDevice {
+  enum class Stuck { None, P, AP };
+  double r_p = 0, r_ap = 0;
+  Stuck stuck = Stuck::None;
+  // The state the MTJ is in after being written to `want_p` (a stuck MTJ ignores writes).
+  bool state_after_write(bool want_p) const { return stuck == Stuck::None ? want_p : stuck == Stuck::P; }
+  // Branch conductance in a state, with the access transistor in series (eq. X0).
+  double conductance(bool p_state, double r_access) const { return 1.0 / ((p_state ? r_p : r_ap) + r_access); }
+};
+MtjDevice mtj_device(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id);
 
 // Conductance of one MTJ (identified by `id`) programmed to P or AP, with its own variation and
 // fault drawn from (seed, id).
 double mtj_conductance(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id,
                        bool programmed_p);
+
+// Read disturb (eq. X3). The read current flows in the AP -> P direction (the easier one, so this
+// is the worst case): each read of a conducting AP MTJ switches it to P with probability q,
+// independently. Among k eligible MTJs read in order, the number passed before the next switch is
+// geometric: skip = floor(ln(1 - u) / ln(1 - q)) for a uniform u (inverse CDF).
+inline long disturb_skip(double u, double q) {
+  if (q >= 1.0) return 0;
+  const double s = std::floor(std::log1p(-u) / std::log1p(-q));
+  return s > 1e15 ? static_cast<long>(1e15) : static_cast<long>(s);
+}
+
+// Programming one MTJ with optional write-verify: pulse k (k = 0, 1, ...) fails with probability
+// WER, drawn from (seed, id, k). Without verify one pulse is given; with verify, each pulse is
+// followed by a read and the MTJ is rewritten until it is right or max_attempts pulses were given.
+// Returns the pulses given and sets `ok` to whether the MTJ ends in the wanted state.
+int write_attempts(std::uint64_t seed, std::uint64_t id, double wer, bool verify, int max_attempts, bool* ok);
 
 // A standard normal number from (seed, a, b, c) (Box-Muller on counter-based uniforms).
 double gaussian(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c);

@@ -1,6 +1,8 @@
 #include "hw/physics/energy_table.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "hw/params.h"
 
@@ -9,7 +11,7 @@ namespace bayescim::hw {
 int adc_bits_for(const ArchParams& a) {
   if (a.adc_bits > 0) return a.adc_bits;
   int b = 0;
-  while ((1 << b) < a.rows + 1) ++b;
+  while ((1 << b) < rows_per_read(a) + 1) ++b;
   return b;
 }
 
@@ -22,12 +24,38 @@ ActionTable derive_action_table(const ArchParams& a) {
   t.digital_neuron_J = a.digital_neuron_energy_J;
   t.buffer_bit_J = a.buffer_energy_per_bit_J;
   t.leakage_array_W = a.leakage_per_array_W;
+  t.wordline_row_J = a.wordline_cap_F_per_cell * a.cols * a.wordline_voltage_V * a.wordline_voltage_V;
   return t;
 }
 
 double mtj_write_energy(const DeviceParams& d, bool antiparallel) {
   const double r = d.cell.r_p_ohm * (antiparallel ? 1.0 + d.cell.tmr : 1.0);
   return d.write_current_A * d.write_current_A * r * d.write_pulse_s;
+}
+
+double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a) {
+  if (!d.thermal) return d.variation.read_disturb_rate;
+  const double r_ap = d.cell.r_p_ohm * (1.0 + d.cell.tmr) + d.cell.r_access_ohm;
+  const double i = d.cell.v_read_V / r_ap;
+  const double tau = d.thermal->tau0_s * std::exp(thermal_stability(*d.thermal) * (1.0 - i / d.thermal->ic0_A));
+  return -std::expm1(-a.read_pulse_s / tau);  // eq. S1 without cancellation for tiny rates
+}
+
+double bitline_energy(const ArchParams& a, const DeviceParams& d) {
+  return a.bitline_cap_F_per_cell * a.rows * d.cell.v_read_V * d.cell.v_read_V;
+}
+
+const std::vector<std::string>& overridable_actions() {
+  static const std::vector<std::string> k = {
+      "crossbar_read.matching_cell", "crossbar_read.mismatching_cell", "sense_amp.reference_half_p",
+      "sense_amp.reference_half_ap", "sense_amp.latch",               "adc.conversion",
+      "drivers.wordline",            "drivers.bitline",               "digital.partial_sum_add",
+      "digital.pool_or",             "digital.neuron",                "buffer.bit",
+      "dropout_rng.draw_0",          "dropout_rng.draw_1",            "leakage.array_ps",
+      "read_disturb.restore_write",  "programming.mtj_write_p",       "programming.mtj_write_ap",
+      "programming.verify_read_p",
+      "programming.verify_read_ap"};
+  return k;
 }
 
 }  // namespace bayescim::hw

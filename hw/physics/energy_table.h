@@ -2,6 +2,8 @@
 // leakage * time. Fixed-cost actions are listed here; the crossbar read energy is data-dependent
 // and comes from CrossbarPhysics for every column actually read.
 #pragma once
+#include <string>
+#include <vector>
 
 namespace bayescim::hw {
 
@@ -15,11 +17,17 @@ struct ActionTable {
   double digital_neuron_J = 0;  // one digital BN/threshold evaluation
   double buffer_bit_J = 0;      // one activation bit read or written
   double leakage_array_W = 0;
+  double wordline_row_J = 0;    // one wordline raised for one read: C_wl/cell * cols * V_wl^2 (eq. E1)
   int adc_bits = 0;
 };
 
 ActionTable derive_action_table(const ArchParams& a);
 // Energy to program one MTJ into the given state: I_w^2 R t_w.
 double mtj_write_energy(const DeviceParams& d, bool antiparallel);
+// One bitline charged to V_read for one read: C_bl/cell * rows * V_read^2 (eq. E2).
+double bitline_energy(const ArchParams& a, const DeviceParams& d);
+// The "<component>.<action>" names whose energy per action an architecture file may override
+// (energy_overrides_fJ); StatsSink::override_energy applies them to the counts.
+const std::vector<std::string>& overridable_actions();
 
 }  // namespace bayescim::hw

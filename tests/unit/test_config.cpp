@@ -602,8 +602,8 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
-                            "source, tmr, variation, write_current_uA, write_pulse_ns"));
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+                            "source, thermal, tmr, variation, write_current_uA, write_pulse_ns"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
 
@@ -851,6 +851,83 @@ TEST(ShippedConfigs, EveryExperimentValidates) {
     }
   }
   EXPECT_GT(n, 0) << "no experiment configs found (is the working directory the repository root?)";
+}
+
+}  // namespace
+}  // namespace bayescim::sim
+
+namespace bayescim::sim {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Hardware options of issue 4: the keys reach the parameters, bad values are refused by name.
+
+TEST_F(ConfigTest, ArchitectureOptionsReachTheParameters) {
+  CliOverrides cli;
+  cli.sets = {"hardware.architecture.array.cell=two_phase_1t1mtj", "hardware.architecture.array.rows_per_read=64",
+              "hardware.architecture.mapping.replicate=3", "hardware.architecture.mapping.pipeline_samples=true",
+              "hardware.architecture.programming.write_verify=true", "hardware.architecture.programming.max_attempts=5",
+              "hardware.architecture.energy_overrides_fJ.adc.conversion=120",
+              "hardware.architecture.energy_overrides_fJ.sense_amp.latch=2.5",
+              "hardware.device.access_transistor_ohm=1500", "hardware.device.faults.read_disturb_rate=1e-6",
+              "hardware.device.faults.write_error_rate=1e-4"};
+  const ExperimentConfig c = load_experiment(experiment(kBase), cli);
+  EXPECT_EQ(c.arch.cell, hw::CellScheme::TwoPhase);
+  EXPECT_EQ(c.arch.rows_per_read, 64);
+  EXPECT_EQ(c.arch.replicate, 3);
+  EXPECT_TRUE(c.arch.pipeline_samples);
+  EXPECT_TRUE(c.arch.write_verify);
+  EXPECT_EQ(c.arch.write_max_attempts, 5);
+  ASSERT_EQ(c.arch.energy_overrides_J.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.arch.energy_overrides_J.at("adc.conversion"), 120e-15);
+  EXPECT_DOUBLE_EQ(c.arch.energy_overrides_J.at("sense_amp.latch"), 2.5e-15);
+  EXPECT_DOUBLE_EQ(c.device.cell.r_access_ohm, 1500.0);
+  EXPECT_DOUBLE_EQ(c.device.variation.read_disturb_rate, 1e-6);
+  EXPECT_DOUBLE_EQ(c.device.variation.write_error_rate, 1e-4);
+  // The shipped architecture: drivers from the file, the options at their documented defaults.
+  const ExperimentConfig d = load_experiment(experiment(kBase));
+  EXPECT_EQ(d.arch.cell, hw::CellScheme::Complementary);
+  EXPECT_EQ(d.arch.rows_per_read, 0);
+  EXPECT_EQ(d.arch.replicate, 1);
+  EXPECT_FALSE(d.arch.pipeline_samples);
+  EXPECT_DOUBLE_EQ(d.arch.wordline_cap_F_per_cell, 0.1e-15);
+  EXPECT_DOUBLE_EQ(d.arch.wordline_voltage_V, 0.8);
+  EXPECT_DOUBLE_EQ(d.arch.bitline_cap_F_per_cell, 0.05e-15);
+  EXPECT_TRUE(d.arch.energy_overrides_J.empty());
+}
+
+TEST_F(ConfigTest, BadHardwareOptionsNameTheKeyAndWhatIsExpected) {
+  auto err = [&](const std::string& set) {
+    CliOverrides cli;
+    cli.sets = {set};
+    path_ = experiment(kBase);
+    return input_error_of([&] { load_experiment(path_, cli); });
+  };
+  std::string msg = err("hardware.architecture.array.cell=3t3mtj");
+  EXPECT_TRUE(Contains(msg, "hardware.architecture.array.cell")) << msg;
+  EXPECT_TRUE(Contains(msg, "complementary_2t2mtj")) << msg;
+  msg = err("hardware.architecture.mapping.replicate=0");
+  EXPECT_TRUE(Contains(msg, "hardware.architecture.mapping.replicate")) << msg;
+  msg = err("hardware.device.faults.read_disturb_rate=1.5");
+  EXPECT_TRUE(Contains(msg, "hardware.device.faults.read_disturb_rate")) << msg;
+  msg = err("hardware.architecture.energy_overrides_fJ.flux_capacitor.charge=1");
+  EXPECT_TRUE(Contains(msg, "flux_capacitor")) << msg;
+  EXPECT_TRUE(Contains(msg, "sense_amp")) << msg;  // the allowed components are listed
+  msg = err("hardware.architecture.energy_overrides_fJ.adc.convert=1");
+  EXPECT_TRUE(Contains(msg, "unknown key 'hardware.architecture.energy_overrides_fJ.adc.convert'")) << msg;
+  EXPECT_TRUE(Contains(msg, "conversion")) << msg;
+  msg = err("hardware.architecture.energy_overrides_fJ.adc.conversion=-1");
+  EXPECT_TRUE(Contains(msg, "hardware.architecture.energy_overrides_fJ.adc.conversion")) << msg;
+  // A nominal cell-read override cannot apply when each MTJ has its own conductance.
+  CliOverrides cli;
+  cli.sets = {"hardware.architecture.energy_overrides_fJ.crossbar_read.matching_cell=1",
+              "hardware.device.variation.r_p_sigma_log=0.1"};
+  path_ = experiment(kBase);
+  msg = input_error_of([&] { load_experiment(path_, cli); });
+  EXPECT_TRUE(Contains(msg, "crossbar_read.matching_cell does not apply with device variation")) << msg;
+  // A key of the drivers section is required.
+  msg = err("hardware.architecture.drivers=null");
+  EXPECT_TRUE(Contains(msg, "hardware.architecture.drivers")) << msg;
 }
 
 }  // namespace

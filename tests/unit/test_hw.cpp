@@ -73,41 +73,8 @@ TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
   EXPECT_EQ(stats.sum("random_ones"), dropped);
 }
 
-// A 3-2-2 network on 4x2 arrays, with weights and input chosen so every match count is known.
-models::Network hand_network(bool dropout) {
-  models::Network n;
-  n.source = "hand";
-  n.input_size = n.input_c = 3;
-  n.classes = 2;
-  auto layer = [](const char* name, int in, int out, std::vector<int8_t> w, bool sign) {
-    models::BinaryLayer l;
-    l.name = name;
-    l.in = l.c_in = in;
-    l.out = out;
-    l.weight = std::move(w);
-    l.alpha.assign(out, 1.0f);
-    l.bn_gamma.assign(out, 1.0f);
-    l.bn_beta.assign(out, 0.0f);
-    l.bn_mean.assign(out, 0.0f);
-    l.bn_var.assign(out, 1.0f - 1e-5f);
-    l.sign_activation = sign;
-    return l;
-  };
-  n.layers.push_back(layer("fc1", 3, 2, {+1, -1, +1, -1, -1, -1}, true));
-  n.layers.push_back(layer("fc2", 2, 2, {+1, +1, +1, -1}, false));
-  models::DropoutSpec spec;
-  if (dropout) {
-    spec.kind = models::DropoutKind::Scale;
-    spec.p = 1.0;  // deterministic draws: every bit is 1
-    spec.layers = {"fc1", "fc2"};
-  }
-  n.apply_dropout(spec);
-  n.validate();
-  return n;
-}
-
 void check_hand_energy(bool dropout) {
-  const auto net = hand_network(dropout);
+  const auto net = testing::hand_network(dropout);
   const models::CompiledNetwork c(net);
   const std::vector<std::uint8_t> px = {255, 0, 255};  // x = (+1, -1, +1)
   std::vector<Job> jobs = {{px.data(), 0}};
@@ -323,7 +290,7 @@ namespace bayescim::hw {
 namespace {
 
 TEST(Area, ComponentsByHand) {
-  const auto net = hand_network(true);  // fc1 on one SA-path array, fc2 on one ADC-path array
+  const auto net = testing::hand_network(true);  // fc1 on one SA-path array, fc2 on one ADC-path array
   const models::CompiledNetwork c(net);
   ArchParams a;
   a.rows = 4;

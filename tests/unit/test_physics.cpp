@@ -11,6 +11,7 @@
 #include "hw/physics/energy_table.h"
 #include "hw/physics/rng.h"
 #include "hw/physics/stochastic_mtj.h"
+#include "hw/stats.h"
 
 namespace bayescim::hw {
 namespace {
@@ -259,6 +260,137 @@ TEST(StochasticMtj, CurrentSweepMatchesAMonteCarloOfSwitchingTimes) {
     const double ps = switching_probability(p, i, p.write_pulse_s);
     EXPECT_LT(std::fabs(switched - n * ps), 4 * std::sqrt(n * ps * (1 - ps)) + 1) << "I/Ic0 = " << frac;
   }
+}
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// eq. X0: the access transistor in series with each conducting MTJ.
+TEST(Crossbar, AccessTransistorInSeriesByHand) {
+  CellParams c = nvsim();
+  c.r_access_ohm = 1000;
+  CrossbarPhysics x(c);
+  // 3 P branches of 3k + 1k and one AP branch of 6k + 1k at 0.25 V:
+  // 0.25 * (3/4000 + 1/7000) = 2.2321428571e-4 A.
+  EXPECT_NEAR(x.column_current(3, 4), 2.2321428571e-4, 1e-13);
+  EXPECT_NEAR(x.g_p(), 1.0 / 4000, 1e-18);
+  EXPECT_NEAR(x.g_ap(), 1.0 / 7000, 1e-18);
+  // The transistor drops V R_T / (R + R_T): 62.5 mV with a P MTJ.
+  EXPECT_NEAR(x.v_read() * x.g_p() * c.r_access_ohm, 0.0625, 1e-15);
+  // The ADC and SA references are built from the same branch conductances, so they still invert it.
+  for (int m = 0; m <= 64; ++m) EXPECT_EQ(x.ideal_adc(x.column_current(m, 64), 64), m);
+  // A device without variation conducts exactly the nominal branch conductance.
+  const MtjDevice d = mtj_device(c, CellVariation{}, 1, 7);
+  EXPECT_DOUBLE_EQ(d.conductance(true, c.r_access_ohm), x.g_p());
+  EXPECT_DOUBLE_EQ(d.conductance(false, c.r_access_ohm), x.g_ap());
+}
+
+// Write-verify: pulses per MTJ are a geometric number truncated at M, so with write error rate e
+// the mean is (1 - e^M) / (1 - e) and a fraction e^M of MTJs is still wrong after M pulses.
+TEST(Programming, WriteVerifyAttemptsAndResidualErrorsMatchTheClosedForm) {
+  const double e = 0.3;
+  const int n = 200000;
+  for (int m : {1, 3}) {
+    for (bool verify : {false, true}) {
+      double pulses = 0;
+      int wrong = 0;
+      for (int i = 0; i < n; ++i) {
+        bool ok = false;
+        pulses += write_attempts(11, static_cast<std::uint64_t>(i), e, verify, m, &ok);
+        wrong += ok ? 0 : 1;
+      }
+      const int mm = verify ? m : 1;  // without verify there is one pulse, whatever max_attempts says
+      const double residual = std::pow(e, mm), mean = (1 - std::pow(e, mm)) / (1 - e);
+      EXPECT_LT(std::abs(wrong - residual * n), 5 * std::sqrt(n * residual * (1 - residual))) << m << verify;
+      EXPECT_NEAR(pulses / n, mean, 0.01) << m << verify;
+    }
+  }
+  bool ok = false;
+  EXPECT_EQ(write_attempts(11, 5, 0.0, true, 8, &ok), 1);  // a perfect device: one pulse
+  EXPECT_TRUE(ok);
+}
+
+// The geometric skip used for read disturb: P(skip = k) = (1 - q)^k q, mean (1 - q) / q.
+TEST(ReadDisturb, GeometricSkipHasTheClosedFormDistribution) {
+  const double q = 0.05;
+  const int n = 100000;
+  double mean = 0;
+  int zeros = 0;
+  for (int i = 0; i < n; ++i) {
+    const long s = disturb_skip(uniform01(hash_key(3, 4, static_cast<std::uint64_t>(i), 0)), q);
+    mean += static_cast<double>(s) / n;
+    zeros += s == 0;
+  }
+  const double want = (1 - q) / q, sd = std::sqrt(1 - q) / q;
+  EXPECT_NEAR(mean, want, 5 * sd / std::sqrt(n));
+  EXPECT_LT(std::abs(zeros - q * n), 5 * std::sqrt(n * q * (1 - q)));
+  EXPECT_EQ(disturb_skip(0.5, 1.0), 0);
+}
+
+// Per-action overrides replace the energy of that action only; counts stay.
+TEST(EnergyTable, OverridesReplaceTheEnergyPerActionOfNamedActions) {
+  StatsSink s;
+  s.action("t0", "sense_amp", "latch", 10, 5e-15);
+  s.action("t1", "sense_amp", "latch", 6, 5e-15);
+  s.action("t0", "adc", "conversion", 4, 1e-12);
+  s.override_energy({{"sense_amp.latch", 2e-15}});
+  const auto e = s.energy_by_component();
+  EXPECT_DOUBLE_EQ(e.at("sense_amp"), 16 * 2e-15);
+  EXPECT_DOUBLE_EQ(e.at("adc"), 4e-12);
+  for (const auto& name : overridable_actions()) EXPECT_NE(name.find('.'), std::string::npos) << name;
+}
+
+// Wordline and bitline driver energies (eq. E1, E2) by hand.
+TEST(EnergyTable, DriverEnergiesByHand) {
+  ArchParams a;
+  a.rows = 512;
+  a.cols = 128;
+  a.wordline_cap_F_per_cell = 0.1e-15;
+  a.wordline_voltage_V = 0.8;
+  a.bitline_cap_F_per_cell = 0.05e-15;
+  DeviceParams d;  // V_read 0.25 V
+  EXPECT_NEAR(derive_action_table(a).wordline_row_J, 0.1e-15 * 128 * 0.64, 1e-30);  // 8.192 fJ
+  EXPECT_NEAR(bitline_energy(a, d), 0.05e-15 * 512 * 0.0625, 1e-30);                // 1.6 fJ
+  // The exact ADC resolution follows the rows one read may enable.
+  EXPECT_EQ(adc_bits_for(a), 10);
+  a.rows_per_read = 64;
+  EXPECT_EQ(adc_bits_for(a), 7);
+}
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// Read disturb from the thermal model (eq. X3): an AP MTJ (6 kOhm) read at 0.25 V carries
+// 41.67 uA = 0.41667 I_c0; with Delta 40 at 300 K, tau = 1 ns exp(40 x 0.58333) and
+// q = 1 - exp(-1.66 ns / tau) = 1.2206e-10 (x - x^2/2 for x = t / tau this small). At 400 K,
+// Delta = 30 and q = 4.169e-8.
+TEST(ReadDisturb, ThermalRateByHandAndRisingWithTemperature) {
+  DeviceParams d;  // R_P 3k, TMR 1, 0.25 V
+  ArchParams a;    // read pulse 1.66 ns
+  StochasticMtjParams t;
+  t.delta_300K = 40;
+  t.temperature_K = 300;
+  t.ic0_A = 100e-6;
+  t.tau0_s = 1e-9;
+  d.thermal = t;
+  const double i = 0.25 / 6000;
+  const double x = 1.66 / std::exp(40 * (1 - i / 100e-6));
+  const double q300 = x - x * x / 2;
+  EXPECT_NEAR(read_disturb_from_thermal(d, a) / q300, 1.0, 1e-9);
+  EXPECT_NEAR(q300, 1.2206e-10, 0.0001e-10);
+  d.thermal->temperature_K = 400;
+  const double q400 = read_disturb_from_thermal(d, a);
+  EXPECT_NEAR(q400 / (1.66 * std::exp(-30 * (1 - i / 100e-6))), 1.0, 1e-6);
+  EXPECT_GT(q400, 100 * q300);
+  // An access transistor lowers the read current and so the disturb rate.
+  d.cell.r_access_ohm = 2000;
+  EXPECT_LT(read_disturb_from_thermal(d, a), q400);
 }
 
 }  // namespace

@@ -169,4 +169,37 @@ inline std::vector<std::uint8_t> random_pixels(int n, std::uint64_t seed) {
   return p;
 }
 
+// A 3-2-2 network on 4x2 arrays, with weights and input chosen so every match count is known.
+inline models::Network hand_network(bool dropout) {
+  models::Network n;
+  n.source = "hand";
+  n.input_size = n.input_c = 3;
+  n.classes = 2;
+  auto layer = [](const char* name, int in, int out, std::vector<int8_t> w, bool sign) {
+    models::BinaryLayer l;
+    l.name = name;
+    l.in = l.c_in = in;
+    l.out = out;
+    l.weight = std::move(w);
+    l.alpha.assign(out, 1.0f);
+    l.bn_gamma.assign(out, 1.0f);
+    l.bn_beta.assign(out, 0.0f);
+    l.bn_mean.assign(out, 0.0f);
+    l.bn_var.assign(out, 1.0f - 1e-5f);
+    l.sign_activation = sign;
+    return l;
+  };
+  n.layers.push_back(layer("fc1", 3, 2, {+1, -1, +1, -1, -1, -1}, true));
+  n.layers.push_back(layer("fc2", 2, 2, {+1, +1, +1, -1}, false));
+  models::DropoutSpec spec;
+  if (dropout) {
+    spec.kind = models::DropoutKind::Scale;
+    spec.p = 1.0;  // deterministic draws: every bit is 1
+    spec.layers = {"fc1", "fc2"};
+  }
+  n.apply_dropout(spec);
+  n.validate();
+  return n;
+}
+
 }  // namespace bayescim::testing

@@ -1,0 +1,145 @@
+"""The hardware options of issue 4 through the `bayescim` CLI: each one changes what it should
+(energy, latency, area, counts), leaves the predictions alone when the devices are ideal, and is
+checked against an independent computation from the report's own counts and parameters."""
+
+import os
+
+import pytest
+
+from test_e2e import read_report, run_sim, REPO_ROOT
+
+MLP = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+CNN = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_none.yaml")  # no draws in the layer times
+ARCH = "hardware.architecture."
+
+
+def run(tmp_path, name, config=MLP, limit=40, samples=3, *sets, jobs=1):
+    out = tmp_path / name
+    args = ["run", config, "--limit", str(limit), "--set", f"mc.samples={samples}", "--quiet", "--out", str(out),
+            "--jobs", str(jobs)]
+    for s in sets:
+        args += ["--set", s]
+    run_sim(*args)
+    return read_report(out), out
+
+
+def same_predictions(a, b):
+    return (a / "predictions.csv").read_bytes() == (b / "predictions.csv").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("base"), "base")
+
+
+def test_access_transistor_lowers_the_read_current_not_the_predictions(base, tmp_path):
+    rep0, out0 = base
+    rep, out = run(tmp_path, "rt", MLP, 40, 3, "hardware.device.access_transistor_ohm=1000")
+    hw = rep["hardware"]
+    # eq. X0 by hand: 0.25 V over 3 k + 1 k and over 6 k + 1 k.
+    assert hw["cell_read_current_A"]["p"] == pytest.approx(0.25 / 4000, rel=1e-12)
+    assert hw["cell_read_current_A"]["ap"] == pytest.approx(0.25 / 7000, rel=1e-12)
+    assert hw["access_transistor_drop_V"]["p"] == pytest.approx(0.25 * 1000 / 4000, rel=1e-12)
+    assert rep0["hardware"]["access_transistor_drop_V"]["p"] == 0
+    comp, comp0 = rep["energy"]["by_component"], rep0["energy"]["by_component"]
+    # Every branch conductance falls, by 3/4 (P) to 6/7 (AP): so does the read energy.
+    assert 0.75 * comp0["crossbar_read"] < comp["crossbar_read"] < 6 / 7 * comp0["crossbar_read"]
+    assert comp["adc"] == comp0["adc"]
+    assert same_predictions(out0, out)
+
+
+def test_energy_override_replaces_one_action_and_nothing_else(base, tmp_path):
+    rep0, out0 = base
+    rep, out = run(tmp_path, "ov", MLP, 40, 3, ARCH + "energy_overrides_fJ.adc.conversion=100",
+                   ARCH + "energy_overrides_fJ.sense_amp.latch=1")
+    comp, comp0 = rep["energy"]["by_component"], rep0["energy"]["by_component"]
+    counts = rep["hardware"]["counts"]
+    assert comp["adc"] == pytest.approx(counts["adc_conversions"] * 100e-15, rel=1e-12)
+    # The SA component keeps its reference branch: only the latch part changes (5 fJ -> 1 fJ).
+    assert comp0["sense_amp"] - comp["sense_amp"] == pytest.approx(counts["sa_decisions"] * 4e-15, rel=1e-9)
+    for k in comp0:
+        if k not in ("adc", "sense_amp"):
+            assert comp[k] == comp0[k], k
+    assert rep["energy"]["overrides_J"] == {"adc.conversion": pytest.approx(100e-15),
+                                            "sense_amp.latch": pytest.approx(1e-15)}
+    assert same_predictions(out0, out)
+
+
+def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
+    rep0, out0 = base
+    rep, out = run(tmp_path, "pipe", MLP, 40, 3, ARCH + "mapping.pipeline_samples=true")
+    assert rep["latency"]["per_inference_s"] < rep0["latency"]["per_inference_s"]
+    # Overlap cannot beat the slowest layer: T samples need at least T x its time per sample.
+    slowest = max(l["latency_per_sample_s"] for l in rep["hardware"]["layers"])
+    assert rep["latency"]["per_inference_s"] >= 3 * slowest * (1 - 1e-12)
+    for k, v in rep0["energy"]["by_component"].items():
+        if k != "leakage":  # leakage follows the (shorter) time
+            assert rep["energy"]["by_component"][k] == v, k
+    assert same_predictions(out0, out)
+
+
+def test_fewer_rows_per_read_mean_more_conversions_same_predictions(base, tmp_path):
+    rep0, out0 = base
+    rep, out = run(tmp_path, "rpr", MLP, 40, 3, ARCH + "array.rows_per_read=128")
+    assert rep["hardware"]["rows_per_read"] == 128
+    c, c0 = rep["hardware"]["counts"], rep0["hardware"]["counts"]
+    assert c["adc_conversions"] > c0["adc_conversions"]
+    assert c["sa_decisions"] == 0  # every layer's fan-in exceeds 128: all partial sums go through ADCs
+    assert same_predictions(out0, out)  # the default ADC resolution is exact for 128 rows
+
+
+def test_two_phase_cell_halves_the_cell_area_same_predictions(base, tmp_path):
+    rep0, out0 = base
+    rep, out = run(tmp_path, "1t1", MLP, 40, 3, ARCH + "array.cell=two_phase_1t1mtj")
+    assert rep["hardware"]["cell"] == "two_phase_1t1mtj"
+    a, a0 = rep["area"]["by_component_mm2"], rep0["area"]["by_component_mm2"]
+    assert a["arrays"] == pytest.approx(a0["arrays"] / 2, rel=1e-12)
+    assert rep["hardware"]["counts"]["sa_decisions"] == 0
+    assert rep["hardware"]["counts"]["array_reads"] == 2 * rep0["hardware"]["counts"]["array_reads"]
+    assert same_predictions(out0, out)
+
+
+def test_replication_splits_conv_positions(tmp_path):
+    rep1, out1 = run(tmp_path, "r1", CNN, 6, 2)
+    rep4, out4 = run(tmp_path, "r4", CNN, 6, 2, ARCH + "mapping.replicate=4")
+    checked = 0
+    for l1, l4 in zip(rep1["hardware"]["layers"], rep4["hardware"]["layers"]):
+        assert l4["replicas"] == min(4, l1["positions"])
+        assert l4["arrays"] == l4["replicas"] * l1["arrays"]
+        if l1["kind"] == "conv" and l1["sensing"] == "sa":  # pure reads: time per position
+            per_copy = -(-l1["positions"] // 4)
+            assert l4["latency_per_sample_s"] == pytest.approx(
+                l1["latency_per_sample_s"] * per_copy / l1["positions"], rel=1e-9)
+            checked += 1
+    assert checked >= 2  # both conv layers
+    assert rep4["latency"]["per_inference_s"] < rep1["latency"]["per_inference_s"]
+    assert rep4["energy"]["programming_J"] > rep1["energy"]["programming_J"]
+    assert rep4["area"]["total_mm2"] > rep1["area"]["total_mm2"]
+    assert same_predictions(out1, out4)
+
+
+def test_write_verify_removes_write_errors_that_cost_accuracy(tmp_path):
+    dev = "hardware.device.faults.write_error_rate=0.2"
+    bad, _ = run(tmp_path, "wer", MLP, 100, 2, dev, "data.ood=null")
+    good, _ = run(tmp_path, "wv", MLP, 100, 2, dev, "data.ood=null", ARCH + "programming.write_verify=true",
+                  ARCH + "programming.max_attempts=20")
+    clean, _ = run(tmp_path, "clean", MLP, 100, 2, "data.ood=null")
+    cb, cg = bad["hardware"]["counts"], good["hardware"]["counts"]
+    mtjs = cb["programming_write_pulses"]  # one pulse each without verify
+    assert cb["programming_write_errors"] == pytest.approx(0.2 * mtjs, rel=0.05)
+    assert cg["programming_write_errors"] == 0  # 0.2^20 per MTJ
+    assert cg["programming_write_pulses"] == pytest.approx(mtjs / 0.8, rel=0.02)  # geometric mean 1 / (1 - e)
+    assert cg["programming_verify_reads"] == cg["programming_write_pulses"]
+    assert good["metrics"]["id"]["accuracy"] == clean["metrics"]["id"]["accuracy"]
+    assert bad["metrics"]["id"]["accuracy"] < clean["metrics"]["id"]["accuracy"] - 0.05
+    assert good["latency"]["programming_s"] > bad["latency"]["programming_s"]
+
+
+def test_read_disturb_counts_are_the_same_with_two_workers(tmp_path):
+    sets = ("hardware.device.faults.read_disturb_rate=1e-4", "data.ood=null")
+    r1, o1 = run(tmp_path, "j1", MLP, 30, 3, *sets, jobs=1)
+    r2, o2 = run(tmp_path, "j2", MLP, 30, 3, *sets, jobs=2)
+    n = r1["hardware"]["counts"]["read_disturbs"]
+    assert n > 0 and n == r2["hardware"]["counts"]["read_disturbs"]
+    assert same_predictions(o1, o2)
+    assert r1["energy"]["by_component"]["read_disturb"] == pytest.approx(n * (80e-6) ** 2 * 6000 * 10e-9, rel=1e-12)

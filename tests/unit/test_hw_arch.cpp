@@ -1,0 +1,349 @@
+// Architecture options and array non-idealities (issue 4): the cell scheme, rows per read,
+// replication, sample pipelining, read disturb, write errors with write-verify, and the driver
+// energies, each checked against the reference executor or a hand calculation.
+// Each TEST runs in its own process (gtest_discover_tests), so each may elaborate once.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <systemc>
+
+#include "hw/accelerator.h"
+#include "hw/area.h"
+#include "hw/physics/rng.h"
+#include "models/compiled.h"
+#include "models/reference_executor.h"
+#include "tests/util/tiny_net.h"
+
+namespace bayescim::hw {
+namespace {
+
+struct ArchCase {
+  const char* name;
+  CellScheme cell;
+  int rows_per_read;
+  int replicate;
+  bool pipeline;
+};
+
+class HwArch : public ::testing::TestWithParam<ArchCase> {};
+
+// Ideal devices and exact ADCs: whatever the scheme, grouping, copies or overlap, the logits are
+// the reference executor's on the same draws.
+TEST_P(HwArch, SimulationEqualsReferenceOnTheSameDraws) {
+  const ArchCase& k = GetParam();
+  const auto net = testing::random_cnn(31, models::DropoutKind::Spatial, 0.35);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 5; ++i) images.push_back(testing::random_pixels(net.input_size, 170 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(1, i)});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 20;  // conv1 9 rows x 100 positions, conv2 36 rows x 9 positions, fc1 45 rows
+  cfg.arch.cols = 3;
+  cfg.arch.cell = k.cell;
+  cfg.arch.rows_per_read = k.rows_per_read;
+  cfg.arch.replicate = k.replicate;
+  cfg.arch.pipeline_samples = k.pipeline;
+  cfg.samples = 3;
+  cfg.dropout_p = 0.35;
+  cfg.seed = 9;
+  std::vector<std::vector<float>> got;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    got.emplace_back(l, l + net.classes);
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(got.size(), images.size() * 3);
+  const auto& m = acc.mapping();
+  // conv1 (9 rows) is sensed by SAs only with the complementary cell and 9 rows in one read.
+  EXPECT_EQ(m.layers[0].sa_path, k.cell == CellScheme::Complementary && (k.rows_per_read == 0 || k.rows_per_read >= 9));
+  EXPECT_EQ(m.layers[0].replicas, k.replicate);
+  EXPECT_EQ(m.layers[2].replicas, 1);  // one output position: one copy
+  std::size_t arrays = 0;
+  for (const auto& l : m.layers) arrays += static_cast<std::size_t>(l.replicas * l.row_tiles * l.col_tiles);
+  EXPECT_EQ(m.arrays.size(), arrays);
+  models::ReferenceExecutor ref(c);
+  models::SampleMasks masks;
+  std::vector<float> want(net.classes);
+  for (std::size_t s = 0; s < got.size(); ++s) {
+    const std::size_t img = s / 3;
+    const int t = static_cast<int>(s % 3);
+    c.fill_masks(masks, [&](std::size_t d) {
+      return dropout_draw(9, image_key(1, img), t, d, acc.dropout_source().realised_p());
+    });
+    ref.forward(images[img].data(), masks, want.data());
+    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[s][o], want[o]) << k.name << " sample " << s;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, HwArch,
+    ::testing::Values(ArchCase{"complementary", CellScheme::Complementary, 0, 1, false},
+                      ArchCase{"rows_per_read_8", CellScheme::Complementary, 8, 1, false},
+                      ArchCase{"two_phase", CellScheme::TwoPhase, 0, 1, false},
+                      ArchCase{"two_phase_rows_7", CellScheme::TwoPhase, 7, 1, false},
+                      ArchCase{"replicate_4", CellScheme::Complementary, 0, 4, false},
+                      ArchCase{"pipelined", CellScheme::Complementary, 0, 1, true},
+                      ArchCase{"all", CellScheme::TwoPhase, 8, 3, true}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// Runs the 3-2-2 hand network (x = (+1, -1, +1); fc1 matches (3, 1), fc2 matches (1, 2)) on 4x2
+// arrays and returns the statistics.
+StatsSink run_hand(const AcceleratorConfig& cfg, bool dropout, int images, std::vector<float>* last_logits) {
+  static const auto net = testing::hand_network(dropout);
+  static const models::CompiledNetwork c(net);
+  static const std::vector<std::uint8_t> px = {255, 0, 255};
+  static std::vector<Job> jobs;
+  for (int i = 0; i < images; ++i) jobs.push_back({px.data(), static_cast<std::uint64_t>(i)});
+  Accelerator acc("acc", cfg, c, jobs, [last_logits](std::size_t, int, const float* l, const std::uint8_t*) {
+    if (last_logits) last_logits->assign(l, l + 2);
+  });
+  sc_core::sc_start();
+  return collect_stats();
+}
+
+AcceleratorConfig hand_arch() {
+  AcceleratorConfig c;
+  c.arch.rows = 4;
+  c.arch.cols = 2;
+  c.dropout_p = 1.0;
+  return c;
+}
+
+// Two reads of fc1 (rows 0-1, then row 2), each converted by a 2-bit ADC (exact for 2 rows) and
+// added: fc1 becomes an ADC layer. fc2 (2 rows) is one read.
+TEST(RowsPerRead, ReadsConversionsAndLatencyByHand) {
+  auto cfg = hand_arch();
+  cfg.arch.rows_per_read = 2;
+  std::vector<float> logits;
+  const auto st = run_hand(cfg, false, 1, &logits);
+  EXPECT_FLOAT_EQ(logits[0], 0.0f);
+  EXPECT_FLOAT_EQ(logits[1], 2.0f);
+  EXPECT_EQ(st.sum("array_reads"), 3.0);
+  EXPECT_EQ(st.sum("adc_conversions"), 6.0);  // (2 + 1) reads x 2 columns
+  EXPECT_EQ(st.sum("sa_decisions"), 0.0);
+  EXPECT_NEAR(st.energy_by_component()["adc"], 6 * 50e-15 * 4, 1e-24);  // 2 bits: 2^2 steps
+  // fc1: 2 x (1.66 + 2) ns + 1 clock of threshold; fc2: 1.66 + 2 + 1 ns.
+  EXPECT_NEAR(st.sum("inference_time"), 2 * 3.66e-9 + 1e-9 + 4.66e-9, 1e-18);
+  // The two groups' codes are added inside the tile: one addition per column.
+  EXPECT_NEAR(st.energy_by_component()["digital"], 2 * 50e-15 + 4 * 100e-15, 1e-24);
+}
+
+// 1T-1MTJ cells read in two phases: every active row conducts through the MTJ storing w, so the
+// read energy follows the weights (P for +1, AP for -1), not the matches; twice the reads and
+// conversions; half the MTJs to program.
+TEST(TwoPhaseCell, EnergyLatencyAndProgrammingByHand) {
+  auto cfg = hand_arch();
+  cfg.arch.cell = CellScheme::TwoPhase;
+  std::vector<float> logits;
+  const auto st = run_hand(cfg, false, 1, &logits);
+  EXPECT_FLOAT_EQ(logits[0], 0.0f);
+  EXPECT_FLOAT_EQ(logits[1], 2.0f);
+  const double V = 0.25, t = 1.66e-9, gp = 1 / 3000.0, gap = 1 / 6000.0;
+  // fc1 columns w = (+1 -1 +1), (-1 -1 -1): 2 P + 1 AP, 3 AP. fc2 on h = (+1, -1), columns
+  // (+1 +1), (+1 -1): 2 P, 1 P + 1 AP. In all 5 P and 5 AP branches conduct for one pulse.
+  EXPECT_NEAR(st.energy_by_component()["crossbar_read"], V * V * t * (5 * gp + 5 * gap), 1e-24);
+  EXPECT_EQ(st.sum("array_reads"), 4.0);
+  EXPECT_EQ(st.sum("adc_conversions"), 8.0);
+  EXPECT_NEAR(st.energy_by_component()["adc"], 8 * 50e-15 * 8, 1e-24);  // 3 bits for 4 rows
+  // Each layer: 2 phases x (1.66 + 2) ns + 1 clock.
+  EXPECT_NEAR(st.sum("inference_time"), 2 * (2 * 3.66e-9 + 1e-9), 1e-18);
+  // 10 cells, one MTJ each: weights +1 (P) and -1 (AP) of fc1 (+1 -1 +1 -1 -1 -1) and fc2 (+1 +1 +1 -1).
+  EXPECT_EQ(st.sum("programming.mtj_writes"), 10.0);
+  EXPECT_NEAR(st.energy_by_component(true)["programming"], 80e-6 * 80e-6 * 10e-9 * (5 * 3000 + 5 * 6000), 1e-24);
+  ArchParams a = cfg.arch;
+  const auto area = area_by_component(map_network(models::CompiledNetwork(testing::hand_network(false)), a), a,
+                                      DeviceParams{}, 0);
+  EXPECT_NEAR(area.at("arrays"), 2 * 4 * 2 * 1 * 54 * 22e-9 * 22e-9, 1e-24);
+}
+
+// eq. E1 and E2: one wordline per enabled row per read, every bitline of the array per read.
+TEST(Drivers, WordlineAndBitlineEnergyByHand) {
+  auto cfg = hand_arch();
+  cfg.arch.wordline_cap_F_per_cell = 0.1e-15;
+  cfg.arch.wordline_voltage_V = 0.8;
+  cfg.arch.bitline_cap_F_per_cell = 0.05e-15;
+  const auto st = run_hand(cfg, false, 1, nullptr);
+  const double wl = 0.1e-15 * 2 * 0.64;    // per row: C x 2 cells x V^2
+  const double bl = 0.05e-15 * 4 * 0.0625;  // per column: C x 4 cells x V_read^2
+  // fc1: 3 rows, 2 columns; fc2: 2 rows, 2 columns; one read each.
+  EXPECT_NEAR(st.energy_by_component()["drivers"], (3 + 2) * wl + (2 + 2) * bl, 1e-30);
+}
+
+// Pipelined samples: sample t+1 enters a layer when sample t has left it. With fc1 taking
+// s1 = 1.66 ns and fc2 s2 = 4.66 ns, T samples of one image take s1 + T s2 (s2 > s1) instead of
+// T (s1 + s2); the next image starts when the previous one has drained.
+TEST(PipelineSamples, LatencyOfThreeSamplesByHand) {
+  auto cfg = hand_arch();
+  cfg.samples = 3;
+  cfg.arch.pipeline_samples = true;
+  std::vector<float> logits;
+  const auto st = run_hand(cfg, false, 2, &logits);
+  EXPECT_FLOAT_EQ(logits[1], 2.0f);
+  EXPECT_NEAR(st.sum("inference_time"), 2 * (1.66e-9 + 3 * 4.66e-9), 1e-18);
+}
+
+// With the shared dropout unit (14.5 ns per bit, one layer at a time) the draws serialise:
+// sample 0: draw1 0-14.5, fc1 -16.16, draw2 -30.66, fc2 -35.32; sample 1: draw1 waits for the
+// unit, 30.66-45.16, fc1 -46.82, draw2 -61.32, fc2 -65.98; sample 2: draw1 61.32-75.82, fc1
+// -77.48, draw2 -91.98, fc2 -96.64 ns (sequential: 3 x 35.32 = 105.96 ns).
+TEST(PipelineSamples, SharedDropoutUnitSerialisesDrawsByHand) {
+  auto cfg = hand_arch();
+  cfg.samples = 3;
+  cfg.arch.pipeline_samples = true;
+  const auto st = run_hand(cfg, true, 1, nullptr);
+  EXPECT_NEAR(st.sum("inference_time"), 96.64e-9, 1e-18);
+}
+
+// Copies of conv2 (9 positions, one SA array) share its positions: 4 copies read 3, 2, 2, 2
+// positions, so the layer takes 3 reads instead of 9; energy and outputs do not change.
+TEST(Replication, LayerLatencyAndArraysByHand) {
+  const auto net = testing::random_cnn(4, models::DropoutKind::None);
+  const models::CompiledNetwork c(net);
+  const auto px = testing::random_pixels(net.input_size, 3);
+  std::vector<Job> jobs = {{px.data(), image_key(0, 0)}};
+  AcceleratorConfig cfg;
+  cfg.arch.replicate = 4;
+  Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
+  sc_core::sc_start();
+  const auto& m = acc.mapping();
+  EXPECT_EQ(m.layers[1].replicas, 4);
+  EXPECT_EQ(m.arrays.size(), 4u + 4u + 1u);  // conv1 (100 positions) and conv2 copied, fc1 not
+  const auto st = collect_stats();
+  EXPECT_NEAR(st.sum("layer_time.conv2"), 3 * 1.66e-9, 1e-18);
+  EXPECT_NEAR(st.sum("layer_time.conv1"), 25 * 1.66e-9, 1e-18);  // 100 positions over 4 copies
+  EXPECT_EQ(st.sum("array_reads"), 100.0 + 9.0 + 1.0);            // every position read once
+  EXPECT_EQ(st.sum("programming.mtj_writes"), 2.0 * (4 * 9 * 4 + 4 * 36 * 5 + 45 * 6));
+}
+
+// A dense 64 -> 16 logits layer with every weight -1 and every input +1: every conducting MTJ
+// (the one storing w) is in AP, so every MTJ of the array is eligible for read disturb.
+models::Network all_ap_layer() {
+  models::Network n;
+  n.source = "hand";
+  n.input_size = n.input_c = 64;
+  n.classes = 16;
+  auto l = testing::dense("fc1", 64, 16, false);
+  l.weight.assign(64 * 16, -1);
+  l.alpha.assign(16, 1.0f);
+  l.bn_gamma.assign(16, 1.0f);
+  l.bn_beta.assign(16, 0.0f);
+  l.bn_mean.assign(16, 0.0f);
+  l.bn_var.assign(16, 1.0f - 1e-5f);
+  n.layers.push_back(l);
+  n.validate();
+  return n;
+}
+
+// The observed disturb count over many single-read images against Binomial(1024 x images, q).
+TEST(ReadDisturb, ObservedRateMatchesTheConfiguredRate) {
+  const auto net = all_ap_layer();
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px(64, 255);
+  std::vector<Job> jobs;
+  const int images = 300;
+  for (int i = 0; i < images; ++i) jobs.push_back({px.data(), image_key(0, static_cast<std::uint64_t>(i))});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 64;
+  cfg.arch.cols = 16;
+  cfg.device.variation.read_disturb_rate = 0.01;
+  Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
+  sc_core::sc_start();
+  const auto st = collect_stats();
+  const double n = 1024.0 * images, q = 0.01;
+  EXPECT_LT(std::abs(st.sum("read_disturbs") - n * q), 5 * std::sqrt(n * q * (1 - q)));
+  // Each disturbed MTJ is rewritten to AP once: I_w^2 R_AP t_w.
+  EXPECT_NEAR(st.energy_by_component()["read_disturb"], st.sum("read_disturbs") * 80e-6 * 80e-6 * 6000 * 10e-9, 1e-20);
+}
+
+// With q = 1 the first read switches every conducting AP MTJ to P: the next samples of the same
+// image read all matches; the next image starts from the restored array.
+TEST(ReadDisturb, CertainDisturbPersistsWithinAnImageAndIsRestoredBetweenImages) {
+  const auto net = all_ap_layer();
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px(64, 255);
+  std::vector<Job> jobs = {{px.data(), image_key(0, 0)}, {px.data(), image_key(0, 1)}};
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 64;
+  cfg.arch.cols = 16;
+  cfg.samples = 3;
+  cfg.device.variation.read_disturb_rate = 1.0;
+  std::vector<float> first;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    first.push_back(l[0]);
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(first.size(), 6u);
+  const std::vector<float> want = {-64, 64, 64, -64, 64, 64};  // a = 2m - N
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(first[i], want[i]) << i;
+  EXPECT_EQ(collect_stats().sum("read_disturbs"), 2.0 * 1024);
+}
+
+// Write errors: without verify a fraction WER of the MTJs is left wrong; with verify and M pulses,
+// WER^M, using (1 - WER^M) / (1 - WER) pulses per MTJ on average.
+TEST(WriteErrors, ResidualErrorsAndPulsesWithWriteVerify) {
+  const auto net = all_ap_layer();
+  const models::CompiledNetwork c(net);
+  std::vector<Job> jobs;
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 64;
+  cfg.arch.cols = 16;
+  cfg.arch.write_verify = true;
+  cfg.arch.write_max_attempts = 4;
+  cfg.device.variation.write_error_rate = 0.5;
+  Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
+  sc_core::sc_start();
+  const auto st = collect_stats();
+  const double n = 2048, e = 0.5, res = std::pow(e, 4);
+  EXPECT_LT(std::abs(st.sum("programming.write_errors") - n * res), 5 * std::sqrt(n * res * (1 - res)));
+  EXPECT_NEAR(st.sum("programming.mtj_writes") / n, (1 - res) / (1 - e), 0.06);
+  EXPECT_EQ(st.sum("programming.verify_reads"), st.sum("programming.mtj_writes"));
+  // Each row's two pulses (to P, to AP) repeat until all 16 of its MTJs are right, up to 4 times.
+  const double round = 10e-9 + 1.66e-9;
+  EXPECT_GE(st.sum("programming_time"), 64 * 2 * round - 1e-15);
+  EXPECT_LE(st.sum("programming_time"), 64 * 2 * 4 * round + 1e-15);
+  EXPECT_GT(st.sum("programming_time"), 64 * 2 * 3 * round);  // 16 MTJs at 1/2: most rows need >= 3
+}
+
+// A perfect device with write-verify: one pulse and one verify read per MTJ, by hand.
+TEST(WriteErrors, VerifyReadEnergyAndTimeByHand) {
+  auto cfg = hand_arch();
+  cfg.arch.write_verify = true;
+  cfg.arch.write_max_attempts = 5;
+  const auto st = run_hand(cfg, false, 0, nullptr);
+  const double V = 0.25, t = 1.66e-9, gp = 1 / 3000.0, gap = 1 / 6000.0;
+  const double writes = 10 * (80e-6 * 80e-6 * 10e-9 * (3000 + 6000));
+  const double verify = 10 * (V * V * t * (gp + gap) + 2 * 5e-15);
+  EXPECT_NEAR(st.energy_by_component(true)["programming"], writes + verify, 1e-24);
+  EXPECT_EQ(st.sum("programming.verify_reads"), 20.0);
+  EXPECT_EQ(st.sum("programming.write_errors"), 0.0);
+  // fc1 3 rows, fc2 2 rows, 2 pulse rounds per row, each 10 ns + a 1.66 ns verify read.
+  EXPECT_NEAR(st.sum("programming_time"), 5 * 2 * (10e-9 + 1.66e-9), 1e-18);
+}
+
+// Without verify, WER = 1 leaves every MTJ in the opposite state: each cell stores not w, so the
+// all-(-1) layer reads a = +64 instead of -64, through the analog path (taken because the cells no
+// longer hold the weights).
+TEST(WriteErrors, EveryWriteFailingInvertsTheWeights) {
+  const auto net = all_ap_layer();
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px(64, 255);
+  std::vector<Job> jobs = {{px.data(), image_key(0, 0)}};
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 64;
+  cfg.arch.cols = 16;
+  cfg.device.variation.write_error_rate = 1.0;
+  std::vector<float> logits;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    logits.assign(l, l + 16);
+  });
+  sc_core::sc_start();
+  const auto st = collect_stats();
+  EXPECT_EQ(st.sum("programming.write_errors"), 2048.0);
+  EXPECT_EQ(st.sum("programming.mtj_writes"), 2048.0);  // no verify: one pulse each
+  for (float v : logits) EXPECT_FLOAT_EQ(v, 64.0f);
+  // The read energy now comes from the per-MTJ conductances: 64 P MTJs per column.
+  EXPECT_NEAR(st.energy_by_component()["crossbar_read"], 16 * 64 * 0.25 * 0.25 / 3000 * 1.66e-9, 1e-22);
+}
+
+}  // namespace
+}  // namespace bayescim::hw
