@@ -20,7 +20,7 @@ double conductance_sum(const double* ga, const double* gb, const double* sel_a, 
   for (; i + kConductanceLanes <= n; i += kConductanceLanes)
     for (int k = 0; k < kConductanceLanes; ++k) s[k] += sel_a[i + k] * ga[i + k] + sel_b[i + k] * gb[i + k];
   for (int k = 0; i + k < n; ++k) s[k] += sel_a[i + k] * ga[i + k] + sel_b[i + k] * gb[i + k];
-  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 double conductance_sum_serial(const double* ga, const double* gb, const double* sel_a, const double* sel_b, int n) {
