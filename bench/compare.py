@@ -14,7 +14,10 @@ For each workload:
   C        the bit-packed reference executor alone (experiment.engine=reference, --jobs 1): the same binary
            MACs with no hardware model
 and it reports A/B (all cores on both sides), A1/C (one core on both sides), the --jobs speed-up A1/A and
-the peak RSS of every bayescim run (the largest process: the parent or one worker). For scale it also gives
+the peak RSS of every bayescim run (the largest process: the parent or one worker). On mlp_scale it also
+measures the parallel capacity the machine offers at that moment: <cores> independent --jobs 1 runs started
+together (on an idle machine x<cores>; a shared machine gives less, and the --jobs speed-up cannot exceed it).
+For scale it also gives
   R        the XNOR-popcount roofline: the run's binary MACs / the MAC rate of the tight GEMV microbenchmark
            (bench_kernels BM_XnorGemv/784/512, one core), i.e. the time no bit-packed executor can beat on one core
 
@@ -109,6 +112,16 @@ def run_torch(model_path, cfg, T, limit):
     return wall
 
 
+def capacity(config, sets, T, limit, jobs, a1):
+    """How many cores this machine gives us right now: `jobs` independent --jobs 1 runs at once
+    take `wall`; capacity = jobs * a1 / wall (jobs if they truly ran in parallel, 1 if not)."""
+    import concurrent.futures
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+        list(ex.map(lambda _: run_sim(config, sets, T, limit, 1, "hw"), range(jobs)))
+    return jobs * a1 / (time.perf_counter() - t0)
+
+
 def best(reps, f):
     """The fastest of reps measurements (a shared machine only ever adds time); RSS is the largest."""
     runs = [f() for _ in range(reps)]
@@ -186,17 +199,18 @@ def main():
         b = best(args.reps, lambda: (run_torch(model, cfg, args.T, limit),))[0]
         c, rssc, _ = best(args.reps, lambda: run_sim(config, w["sets"], args.T, limit, 1, "reference"))
         roof = macs / rate
+        cap = capacity(config, w["sets"], args.T, limit, args.jobs, a1) if name == "mlp_scale" else None
         r = {"config": os.path.relpath(config, REPO), "sets": w["sets"], "limit": limit,
              "images": 2 * limit if limit else None,
              "A1_bayescim_jobs1_s": a1, "A_bayescim_jobs_s": aj, "B_pytorch_s": b, "C_reference_s": c,
              "binary_macs": macs, "R_gemv_roofline_s": roof,
              "A_over_B": aj / b, "A1_over_B": a1 / b, "A1_over_C": a1 / c, "A1_over_R": a1 / roof,
-             "C_over_R": c / roof, "jobs_speedup": a1 / aj,
+             "C_over_R": c / roof, "jobs_speedup": a1 / aj, "parallel_capacity": cap,
              "peak_rss_MB": {"A1": rss1, "A": rssj, "C": rssc}}
         res["workloads"][name] = r
         print(f"{name:17s} A1 {a1:7.2f} s  A(jobs {args.jobs}) {aj:7.2f} s  B {b:7.2f} s  C {c:7.2f} s | "
               f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  A1/R {a1 / roof:5.1f}  jobs x{a1 / aj:4.2f}  "
-              f"RSS {max(rss1, rssj, rssc):.0f} MB", flush=True)
+              f"RSS {max(rss1, rssj, rssc):.0f} MB" + (f"  (capacity x{cap:.2f})" if cap else ""), flush=True)
     res["load_average_end"] = os.getloadavg()
     out = args.out or os.path.join(REPO, "bench", "results", f"compare-{datetime.date.today()}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
