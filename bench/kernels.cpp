@@ -6,6 +6,7 @@
 // Compare items/s within one run; absolute times depend on the machine and its load.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <memory>
 #include <random>
 #include <string>
@@ -190,7 +191,10 @@ BENCHMARK(BM_AnalogKernelSerial)->Args({512, 128});
 // The ADC partial-sum path of one array read (128 columns): from exact match counts (ideal
 // devices) and from column currents (analog mode). Items are conversions.
 void BM_AdcOfMatches(benchmark::State& state) {
-  const int rows = 512, cols = 128, levels = 15;
+  const int cols = 128;
+  int rows = 512, levels = 15;
+  benchmark::DoNotOptimize(rows);  // as in the tile, the step is a run-time value (a division per code)
+  benchmark::DoNotOptimize(levels);
   const int step = bayescim::hw::CrossbarPhysics::adc_step(rows, levels);
   std::mt19937 rng(1);
   std::vector<int> m(cols), code(cols);
@@ -219,6 +223,60 @@ void BM_AdcOfCurrent(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * cols);
 }
 BENCHMARK(BM_AdcOfCurrent);
+
+// The SA path of one array read (128 columns, ideal devices): the decision m >= M and the
+// reference-branch counts, with M from the column's integer threshold. "double" derives M with
+// std::ceil / std::floor on (a + N) / 2.0 as hw/tile.cpp does; "integer" with shifts, the same M
+// for every int. Items are decisions.
+struct SaColumns {
+  std::vector<bayescim::models::Threshold> thr;
+  std::vector<int> m;
+  int active = 400;
+  SaColumns() {
+    std::mt19937 rng(1);
+    for (int c = 0; c < 128; ++c) {
+      bayescim::models::Threshold t;
+      t.mode = rng() % 8 == 0 ? bayescim::models::Threshold::Mode::AtMost : bayescim::models::Threshold::Mode::AtLeast;
+      t.a = static_cast<int>(rng() % 161) - 80;
+      thr.push_back(t);
+      m.push_back(static_cast<int>(rng() % 401));
+    }
+  }
+};
+
+template <bool kInteger>
+void BM_SaDecisions(benchmark::State& state) {
+  SaColumns cols;
+  std::uint64_t out[2] = {}, ref_p = 0, ref_ap = 0;
+  for (auto _ : state) {
+    for (int c = 0; c < 128; ++c) {
+      const auto& t = cols.thr[static_cast<std::size_t>(c)];
+      const int active = cols.active, m = cols.m[static_cast<std::size_t>(c)];
+      const bool invert = t.mode == bayescim::models::Threshold::Mode::AtMost;
+      int m_ref;
+      if (kInteger) m_ref = invert ? ((t.a + active) >> 1) + 1 : (t.a + active + 1) >> 1;
+      else m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
+                          : static_cast<int>(std::ceil((t.a + active) / 2.0));
+      bool raw;
+      if (m_ref <= 0) {
+        raw = true;
+      } else if (m_ref > active) {
+        raw = false;
+      } else {
+        raw = m >= m_ref;
+        ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
+        ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+      }
+      bayescim::models::set_bit(out, c, invert ? !raw : raw);
+    }
+    benchmark::DoNotOptimize(out);
+    benchmark::DoNotOptimize(ref_p);
+    benchmark::DoNotOptimize(ref_ap);
+  }
+  state.SetItemsProcessed(state.iterations() * 128);
+}
+BENCHMARK(BM_SaDecisions<false>)->Name("BM_SaDecisions/double");
+BENCHMARK(BM_SaDecisions<true>)->Name("BM_SaDecisions/integer");
 
 // Dropout masks of one MC sample: the counter-based draws packed per layer (fill_masks), for
 // the shipped models' dropout kinds. Items are draws.

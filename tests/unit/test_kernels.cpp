@@ -114,6 +114,15 @@ void plain_rows_at(const models::CompiledLayer& l, int p, const std::uint64_t* i
   }
 }
 
+// The integer form of the SA reference index benchmarked in bench/kernels.cpp (BM_SaDecisions):
+// ceil(s / 2) = (s + 1) >> 1 and floor(s / 2) + 1 = (s >> 1) + 1 for every s = a + N, negative too.
+TEST(SaReference, IntegerFormEqualsTheFloatingForm) {
+  for (int s = -5000; s <= 5000; ++s) {
+    ASSERT_EQ((s + 1) >> 1, static_cast<int>(std::ceil(s / 2.0))) << s;
+    ASSERT_EQ((s >> 1) + 1, static_cast<int>(std::floor(s / 2.0)) + 1) << s;
+  }
+}
+
 class PackedIm2col : public ::testing::TestWithParam<models::DropoutKind> {};
 
 TEST_P(PackedIm2col, RowsAtMatchesThePlainDefinition) {
