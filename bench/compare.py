@@ -21,7 +21,8 @@ For scale it also gives
   R        the XNOR-popcount roofline: the run's binary MACs / the MAC rate of the tight GEMV microbenchmark
            (bench_kernels BM_XnorGemv/784/512, one core), i.e. the time no bit-packed executor can beat on one core
 
-    /usr/bin/python3 bench/compare.py                    # all images for the MLP (long: see docs/performance.md)
+    /usr/bin/python3 bench/compare.py                    # all images (long: see docs/performance.md)
+    /usr/bin/python3 bench/compare.py --cnn-limit 2000 --analog-limit 2000   # the run in docs/performance.md
     /usr/bin/python3 bench/compare.py --limit 500        # quick
     /usr/bin/python3 bench/compare.py --only mlp_scale
 
@@ -131,6 +132,14 @@ def best(reps, f):
     return fastest
 
 
+def save(res, out):
+    res["load_average_end"] = os.getloadavg()
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out + ".tmp", "w") as f:
+        json.dump(res, f, indent=2)
+    os.replace(out + ".tmp", out)
+
+
 def machine():
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -185,6 +194,7 @@ def main():
     res = {"T": args.T, "jobs": args.jobs, "reps": args.reps, "machine": machine(),
            "load_average_start": os.getloadavg(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
            "workloads": {}}
+    out = args.out or os.path.join(REPO, "bench", "results", f"compare-{datetime.date.today()}.json")
     rate = gemv_rate()
     res["gemv_binary_macs_per_s"] = rate
     for name in args.only or list(WORKLOADS):
@@ -208,15 +218,11 @@ def main():
              "C_over_R": c / roof, "jobs_speedup": a1 / aj, "parallel_capacity": cap,
              "peak_rss_MB": {"A1": rss1, "A": rssj, "C": rssc}}
         res["workloads"][name] = r
+        save(res, out)  # after every workload: a long run interrupted keeps what it measured
         print(f"{name:17s} A1 {a1:7.2f} s  A(jobs {args.jobs}) {aj:7.2f} s  B {b:7.2f} s  C {c:7.2f} s | "
               f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  A1/R {a1 / roof:5.1f}  jobs x{a1 / aj:4.2f}  "
               f"RSS {max(rss1, rssj, rssc):.0f} MB" + (f"  (capacity x{cap:.2f})" if cap else ""), flush=True)
-    res["load_average_end"] = os.getloadavg()
-    out = args.out or os.path.join(REPO, "bench", "results", f"compare-{datetime.date.today()}.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f, indent=2)
-    os.replace(out + ".tmp", out)
+    save(res, out)
     print(f"load average {res['load_average_start'][0]:.2f} -> {res['load_average_end'][0]:.2f}; wrote {out}")
 
 
