@@ -188,6 +188,35 @@ void BM_AnalogKernelSerial(benchmark::State& state) {
 }
 BENCHMARK(BM_AnalogKernelSerial)->Args({512, 128});
 
+// The T = 20 samples of one image on a layer-sized analog array (784 x 512, 6.4 MB of conductances,
+// more than the L2 cache): 20 passes of conductance_sums against one conductance_sums_batch.
+// Items are cell reads (cells x samples).
+void BM_AnalogSamples(benchmark::State& state) {
+  const bool batched = state.range(0) != 0;
+  const int rows = 784, cols = 512, sets = 20;
+  AnalogArray arr(rows, cols);
+  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()), g(static_cast<std::size_t>(sets) * cols);
+  for (int s = 0; s < sets; ++s) {
+    const auto x = random_words(arr.x.size(), 100 + s);
+    bayescim::hw::expand_selectors(x.data(), arr.a.data(), 0, rows, sa.data() + s * rows, sb.data() + s * rows);
+  }
+  for (auto _ : state) {
+    if (batched) {
+      bayescim::hw::conductance_sums_batch(arr.ga.data(), arr.gb.data(), sa.data(), sb.data(), rows, cols, sets,
+                                           g.data());
+    } else {
+      for (int s = 0; s < sets; ++s)
+        bayescim::hw::conductance_sums(arr.ga.data(), arr.gb.data(), sa.data() + s * rows, sb.data() + s * rows, rows,
+                                       cols, g.data() + s * cols);
+    }
+    benchmark::DoNotOptimize(g.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * rows * cols * sets);
+  state.SetLabel(batched ? "batched" : "one sample at a time");
+}
+BENCHMARK(BM_AnalogSamples)->Arg(0)->Arg(1);
+
 // The ADC partial-sum path of one array read (128 columns): from exact match counts (ideal
 // devices) and from column currents (analog mode). Items are conversions.
 void BM_AdcOfMatches(benchmark::State& state) {

@@ -38,4 +38,11 @@ double conductance_sum_serial(const double* ga, const double* gb, const double* 
 void conductance_sums(const double* ga, const double* gb, const double* sel_a, const double* sel_b, int n, int cols,
                       double* g);
 
+// conductance_sum for `sets` selector sets at once (e.g. the T samples of one image), bit for bit:
+//   g[s * cols + c] = conductance_sum(ga + c * n, gb + c * n, sel_a + s * n, sel_b + s * n, n).
+// Each column's conductances are read once for all sets instead of once per set, which is what
+// bounds the single-set sum on arrays larger than the cache.
+void conductance_sums_batch(const double* ga, const double* gb, const double* sel_a, const double* sel_b, int n,
+                            int cols, int sets, double* g);
+
 }  // namespace bayescim::hw

@@ -114,6 +114,26 @@ void plain_rows_at(const models::CompiledLayer& l, int p, const std::uint64_t* i
   }
 }
 
+TEST(Kernels, BatchedSumsEqualOneSetAtATime) {
+  // 11 sets (a partial block of 8), 133 rows (a partial lane group), 3 columns.
+  const int rows = 133, cols = 3, sets = 11;
+  const Case c = random_case(rows * cols, rows * sets, 21);
+  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()), g(static_cast<std::size_t>(sets) * cols);
+  std::mt19937_64 rng(4);
+  std::vector<std::uint64_t> x(3), a(3);
+  for (int s = 0; s < sets; ++s) {
+    for (auto& w : x) w = rng();
+    for (auto& w : a) w = rng() | rng();
+    expand_selectors(x.data(), a.data(), 0, rows, sa.data() + s * rows, sb.data() + s * rows);
+  }
+  conductance_sums_batch(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows, cols, sets, g.data());
+  for (int s = 0; s < sets; ++s)
+    for (int col = 0; col < cols; ++col)
+      EXPECT_EQ(g[s * cols + col], conductance_sum(c.ga.data() + col * rows, c.gb.data() + col * rows,
+                                                   sa.data() + s * rows, sb.data() + s * rows, rows))
+          << "set " << s << " column " << col;
+}
+
 // The integer form of the SA reference index benchmarked in bench/kernels.cpp (BM_SaDecisions):
 // ceil(s / 2) = (s + 1) >> 1 and floor(s / 2) + 1 = (s >> 1) + 1 for every s = a + N, negative too.
 TEST(SaReference, IntegerFormEqualsTheFloatingForm) {
