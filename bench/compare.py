@@ -220,7 +220,8 @@ def main():
         res["workloads"][name] = r
         save(res, out)  # after every workload: a long run interrupted keeps what it measured
         print(f"{name:17s} A1 {a1:7.2f} s  A(jobs {args.jobs}) {aj:7.2f} s  B {b:7.2f} s  C {c:7.2f} s | "
-              f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  A1/R {a1 / roof:5.1f}  jobs x{a1 / aj:4.2f}  "
+              f"A/B {aj / b:5.2f}  A1/B {a1 / b:5.2f}  A1/C {a1 / c:5.2f}  A1/R {a1 / roof:5.1f}  "
+              f"jobs x{a1 / aj:4.2f}  "
               f"RSS {max(rss1, rssj, rssc):.0f} MB" + (f"  (capacity x{cap:.2f})" if cap else ""), flush=True)
     save(res, out)
     print(f"load average {res['load_average_start'][0]:.2f} -> {res['load_average_end'][0]:.2f}; wrote {out}")

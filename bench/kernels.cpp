@@ -4,6 +4,8 @@
 //   build/bench/bench_kernels [--benchmark_filter=Analog] [--benchmark_min_time=0.2]
 //
 // Compare items/s within one run; absolute times depend on the machine and its load.
+#include "hw/physics/kernels.h"
+
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "hw/physics/crossbar_physics.h"
-#include "hw/physics/kernels.h"
 #include "hw/physics/rng.h"
 #include "models/bitops.h"
 #include "models/compiled.h"
@@ -128,8 +129,14 @@ struct AnalogArray {
   int rows, cols;
   std::vector<std::uint64_t> x, a;
   std::vector<double> ga, gb, sa, sb, g;
-  AnalogArray(int r, int c) : rows(r), cols(c), x(random_words(bayescim::models::words_for(r), 1)),
-                              a(random_words(x.size(), 2)), sa(r), sb(r), g(c) {
+  AnalogArray(int r, int c)
+      : rows(r),
+        cols(c),
+        x(random_words(bayescim::models::words_for(r), 1)),
+        a(random_words(x.size(), 2)),
+        sa(r),
+        sb(r),
+        g(c) {
     std::mt19937_64 rng(3);
     std::lognormal_distribution<double> spread(0.0, 0.05);
     for (auto& w : a) w |= rng();  // three quarters of the rows active
@@ -195,7 +202,8 @@ void BM_AnalogSamples(benchmark::State& state) {
   const bool batched = state.range(0) != 0;
   const int rows = 784, cols = 512, sets = 20;
   AnalogArray arr(rows, cols);
-  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()), g(static_cast<std::size_t>(sets) * cols);
+  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()),
+      g(static_cast<std::size_t>(sets) * cols);
   for (int s = 0; s < sets; ++s) {
     const auto x = random_words(arr.x.size(), 100 + s);
     bayescim::hw::expand_selectors(x.data(), arr.a.data(), 0, rows, sa.data() + s * rows, sb.data() + s * rows);
@@ -283,9 +291,11 @@ void BM_SaDecisions(benchmark::State& state) {
       const int active = cols.active, m = cols.m[static_cast<std::size_t>(c)];
       const bool invert = t.mode == bayescim::models::Threshold::Mode::AtMost;
       int m_ref;
-      if (kInteger) m_ref = invert ? ((t.a + active) >> 1) + 1 : (t.a + active + 1) >> 1;
-      else m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
-                          : static_cast<int>(std::ceil((t.a + active) / 2.0));
+      if (kInteger)
+        m_ref = invert ? ((t.a + active) >> 1) + 1 : (t.a + active + 1) >> 1;
+      else
+        m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
+                       : static_cast<int>(std::ceil((t.a + active) / 2.0));
       bool raw;
       if (m_ref <= 0) {
         raw = true;

@@ -71,7 +71,8 @@ void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std:
   std::fill(x, x + words, 0);
   for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
     const Run& run = runs[static_cast<std::size_t>(i)];
-    or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits_at(input, static_cast<std::size_t>(run.elem), run.len));
+    const std::uint64_t bits = bits_at(input, static_cast<std::size_t>(run.elem), run.len);
+    or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits);
   }
   for (std::size_t w = 0; w < words; ++w) x[w] &= active[w];
 }

@@ -42,9 +42,8 @@ void conductance_sums(const double* ga, const double* gb, const double* sel_a, c
 // Compute-bound once batched, so an AVX2 clone is picked at load time where the CPU has it; the lane
 // arithmetic is written out per lane, so both clones give the same bits (tested against the scalar sum).
 __attribute__((target_clones("avx2", "default"))) void conductance_sums_batch(const double* ga, const double* gb,
-                                                                              const double* sel_a,
-                                                                              const double* sel_b, int n, int cols,
-                                                                              int sets, double* g) {
+                                                                              const double* sel_a, const double* sel_b,
+                                                                              int n, int cols, int sets, double* g) {
   constexpr int kBlock = 8;  // sets per pass over a column: 32 accumulators
   const std::size_t stride = static_cast<std::size_t>(n);
   for (int c = 0; c < cols; ++c) {

@@ -57,7 +57,8 @@ TEST(Kernels, SelectorsMarkTheConductingMtjOfEachActiveRow) {
 
 TEST(Kernels, ConductanceSumMatchesTheBitwiseLoop) {
   // Odd sizes and unaligned first rows: tails of the 8 lanes and of the 64-bit words.
-  for (const auto& [lo, rows] : {std::pair{0, 1}, {0, 7}, {0, 63}, {5, 100}, {64, 130}, {17, 449}, {0, 511}, {3, 509}}) {
+  for (const auto& [lo, rows] :
+       {std::pair{0, 1}, {0, 7}, {0, 63}, {5, 100}, {64, 130}, {17, 449}, {0, 511}, {3, 509}}) {
     const Case c = random_case(rows, lo + rows, static_cast<std::uint64_t>(lo * 1000 + rows));
     std::vector<double> sa(rows), sb(rows);
     expand_selectors(c.x.data(), c.a.data(), lo, lo + rows, sa.data(), sb.data());
@@ -118,7 +119,8 @@ TEST(Kernels, BatchedSumsEqualOneSetAtATime) {
   // 11 sets (a partial block of 8), 133 rows (a partial lane group), 3 columns.
   const int rows = 133, cols = 3, sets = 11;
   const Case c = random_case(rows * cols, rows * sets, 21);
-  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()), g(static_cast<std::size_t>(sets) * cols);
+  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()),
+      g(static_cast<std::size_t>(sets) * cols);
   std::mt19937_64 rng(4);
   std::vector<std::uint64_t> x(3), a(3);
   for (int s = 0; s < sets; ++s) {
