@@ -306,12 +306,16 @@ void Tile::compute(TileOp& op, sc_time& delay) {
     image_ = op.image_key;
   }
   std::uint64_t xl[64], al[64];  // this tile's rows of one position, word-aligned
-  std::vector<int>& codes = codes_;
-  codes.assign(static_cast<std::size_t>(s.cols), 0);
-  sa_current_.assign(static_cast<std::size_t>(s.cols), 0.0);
-  sa_matches_.assign(static_cast<std::size_t>(s.cols), 0);
+  const std::size_t cols = static_cast<std::size_t>(s.cols);
+  if (codes_.size() != cols) {  // sized once; reused by every operation
+    codes_.assign(cols, 0);
+    sum_.assign(cols, 0);
+    sa_current_.assign(cols, 0.0);
+    sa_matches_.assign(cols, 0);
+  }
   if (zeros_.size() < static_cast<std::size_t>(n)) zeros_.assign(static_cast<std::size_t>(n), 0.0);
-  std::vector<int> sum(static_cast<std::size_t>(s.cols));
+  std::vector<int>& codes = codes_;
+  std::vector<int>& sum = sum_;
   for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) {
     const std::uint64_t* rows = op.rows + static_cast<std::size_t>(p) * op.words;
     const std::uint64_t* act = op.active + static_cast<std::size_t>(p) * op.words;

@@ -89,7 +89,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   struct Flip { std::size_t k; bool b; };
   std::vector<Flip> flipped_;                         // disturbed in the current image, restored before the next
   std::uint64_t image_ = ~std::uint64_t{0};
-  std::vector<int> codes_, sa_matches_;               // per read: per-column codes / match counts
+  std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
   std::vector<double> sa_current_, zeros_;
   double analog_aJ_ = 0;
   int adc_levels_ = 0;

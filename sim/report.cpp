@@ -176,6 +176,23 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     }
     j["energy"]["overrides_J"] = cfg.arch.energy_overrides_J;
     j["hardware"]["layers"] = layers;
+    {  // per array: its place in the mapping and its busy time (simulated), over the whole run
+      std::vector<double> busy(r.mapping->arrays.size(), 0.0);
+      for (const auto& s : st.stats())
+        if (s.kind == hw::Stat::Kind::TimePs && s.name == "busy_time" && s.module.rfind(tile_prefix, 0) == 0)
+          busy.at(std::stoul(s.module.substr(tile_prefix.size()))) += s.value * 1e-12;
+      json tiles = json::array();
+      for (std::size_t k = 0; k < busy.size(); ++k) {
+        const auto& a = r.mapping->arrays[k];
+        tiles.push_back({{"layer", r.mapping->layers[a.layer].name},
+                         {"row_tile", a.row_tile},
+                         {"col_tile", a.col_tile},
+                         {"replica", a.replica},
+                         {"busy_s", busy[k]},
+                         {"busy_share", t_inf > 0 ? busy[k] / t_inf : 0.0}});
+      }
+      j["hardware"]["tiles"] = tiles;
+    }
     j["hardware"]["dropout_bit_latency_s"] = st.param_value("bit_latency");
     j["hardware"]["dropout_drive_current_A"] = st.param_value("drive_current");
     j["hardware"]["counts"] = {{"array_reads", st.sum("array_reads")},
@@ -328,6 +345,7 @@ std::string summary_text(const json& j) {
     const double tot = e["per_inference_J"].get<double>();
     for (const auto& [k, v] : e["per_inference_by_component"].items()) {
       const double x = v.get<double>();
+      if (x == 0 && k != "dropout_rng") continue;  // e.g. read_disturb with no disturb configured
       row(os, "  " + k, si(x, "J") + num(tot > 0 ? 100.0 * x / tot : 0.0, "  (%5.1f %%)"));
     }
     row(os, "total", si(tot, "J"));

@@ -72,6 +72,13 @@ def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
     # Overlap cannot beat the slowest layer: T samples need at least T x its time per sample.
     slowest = max(l["latency_per_sample_s"] for l in rep["hardware"]["layers"])
     assert rep["latency"]["per_inference_s"] >= 3 * slowest * (1 - 1e-12)
+    # Each array reads the same number of times: its busy time is unchanged, its share of the run grows.
+    for t0, t in zip(rep0["hardware"]["tiles"], rep["hardware"]["tiles"]):
+        assert t["busy_s"] == t0["busy_s"] and t["busy_share"] > t0["busy_share"]
+    # fc1's arrays (8 of them, ADC path, 1 read of 1.66 ns + 16 conversions of 2 ns per sample).
+    fc1 = [t for t in rep["hardware"]["tiles"] if t["layer"] == "fc1"]
+    assert len(fc1) == 8
+    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * (1.66e-9 + 16 * 2e-9), rel=1e-9)
     for k, v in rep0["energy"]["by_component"].items():
         if k != "leakage":  # leakage follows the (shorter) time
             assert rep["energy"]["by_component"][k] == v, k
@@ -143,3 +150,13 @@ def test_read_disturb_counts_are_the_same_with_two_workers(tmp_path):
     assert n > 0 and n == r2["hardware"]["counts"]["read_disturbs"]
     assert same_predictions(o1, o2)
     assert r1["energy"]["by_component"]["read_disturb"] == pytest.approx(n * (80e-6) ** 2 * 6000 * 10e-9, rel=1e-12)
+
+
+def test_pipelined_timing_is_the_same_with_two_workers(tmp_path):
+    sets = (ARCH + "mapping.pipeline_samples=true", ARCH + "mapping.replicate=2")
+    r1, o1 = run(tmp_path, "j1", CNN, 9, 3, *sets, jobs=1)
+    r2, o2 = run(tmp_path, "j2", CNN, 9, 3, *sets, jobs=2)
+    for r in (r1, r2):
+        r.pop("wall_s"), r.pop("timing"), r["config"]["output"].pop("dir")
+    assert r1 == r2
+    assert same_predictions(o1, o2)

@@ -345,5 +345,35 @@ TEST(WriteErrors, EveryWriteFailingInvertsTheWeights) {
   EXPECT_NEAR(st.energy_by_component()["crossbar_read"], 16 * 64 * 0.25 * 0.25 / 3000 * 1.66e-9, 1e-22);
 }
 
+// SA input offset: a decision whose current is d away from its reference flips with probability
+// Phi(-d / sigma). In the hand network, fc1 neuron 0 (m = 3 against M = 2) is 1.5 V (G_P - G_AP)
+// = 62.5 uA above its reference and neuron 1 (m = 1) 0.5 V (G_P - G_AP) = 20.8 uA below; with
+// sigma = 62.5 uA they flip with Phi(-1) = 0.1587 and Phi(-1/3) = 0.3694. fc2's logits
+// (h0 + h1, h0 - h1) reveal both outputs.
+TEST(SenseAmp, OffsetFlipsDecisionsAtTheGaussianTailRate) {
+  const auto net = testing::hand_network(false);
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px = {255, 0, 255};
+  const int n = 4000;
+  std::vector<Job> jobs;
+  for (int i = 0; i < n; ++i) jobs.push_back({px.data(), image_key(0, static_cast<std::uint64_t>(i))});
+  auto cfg = hand_arch();
+  cfg.arch.sa_offset_sigma_A = 62.5e-6;
+  int flips0 = 0, flips1 = 0, seen = 0;
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    const int h0 = static_cast<int>(std::lround((l[0] + l[1]) / 2)), h1 = static_cast<int>(std::lround((l[0] - l[1]) / 2));
+    flips0 += h0 == -1;
+    flips1 += h1 == +1;
+    ++seen;
+  });
+  sc_core::sc_start();
+  ASSERT_EQ(seen, n);
+  const double p0 = 0.5 * std::erfc(1.0 / std::sqrt(2.0)), p1 = 0.5 * std::erfc((1.0 / 3.0) / std::sqrt(2.0));
+  EXPECT_NEAR(p0, 0.1587, 1e-4);
+  EXPECT_NEAR(p1, 0.3694, 1e-4);
+  EXPECT_LT(std::abs(flips0 - p0 * n), 5 * std::sqrt(n * p0 * (1 - p0)));
+  EXPECT_LT(std::abs(flips1 - p1 * n), 5 * std::sqrt(n * p1 * (1 - p1)));
+}
+
 }  // namespace
 }  // namespace bayescim::hw
