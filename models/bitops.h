@@ -29,4 +29,22 @@ inline void set_bit(std::uint64_t* v, int i, bool one) {
 }
 inline bool get_bit(const std::uint64_t* v, int i) { return (v[i / 64] >> (i % 64)) & 1U; }
 
+// The len (1..64) elements starting at element `begin`, as the low bits of one word. Reads the
+// word after begin's only when the range extends into it.
+inline std::uint64_t bits_at(const std::uint64_t* v, std::size_t begin, int len) {
+  const std::size_t word = begin / 64;
+  const int off = static_cast<int>(begin % 64);
+  std::uint64_t b = v[word] >> off;
+  if (off + len > 64) b |= v[word + 1] << (64 - off);
+  return len == 64 ? b : b & ((std::uint64_t{1} << len) - 1);
+}
+
+// ORs the len (1..64) low bits of `bits` into v at element `begin` onwards.
+inline void or_bits_at(std::uint64_t* v, std::size_t begin, int len, std::uint64_t bits) {
+  const std::size_t word = begin / 64;
+  const int off = static_cast<int>(begin % 64);
+  v[word] |= bits << off;
+  if (off + len > 64) v[word + 1] |= bits >> (64 - off);
+}
+
 }  // namespace bayescim::models

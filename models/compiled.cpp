@@ -51,19 +51,30 @@ void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std:
       for (std::size_t w = 0; w < words; ++w) active[w] &= ~mask[w];
     return;
   }
-  std::fill(x, x + words, 0);
-  std::fill(active, active + words, 0);
-  const std::int32_t* g = gather.data() + static_cast<std::size_t>(position) * in;
-  const int kk = src->k * src->k;
-  const std::size_t mc_base = static_cast<std::size_t>(position) * in;
-  for (int r = 0; r < in; ++r) {
-    const std::int32_t e = g[r];
-    if (e < 0) continue;  // padding: wordline off
-    if (spatial && get_bit(mask, r / kk)) continue;
-    if (mc && get_bit(mask, static_cast<int>(mc_base + r))) continue;
-    active[r / 64] |= std::uint64_t{1} << (r % 64);
-    if (get_bit(input, e)) x[r / 64] |= std::uint64_t{1} << (r % 64);
+  // Conv: active = not padding, minus dropped rows; x = the gathered input bits of active rows.
+  const std::uint64_t* v = valid.data() + static_cast<std::size_t>(position) * words;
+  for (std::size_t w = 0; w < words; ++w) active[w] = v[w];
+  if (mc) {  // this position's in bits of the mask start at bit position * in
+    const std::size_t base = static_cast<std::size_t>(position) * in;
+    for (std::size_t w = 0; w < words; ++w) {
+      const int len = std::min(64, in - static_cast<int>(w) * 64);
+      active[w] &= ~bits_at(mask, base + w * 64, len);
+    }
   }
+  if (spatial) {  // a dropped channel gates its K*K consecutive rows
+    const int kk = src->k * src->k;
+    for (int ch = 0; ch < src->c_in; ++ch) {
+      if (!get_bit(mask, ch)) continue;
+      for (int r = ch * kk; r < (ch + 1) * kk; ++r) active[r / 64] &= ~(std::uint64_t{1} << (r % 64));
+    }
+  }
+  std::fill(x, x + words, 0);
+  for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
+    const Run& run = runs[static_cast<std::size_t>(i)];
+    const std::uint64_t bits = bits_at(input, static_cast<std::size_t>(run.elem), run.len);
+    or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits);
+  }
+  for (std::size_t w = 0; w < words; ++w) x[w] &= active[w];
 }
 
 namespace {
@@ -118,6 +129,25 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
                 g[(ch * l.k + kh) * l.k + kw] = (ch * l.h_in + ih) * l.w_in + iw;
               }
         }
+    c.valid.assign(static_cast<std::size_t>(l.positions()) * c.words, 0);
+    for (int p = 0; p < l.positions(); ++p)
+      for (int r = 0; r < l.in; ++r)
+        if (c.gather[static_cast<std::size_t>(p) * l.in + r] >= 0)
+          set_bit(c.valid.data() + static_cast<std::size_t>(p) * c.words, r, true);
+    for (int p = 0; p < l.positions(); ++p) {
+      c.run_begin.push_back(static_cast<std::int32_t>(c.runs.size()));
+      const std::int32_t* g = c.gather.data() + static_cast<std::size_t>(p) * l.in;
+      for (int r = 0; r < l.in; ++r) {
+        if (g[r] < 0) continue;
+        CompiledLayer::Run& last = c.runs.back();
+        if (c.runs.size() > static_cast<std::size_t>(c.run_begin.back()) && last.row + last.len == r &&
+            last.elem + last.len == g[r] && last.len < 64)
+          ++last.len;
+        else
+          c.runs.push_back({r, g[r], 1});
+      }
+    }
+    c.run_begin.push_back(static_cast<std::int32_t>(c.runs.size()));
     }
     c.sign = l.sign_activation;
     c.dropout = l.dropout;
@@ -136,9 +166,12 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
 
 void CompiledNetwork::binarize(const std::uint8_t* pixels, std::uint64_t* out) const {
   const int n = net->input_size;
-  for (std::size_t w = 0; w < words_for(n); ++w) out[w] = 0;
-  for (int i = 0; i < n; ++i)
-    if (pixel_bit[pixels[i]]) out[i / 64] |= std::uint64_t{1} << (i % 64);
+  for (int w = 0; w * 64 < n; ++w) {  // branch-free: 64 table lookups per word
+    const int end = std::min(n, w * 64 + 64);
+    std::uint64_t b = 0;
+    for (int i = w * 64; i < end; ++i) b |= static_cast<std::uint64_t>(pixel_bit[pixels[i]]) << (i - w * 64);
+    out[w] = b;
+  }
 }
 
 void CompiledNetwork::fill_masks(SampleMasks& m, const std::function<bool(std::size_t)>& draw) const {
@@ -164,6 +197,19 @@ std::size_t CompiledNetwork::max_words() const {
 void or_pool(const std::uint64_t* in, int c, int h, int w, int k, std::uint64_t* out) {
   const int ho = h / k, wo = w / k;
   std::fill(out, out + words_for(c * ho * wo), 0);
+  if (w <= 64) {  // one image row fits a word: OR the window's rows, then the columns of each window
+    const std::uint64_t win = (std::uint64_t{1} << k) - 1;
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < ho; ++y) {
+        std::uint64_t rows = 0;
+        for (int dy = 0; dy < k; ++dy)
+          rows |= bits_at(in, static_cast<std::size_t>((ch * h + y * k + dy)) * static_cast<std::size_t>(w), w);
+        std::uint64_t o = 0;
+        for (int x = 0; x < wo; ++x) o |= static_cast<std::uint64_t>(((rows >> (x * k)) & win) != 0) << x;
+        or_bits_at(out, static_cast<std::size_t>(ch * ho + y) * static_cast<std::size_t>(wo), wo, o);
+      }
+    return;
+  }
   for (int ch = 0; ch < c; ++ch)
     for (int y = 0; y < ho; ++y)
       for (int x = 0; x < wo; ++x) {

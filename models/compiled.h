@@ -34,6 +34,15 @@ struct CompiledLayer {
   std::vector<std::uint64_t> weights;  // [out][words]
   // Conv: for each output position and row, the input element it reads, or -1 (padding).
   std::vector<std::int32_t> gather;    // [positions][in]
+  std::vector<std::uint64_t> valid;    // conv: [positions][words], rows that read an input (not padding)
+  // Conv: the gather as runs of consecutive rows reading consecutive input elements (a kernel
+  // row of K taps), so rows_at moves up to 64 bits at a time. Runs of position p are
+  // runs[run_begin[p]] .. runs[run_begin[p + 1] - 1].
+  struct Run {
+    std::int32_t row, elem, len;
+  };
+  std::vector<Run> runs;
+  std::vector<std::int32_t> run_begin;  // [positions + 1]
   bool sign = true;
   bool dropout = false;
   DropoutKind dropout_kind = DropoutKind::None;

@@ -321,7 +321,7 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
     std::uint64_t done = 0;
     for (int w = 0; w < workers; ++w) done += counters[w];
     progress.update(static_cast<std::size_t>(done));
-    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::uint64_t done_images = 0;
   for (int w = 0; w < workers; ++w) done_images += counters[w];

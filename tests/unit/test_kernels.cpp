@@ -1,0 +1,207 @@
+// The hot kernels against the plain loops they replace: the analog column summation
+// (hw/tile.cpp's bitwise loop), the bit-packed im2col row builder and the OR max-pool.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "hw/physics/kernels.h"
+#include "models/compiled.h"
+#include "tests/util/tiny_net.h"
+
+namespace bayescim::hw {
+namespace {
+
+// The loop of the analog read path: over rows [lo, hi), the conducting MTJ of every active row.
+double naive(const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, const double* ga, const double* gb) {
+  double g = 0;
+  for (int r = lo; r < hi; ++r)
+    if ((a[r / 64] >> (r % 64)) & 1U) g += ((x[r / 64] >> (r % 64)) & 1U) ? ga[r - lo] : gb[r - lo];
+  return g;
+}
+
+struct Case {
+  std::vector<std::uint64_t> x, a;
+  std::vector<double> ga, gb;
+};
+
+// Conductances around 1/3k and 1/6k S with lognormal spread; about 30 % of rows gated off.
+Case random_case(int rows, int total_rows, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::lognormal_distribution<double> spread(0.0, 0.1);
+  Case c;
+  c.x.resize((total_rows + 63) / 64);
+  c.a.resize(c.x.size());
+  for (auto& w : c.x) w = rng();
+  for (auto& w : c.a) w = rng() | rng();  // P(active) = 3/4
+  for (int r = 0; r < rows; ++r) {
+    const bool plus = rng() & 1U;
+    c.ga.push_back((plus ? 1.0 / 3000 : 1.0 / 6000) * spread(rng));
+    c.gb.push_back((plus ? 1.0 / 6000 : 1.0 / 3000) * spread(rng));
+  }
+  return c;
+}
+
+TEST(Kernels, SelectorsMarkTheConductingMtjOfEachActiveRow) {
+  // Rows 3..9 of x = 0b1010110100, a = 0b1111001100 (bit r = row r).
+  const std::uint64_t x = 0b1010110100, a = 0b1111001100;
+  std::vector<double> sa(7), sb(7);
+  expand_selectors(&x, &a, 3, 10, sa.data(), sb.data());
+  //                 row:              3  4  5  6  7  8  9
+  EXPECT_EQ(sa, (std::vector<double>{0, 0, 0, 0, 1, 0, 1}));
+  EXPECT_EQ(sb, (std::vector<double>{1, 0, 0, 1, 0, 1, 0}));
+}
+
+TEST(Kernels, ConductanceSumMatchesTheBitwiseLoop) {
+  // Odd sizes and unaligned first rows: tails of the 8 lanes and of the 64-bit words.
+  for (const auto& [lo, rows] :
+       {std::pair{0, 1}, {0, 7}, {0, 63}, {5, 100}, {64, 130}, {17, 449}, {0, 511}, {3, 509}}) {
+    const Case c = random_case(rows, lo + rows, static_cast<std::uint64_t>(lo * 1000 + rows));
+    std::vector<double> sa(rows), sb(rows);
+    expand_selectors(c.x.data(), c.a.data(), lo, lo + rows, sa.data(), sb.data());
+    const double ref = naive(c.x.data(), c.a.data(), lo, lo + rows, c.ga.data(), c.gb.data());
+    const double fast = conductance_sum(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows);
+    EXPECT_LE(std::abs(fast - ref), 1e-12 * std::abs(ref)) << "rows " << lo << ".." << lo + rows;
+    // The serial variant keeps the loop's own order: not a bit may change.
+    EXPECT_EQ(conductance_sum_serial(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows), ref);
+  }
+}
+
+TEST(Kernels, ConductanceSumFollowsTheDocumentedLaneOrder) {
+  // One term of 2^53 and many of about 1: in row order every small term is rounded away, so the
+  // result tells the order of the additions.
+  const int n = 29;
+  std::vector<double> ga(n), gb(n, 7.0), sa(n, 1.0), sb(n, 0.0);
+  for (int i = 0; i < n; ++i) ga[i] = i == 0 ? std::ldexp(1.0, 53) : 1.0 + i / 64.0;
+  double s[kConductanceLanes] = {};
+  for (int i = 0; i < n; ++i) s[i % kConductanceLanes] += ga[i];
+  const double expect = (s[0] + s[1]) + (s[2] + s[3]);
+  EXPECT_EQ(conductance_sum(ga.data(), gb.data(), sa.data(), sb.data(), n), expect);
+  // The data is order-sensitive: plain row order rounds differently.
+  EXPECT_NE(conductance_sum_serial(ga.data(), gb.data(), sa.data(), sb.data(), n), expect);
+  // Gated rows add nothing, whatever their conductance.
+  std::fill(sa.begin(), sa.end(), 0.0);
+  EXPECT_EQ(conductance_sum(ga.data(), gb.data(), sa.data(), sb.data(), n), 0.0);
+}
+
+TEST(Kernels, ConductanceSumsCoverEveryColumn) {
+  const int rows = 77, cols = 5;
+  const Case c = random_case(rows * cols, rows, 9);
+  std::vector<double> sa(rows), sb(rows), g(cols);
+  expand_selectors(c.x.data(), c.a.data(), 0, rows, sa.data(), sb.data());
+  conductance_sums(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows, cols, g.data());
+  for (int col = 0; col < cols; ++col)
+    EXPECT_EQ(g[col], conductance_sum(c.ga.data() + col * rows, c.gb.data() + col * rows, sa.data(), sb.data(), rows));
+}
+
+// The definition of CompiledLayer::rows_at, one row at a time: a row is active unless it reads
+// padding or is dropped (its channel for spatial, bit position * in + r for mc_dropout), and x
+// holds the input bit of active rows only.
+void plain_rows_at(const models::CompiledLayer& l, int p, const std::uint64_t* input, const std::uint64_t* mask,
+                   std::uint64_t* x, std::uint64_t* act) {
+  std::fill(x, x + l.words, 0);
+  std::fill(act, act + l.words, 0);
+  for (int r = 0; r < l.in; ++r) {
+    const int e = l.gather[static_cast<std::size_t>(p) * l.in + r];
+    if (e < 0) continue;
+    if (l.dropout && l.dropout_kind == models::DropoutKind::Spatial && models::get_bit(mask, r / (l.src->k * l.src->k)))
+      continue;
+    if (l.dropout && l.dropout_kind == models::DropoutKind::McDropout && models::get_bit(mask, p * l.in + r)) continue;
+    models::set_bit(act, r, true);
+    models::set_bit(x, r, models::get_bit(input, e));
+  }
+}
+
+TEST(Kernels, BatchedSumsEqualOneSetAtATime) {
+  // 11 sets (a partial block of 8), 133 rows (a partial lane group), 3 columns.
+  const int rows = 133, cols = 3, sets = 11;
+  const Case c = random_case(rows * cols, rows * sets, 21);
+  std::vector<double> sa(static_cast<std::size_t>(rows) * sets), sb(sa.size()),
+      g(static_cast<std::size_t>(sets) * cols);
+  std::mt19937_64 rng(4);
+  std::vector<std::uint64_t> x(3), a(3);
+  for (int s = 0; s < sets; ++s) {
+    for (auto& w : x) w = rng();
+    for (auto& w : a) w = rng() | rng();
+    expand_selectors(x.data(), a.data(), 0, rows, sa.data() + s * rows, sb.data() + s * rows);
+  }
+  conductance_sums_batch(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows, cols, sets, g.data());
+  for (int s = 0; s < sets; ++s)
+    for (int col = 0; col < cols; ++col)
+      EXPECT_EQ(g[s * cols + col], conductance_sum(c.ga.data() + col * rows, c.gb.data() + col * rows,
+                                                   sa.data() + s * rows, sb.data() + s * rows, rows))
+          << "set " << s << " column " << col;
+}
+
+// The integer form of the SA reference index benchmarked in bench/kernels.cpp (BM_SaDecisions):
+// ceil(s / 2) = (s + 1) >> 1 and floor(s / 2) + 1 = (s >> 1) + 1 for every s = a + N, negative too.
+TEST(SaReference, IntegerFormEqualsTheFloatingForm) {
+  for (int s = -5000; s <= 5000; ++s) {
+    ASSERT_EQ((s + 1) >> 1, static_cast<int>(std::ceil(s / 2.0))) << s;
+    ASSERT_EQ((s >> 1) + 1, static_cast<int>(std::floor(s / 2.0)) + 1) << s;
+  }
+}
+
+class PackedIm2col : public ::testing::TestWithParam<models::DropoutKind> {};
+
+TEST_P(PackedIm2col, RowsAtMatchesThePlainDefinition) {
+  // 8 channels of 9x9, 3x3 stride 2 pad 1: 72 rows (two words), 25 positions whose mc_dropout
+  // masks start at unaligned bits, padding at the borders.
+  models::Network n;
+  n.source = "im2col";
+  n.input_c = 8;
+  n.input_h = n.input_w = 9;
+  n.input_size = 8 * 81;
+  n.layers.push_back(testing::conv("conv1", 8, 9, 9, 3, 3, 2, 1, 0));
+  n.layers.push_back(testing::dense("fc1", 75, 4, false));
+  testing::finish(n, GetParam(), 0.5, 3, {"conv1"});
+  const models::CompiledNetwork c(n);
+  const auto& l = c.layers[0];
+  ASSERT_EQ(l.dropout, GetParam() != models::DropoutKind::None);
+  std::mt19937_64 rng(11);
+  std::vector<std::uint64_t> input(models::words_for(n.input_size));
+  std::vector<std::uint64_t> mask(std::max<std::size_t>(models::words_for(static_cast<int>(l.draws_per_sample())), 1));
+  std::vector<std::uint64_t> x(l.words), act(l.words), px(l.words), pact(l.words);
+  for (int trial = 0; trial < 20; ++trial) {
+    for (auto& w : input) w = rng();
+    for (auto& w : mask) w = rng();
+    for (int p = 0; p < l.src->positions(); ++p) {
+      l.rows_at(p, input.data(), mask.data(), x.data(), act.data());
+      plain_rows_at(l, p, input.data(), mask.data(), px.data(), pact.data());
+      ASSERT_EQ(act, pact) << "position " << p;
+      ASSERT_EQ(x, px) << "position " << p;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, PackedIm2col,
+                         ::testing::Values(models::DropoutKind::None, models::DropoutKind::Spatial,
+                                           models::DropoutKind::McDropout));
+
+TEST(OrPool, MatchesTheWindowDefinition) {
+  std::mt19937_64 rng(5);
+  // Rows narrower than a word (word-wise path, rows straddling words) and wider (bitwise path).
+  for (const auto& [c, h, w, k] : {std::array{3, 28, 28, 2}, {5, 14, 14, 2}, {2, 9, 9, 3}, {2, 4, 70, 2}}) {
+    std::vector<std::uint64_t> in(models::words_for(c * h * w));
+    for (auto& v : in) v = rng() & rng() & rng();  // sparse ones, so windows differ
+    const int ho = h / k, wo = w / k;
+    std::vector<std::uint64_t> out(models::words_for(c * ho * wo) + 1, ~std::uint64_t{0});
+    models::or_pool(in.data(), c, h, w, k, out.data());
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < ho; ++y)
+        for (int x = 0; x < wo; ++x) {
+          bool any = false;
+          for (int dy = 0; dy < k; ++dy)
+            for (int dx = 0; dx < k; ++dx) any |= models::get_bit(in.data(), (ch * h + y * k + dy) * w + x * k + dx);
+          ASSERT_EQ(models::get_bit(out.data(), (ch * ho + y) * wo + x), any) << c << "x" << h << "x" << w;
+        }
+    for (int i = c * ho * wo; i < static_cast<int>(models::words_for(c * ho * wo)) * 64; ++i)
+      ASSERT_FALSE(models::get_bit(out.data(), i)) << "bit past the output " << i;
+  }
+}
+
+}  // namespace
+}  // namespace bayescim::hw
