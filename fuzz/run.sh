@@ -44,7 +44,7 @@ for h in "${harnesses[@]}"; do
       >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
   echo "fuzz_$h: exit $rc, $execs executions, $cov, corpus $(ls "$corpus" | wc -l) files"
   if [ $rc -ne 0 ]; then
