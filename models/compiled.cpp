@@ -139,10 +139,10 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
       const std::int32_t* g = c.gather.data() + static_cast<std::size_t>(p) * l.in;
       for (int r = 0; r < l.in; ++r) {
         if (g[r] < 0) continue;
-        CompiledLayer::Run& last = c.runs.back();
-        if (c.runs.size() > static_cast<std::size_t>(c.run_begin.back()) && last.row + last.len == r &&
-            last.elem + last.len == g[r] && last.len < 64)
-          ++last.len;
+        // runs.back() only when this position has a run: back() of an empty vector is undefined (UBSan)
+        CompiledLayer::Run* last = c.runs.size() > static_cast<std::size_t>(c.run_begin.back()) ? &c.runs.back() : nullptr;
+        if (last && last->row + last->len == r && last->elem + last->len == g[r] && last->len < 64)
+          ++last->len;
         else
           c.runs.push_back({r, g[r], 1});
       }

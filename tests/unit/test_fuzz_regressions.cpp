@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "models/compiled.h"
 #include "models/onnx_import.h"
+#include "models/reference_executor.h"
 #include "sim/config.h"
 #include "tests/util/errors.h"
 
@@ -46,6 +50,26 @@ TEST(FuzzRegressions, WrappedIntegersAreNamed) {
   const std::string eps = bayescim::testing::error_of<ModelError>(
       [] { load_onnx("tests/fuzz_regressions/onnx/bn_eps_nan.onnx"); });
   EXPECT_NE(eps.find("node 'fc1.bn' (BatchNormalization): attribute 'epsilon' is nan"), std::string::npos) << eps;
+}
+
+// Valid models found by fuzz_onnx to reach undefined behaviour after import: a conv layer with a
+// kernel position that has no valid tap made CompiledNetwork call runs.back() on an empty
+// vector. They must load, compile and run (under the asan preset: without a report).
+TEST(FuzzRegressions, ValidOnnxInputsCompileAndRun) {
+  const auto files = regression_files("onnx_valid");
+  ASSERT_EQ(files.size(), 1u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    const Network net = load_onnx(f.string());
+    const CompiledNetwork compiled(net);
+    ReferenceExecutor exec(compiled);
+    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(net.input_size), 200);
+    std::vector<float> logits(static_cast<std::size_t>(net.classes));
+    SampleMasks masks;
+    compiled.fill_masks(masks, [](std::size_t) { return false; });
+    exec.forward(pixels.data(), masks, logits.data());
+    for (float v : logits) EXPECT_TRUE(std::isfinite(v));
+  }
 }
 
 // fuzz_config's finding: a mapping used as a key threw YAML::TypedBadConversion, which the
