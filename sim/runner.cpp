@@ -331,6 +331,9 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
     for (std::size_t w = 0; w < pids.size(); ++w) {
       fs::remove(files[w], ec);
       fs::remove(errors[w], ec);
+      // A worker stopped in the middle of tracing may not have removed its VCD temporary
+      // (seen under ASan): the parent knows its name (sim/vcd.cpp).
+      if (!ctx.cfg.trace.vcd.empty()) fs::remove(ctx.cfg.trace.vcd + ".tmp." + std::to_string(pids[w]) + ".vcd", ec);
     }
     throw Interrupted(static_cast<std::size_t>(done_images), total);
   }

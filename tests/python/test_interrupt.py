@@ -113,14 +113,22 @@ def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp
 def test_interrupt_with_a_single_worker_reports_progress_made(tmp_path):
     """The count in the message is the number of images finished, not 0 or the total."""
     out = str(tmp_path / "out")
-    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--quiet"], stdout=subprocess.PIPE,
+    # Without a terminal the progress is a log line every 10 s: the signal follows the first one,
+    # so some images are done whatever the machine's speed (T = 50 keeps the run longer than 10 s).
+    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--set", "mc.samples=50"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=ENV)
-    time.sleep(2.5)
+    first = None
+    for line in p.stderr:
+        m = re.search(r"simulating: (\d+)/20000 images", line)
+        if m:
+            first = int(m.group(1))
+            break
+    assert first is not None and first > 0, "no progress line"
     p.send_signal(signal.SIGINT)
-    _, stderr = p.communicate(timeout=60)
-    m = re.search(r"interrupted by SIGINT after (\d+) of 20000 images", stderr)
-    assert p.returncode == 130 and m, stderr
-    assert 0 < int(m.group(1)) < 20000, stderr
+    _, rest = p.communicate(timeout=300)
+    m = re.search(r"interrupted by SIGINT after (\d+) of 20000 images", rest)
+    assert p.returncode == 130 and m, rest
+    assert first <= int(m.group(1)) < 20000, rest
 
 
 # ------------------------------------------------------------------------------------------------
