@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "hw/log.h"
+#include "hw/physics/kernels.h"
 #include "hw/physics/rng.h"
 #include "hw/protocol.h"
 
@@ -17,28 +18,22 @@ namespace {
 constexpr std::uint64_t kDisturbSalt = 0xd157'0000'0000'0000ULL;
 constexpr std::uint64_t kOffsetSalt = 0x5a0f'f5e7'0000'0000ULL;
 
-// Ones of f(word) over bits [lo, hi) of a bit vector (f combines the vectors of one word index).
+// Ones of f(word) over bits [lo, hi) of a bit vector (f combines the vectors of one word index):
+// a masked head word if lo is not word-aligned, whole words, then a masked tail.
 template <class F>
 int count_range(int lo, int hi, F f) {
   int n = 0;
-  for (int w = lo / 64; w * 64 < hi; ++w) {
-    std::uint64_t m = ~std::uint64_t{0};
-    if (w * 64 < lo) m &= ~std::uint64_t{0} << (lo % 64);
+  int w = lo / 64;
+  if (lo % 64 != 0) {
+    std::uint64_t m = ~std::uint64_t{0} << (lo % 64);
     if ((w + 1) * 64 > hi) m &= (std::uint64_t{1} << (hi % 64)) - 1;
     n += __builtin_popcountll(f(static_cast<std::size_t>(w)) & m);
+    ++w;
   }
+  for (const int end = hi / 64; w < end; ++w) n += __builtin_popcountll(f(static_cast<std::size_t>(w)));
+  if (w * 64 < hi && hi % 64 != 0)
+    n += __builtin_popcountll(f(static_cast<std::size_t>(w)) & ((std::uint64_t{1} << (hi % 64)) - 1));
   return n;
-}
-
-// Sum of ga[r] sel_a[r] + gb[r] sel_b[r] over r < n, in four interleaved partial sums added in a
-// fixed order (deterministic, and the compiler may vectorise it).
-double conductance_sum(const double* ga, const double* gb, const double* sa, const double* sb, int n) {
-  double acc[4] = {0, 0, 0, 0};
-  int r = 0;
-  for (; r + 4 <= n; r += 4)
-    for (int k = 0; k < 4; ++k) acc[k] += ga[r + k] * sa[r + k] + gb[r + k] * sb[r + k];
-  for (; r < n; ++r) acc[r % 4] += ga[r] * sa[r] + gb[r] * sb[r];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 std::uint64_t mtj_id(int index, int c, int r, bool b) {
@@ -60,8 +55,8 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
   socket.register_b_transport(this, &Tile::b_transport);
   two_phase_ = cfg_.arch.cell == CellScheme::TwoPhase;
   group_rows_ = std::min(rows_per_read(cfg_.arch), std::max(cfg_.slice.rows, 1));
-  const int groups = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
-  reads_per_position_ = groups * (two_phase_ ? 2 : 1);
+  groups_ = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
+  reads_per_position_ = groups_ * (two_phase_ ? 2 : 1);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
@@ -154,6 +149,14 @@ void Tile::make_analog() {
     }
   sel_a_.assign(static_cast<std::size_t>(s.rows), 0.0);
   sel_b_.assign(static_cast<std::size_t>(s.rows), 0.0);
+  // The read cache: per (position, group) the last read's drive and currents; capped at 1 M
+  // currents (8 MB) per array, beyond which every read is summed afresh.
+  const std::size_t slots = static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_);
+  const std::size_t currents = slots * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
+  if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 20)) {
+    cache_key_.assign(slots * (2 * words_ + 1), 0);
+    cache_cur_.assign(currents, 0.0);
+  }
 }
 
 // Read disturb (eq. X3): walks the eligible MTJs (conducting, in AP, not stuck) of rows [lo, hi)
@@ -210,12 +213,25 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
                     (static_cast<std::uint64_t>(op.sample) << 32) | static_cast<std::uint64_t>(cfg_.index),
                     (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(g));
   std::vector<std::uint64_t> elig;
-  if (analog_) {
-    for (int r = lo; r < hi; ++r) {
-      const bool on = models::get_bit(a, r), plus = models::get_bit(x, r);
-      sel_a_[r] = on && plus ? 1.0 : 0.0;
-      sel_b_[r] = on && !plus ? 1.0 : 0.0;
+  // Analog reads that repeat an earlier read of this image exactly (same rows driven, same
+  // wordlines on, e.g. a layer before the first dropout, or under Scale-Dropout, in every MC
+  // sample) reuse its currents: the devices have not changed (no read disturb), so the Kirchhoff
+  // sums are the same numbers. The read is still counted and costed as a read.
+  double* cur = nullptr;  // this read's currents [cols][phases], cached
+  bool hit = false;
+  if (analog_ && !disturb_on && !cache_cur_.empty()) {
+    const std::size_t slot = static_cast<std::size_t>(p - s.position_begin) * groups_ + static_cast<std::size_t>(g);
+    std::uint64_t* key = cache_key_.data() + slot * (2 * words_ + 1);
+    cur = cache_cur_.data() + slot * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
+    hit = key[0] == op.image_key + 1 && std::equal(x, x + words_, key + 1) && std::equal(a, a + words_, key + 1 + words_);
+    if (!hit) {
+      key[0] = op.image_key + 1;  // 0 = empty
+      std::copy(x, x + words_, key + 1);
+      std::copy(a, a + words_, key + 1 + words_);
     }
+  }
+  if (analog_) {
+    if (!hit) expand_selectors(x, a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
     if (disturb_on) elig.assign(words_, 0);
   }
   const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
@@ -224,12 +240,17 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
     const bool sa = cfg_.sa_path;
     for (int c = 0; c < s.cols; ++c) {
       const std::uint64_t* wcol = cells_.data() + c * words_;
-      const int m = count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
+      const int m = analog_ ? 0 : count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
       double i_col = 0;
       if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
         const std::size_t base = static_cast<std::size_t>(c) * s.rows;
-        i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo, sel_a_.data() + lo,
-                                                 sel_b_.data() + lo, size);
+        if (hit) {
+          i_col = cur[c];
+        } else {
+          i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo,
+                                                   sel_a_.data() + lo, sel_b_.data() + lo, size);
+          if (cur) cur[c] = i_col;
+        }
         analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
       } else {
         if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
@@ -264,18 +285,25 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   const int k_minus = active - k_plus;
   for (int c = 0; c < s.cols; ++c) {
     const std::uint64_t* wcol = cells_.data() + c * words_;
-    const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
-    const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });
     int code_plus, code_minus;
     if (analog_) {
       const std::size_t base = static_cast<std::size_t>(c) * s.rows + lo;
       const double* ga = g_a_.data() + base;
-      const double i_plus = phys_.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
-      const double i_minus = phys_.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+      double i_plus, i_minus;
+      if (hit) {
+        i_plus = cur[2 * c];
+        i_minus = cur[2 * c + 1];
+      } else {
+        i_plus = phys_.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
+        i_minus = phys_.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+        if (cur) cur[2 * c] = i_plus, cur[2 * c + 1] = i_minus;
+      }
       analog_aJ_ += (phys_.column_energy(i_plus, pulse) + phys_.column_energy(i_minus, pulse)) * 1e18;
       code_plus = phys_.adc(i_plus, k_plus, size, adc_levels_);
       code_minus = phys_.adc(i_minus, k_minus, size, adc_levels_);
     } else {
+      const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
+      const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });
       cell_match_ += static_cast<std::uint64_t>(q_plus + q_minus);
       cell_mismatch_ += static_cast<std::uint64_t>(active - q_plus - q_minus);
       code_plus = CrossbarPhysics::adc_of_matches(q_plus, k_plus, step);
@@ -357,8 +385,9 @@ void Tile::compute(TileOp& op, sc_time& delay) {
           out = t.mode == models::Threshold::Mode::Always;
         } else {
           const bool invert = t.mode == models::Threshold::Mode::AtMost;
-          const int m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
-                                   : static_cast<int>(std::ceil((t.a + active) / 2.0));
+          // floor(s / 2) = s >> 1 and ceil(s / 2) = (s + 1) >> 1 for any int s (arithmetic shift).
+          const int sum = t.a + active;
+          const int m_ref = invert ? (sum >> 1) + 1 : (sum + 1) >> 1;
           bool raw;
           if (m_ref <= 0) {
             raw = true;

@@ -61,6 +61,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   bool aligned_ = false;              // slice starts on a 64-bit word boundary
   bool two_phase_ = false;            // 1T-1MTJ cells: x = +1 and x = -1 rows in two reads
   int group_rows_ = 0;                // rows enabled by one read
+  int groups_ = 1;                    // reads of one position (per phase)
   int reads_per_position_ = 1;
   sc_core::sc_time sa_op_time_, adc_op_time_;
 
@@ -91,6 +92,8 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t image_ = ~std::uint64_t{0};
   std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
   std::vector<double> sa_current_, zeros_;
+  std::vector<std::uint64_t> cache_key_;  // analog read cache: [slot][1 + 2 words] image + 1, x, a
+  std::vector<double> cache_cur_;         // [slot][cols][phases] currents
   double analog_aJ_ = 0;
   int adc_levels_ = 0;
 };
