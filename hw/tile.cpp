@@ -236,8 +236,10 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   }
   const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
   if (!two_phase_) {
-    // Complementary cell: one read, every active row conducts through A (x = +1) or B.
+    // Complementary cell: one read, every active row conducts through A (x = +1) or B. Counters
+    // are kept in locals (a store to a member could alias the packed inputs and force reloads).
     const bool sa = cfg_.sa_path;
+    std::uint64_t match = 0, mismatch = 0, conversions = 0;
     for (int c = 0; c < s.cols; ++c) {
       const std::uint64_t* wcol = cells_.data() + c * words_;
       const int m = analog_ ? 0 : count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
@@ -254,16 +256,18 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
       } else {
         if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
-        cell_match_ += static_cast<std::uint64_t>(m);
-        cell_mismatch_ += static_cast<std::uint64_t>(active - m);
+        match += static_cast<std::uint64_t>(m);
+        mismatch += static_cast<std::uint64_t>(active - m);
       }
       if (sa) {  // the caller takes the SA decision from the count or the current
         codes[c] = m;
         sa_current_[c] = i_col;
         sa_matches_[c] = m;
       } else {
-        codes[c] = analog_ ? phys_.adc(i_col, active, size, adc_levels_) : CrossbarPhysics::adc_of_matches(m, active, step);
-        ++adc_conversions_;
+        codes[c] = analog_     ? phys_.adc(i_col, active, size, adc_levels_)
+                   : step == 1 ? m  // an exact ADC: the code is the count (m <= active)
+                               : CrossbarPhysics::adc_of_matches(m, active, step);
+        ++conversions;
       }
       if (disturb_on) {
         const std::uint64_t* apa = ap_a_.data() + c * words_;
@@ -272,6 +276,9 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         disturb(c, x, elig.data(), lo, hi, dkey);
       }
     }
+    cell_match_ += match;
+    cell_mismatch_ += mismatch;
+    adc_conversions_ += conversions;
     *active_out = active;
     ++reads_;
     wordlines_ += static_cast<std::uint64_t>(active);
@@ -370,6 +377,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       for (int c = 0; c < s.cols; ++c) sum[c] += codes[c];
       if (lo > 0) tile_adds_ += static_cast<std::uint64_t>(s.cols) * (two_phase_ ? 2 : 1);
     }
+    std::uint64_t ref_p = 0, ref_ap = 0, decisions = 0;  // locals: see read_group
     for (int c = 0; c < s.cols; ++c) {
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
@@ -397,8 +405,8 @@ void Tile::compute(TileOp& op, sc_time& delay) {
             // Ideal devices, no offset: I(m) > I_ref(M) is exactly m >= M (eq. X1, X2; tested in
             // test_physics), so compare the counts and skip the floating-point currents.
             raw = m >= m_ref;
-            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
-            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+            ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           } else {
             double offset = 0;  // input-referred SA offset, drawn per decision
             if (cfg_.arch.sa_offset_sigma_A > 0)
@@ -407,17 +415,20 @@ void Tile::compute(TileOp& op, sc_time& delay) {
                                 (static_cast<std::uint64_t>(op.sample) << 24) | static_cast<std::uint64_t>(cfg_.index),
                                 (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(c));
             raw = i_col + offset > phys_.reference_current(m_ref, active);
-            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
-            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+            ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           }
           out = invert ? !raw : raw;
         }
-        ++sa_decisions_;
+        ++decisions;
         models::set_bit(op.out_bits, o * positions + p, out);
       } else {
         op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = sum[c];
       }
     }
+    ref_p_half_ += ref_p;
+    ref_ap_half_ += ref_ap;
+    sa_decisions_ += decisions;
     if (!cfg_.sa_path) op.active_rows[p] = active;
   }
   if (op.trace) {
