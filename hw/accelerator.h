@@ -23,6 +23,7 @@ struct AcceleratorConfig {
   std::uint64_t seed = 0;
   int samples = 1;
   std::size_t trace_images = 0;  // VCD window: the first N images (all their samples)
+  bool prefix_reuse = true;      // simulation shortcut (results unchanged); off to check that claim
 };
 
 // Which modules register their signals in the VCD.

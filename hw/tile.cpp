@@ -66,11 +66,13 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
   const auto addr = tx.get_address();
-  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute)) {
+  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute && addr != kReplay) ||
+      (addr == kReplay && analog_)) {  // an analog tile's read energy is a float sum: never replayed
     tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
   if (addr == kProgram) program(*reinterpret_cast<TileProgram*>(tx.get_data_ptr()), delay);
+  else if (addr == kReplay) replay(delay);
   else compute(*reinterpret_cast<TileOp*>(tx.get_data_ptr()), delay);
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -331,7 +333,29 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   bitlines_ += 2 * static_cast<std::uint64_t>(s.cols);
 }
 
+Tile::OpCounts Tile::counts() const {
+  return {reads_,     sa_decisions_, adc_conversions_, tile_adds_, cell_match_, cell_mismatch_,
+          ref_p_half_, ref_ap_half_, wordlines_,       bitlines_,  busy_ps_};
+}
+
+void Tile::replay(sc_time& delay) {
+  const OpCounts& d = last_op_;
+  reads_ += d.reads;
+  sa_decisions_ += d.sa_decisions;
+  adc_conversions_ += d.adc_conversions;
+  tile_adds_ += d.tile_adds;
+  cell_match_ += d.cell_match;
+  cell_mismatch_ += d.cell_mismatch;
+  ref_p_half_ += d.ref_p_half;
+  ref_ap_half_ += d.ref_ap_half;
+  wordlines_ += d.wordlines;
+  bitlines_ += d.bitlines;
+  busy_ps_ += d.busy_ps;
+  delay += sc_time(static_cast<double>(d.busy_ps), sc_core::SC_PS);
+}
+
 void Tile::compute(TileOp& op, sc_time& delay) {
+  const OpCounts before = counts();
   const auto& s = cfg_.slice;
   const int n = s.rows;
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
@@ -450,6 +474,18 @@ void Tile::compute(TileOp& op, sc_time& delay) {
                 cfg_.sa_path ? "SA" : "ADC", t.to_string());
   busy_ps_ += t.value();
   delay += t;
+  const OpCounts after = counts();
+  last_op_ = {after.reads - before.reads,
+              after.sa_decisions - before.sa_decisions,
+              after.adc_conversions - before.adc_conversions,
+              after.tile_adds - before.tile_adds,
+              after.cell_match - before.cell_match,
+              after.cell_mismatch - before.cell_mismatch,
+              after.ref_p_half - before.ref_p_half,
+              after.ref_ap_half - before.ref_ap_half,
+              after.wordlines - before.wordlines,
+              after.bitlines - before.bitlines,
+              after.busy_ps - before.busy_ps};
 }
 
 void Tile::trace(sc_core::sc_trace_file* tf) const {

@@ -42,6 +42,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
+  void replay(sc_core::sc_time& delay);
 
   // One read of rows [lo, hi) of the slice at one position: per column, the code the ADC (or the
   // match count the SA compares) gives, and the active rows. Returns the rows enabled.
@@ -79,6 +80,13 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t write_errors_ = 0;                    // MTJs left in the wrong state after programming
   std::uint64_t disturbs_ = 0;                        // read-disturb switches (each restored by one write)
   std::uint64_t busy_ps_ = 0, program_ps_ = 0;
+  // The integer counters an operation adds (compute records them; replay adds them again).
+  struct OpCounts {
+    std::uint64_t reads, sa_decisions, adc_conversions, tile_adds, cell_match, cell_mismatch, ref_p_half, ref_ap_half,
+        wordlines, bitlines, busy_ps;
+  };
+  OpCounts counts() const;
+  OpCounts last_op_{};
   // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ storing w (A: conducts for
   // x = +1, or for both phases with 1T-1MTJ cells) and of the one storing not w (B), the read
   // energy summed from them (in attojoules), and the write-error states.
