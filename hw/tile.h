@@ -26,6 +26,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
     bool sa_path = false;
     int index = 0;            // the array's index in the mapping (identifies its devices)
     std::uint64_t seed = 0;   // variation, faults and SA offset noise
+    bool memo = true;         // answer a repeated operation from the previous one (results unchanged)
   };
   tlm_utils::simple_target_socket<Tile> socket;
 
@@ -87,6 +88,13 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   };
   OpCounts counts() const;
   OpCounts last_op_{};
+  // Ideal tiles: the previous operation's inputs (op_key) and outputs, to answer a repeat.
+  void op_key(const TileOp& op, std::vector<std::uint64_t>& key) const;
+  bool memo_valid_ = false;
+  std::uint64_t memo_hits_ = 0, memo_misses_ = 0;
+  std::vector<std::uint64_t> memo_key_, key_now_;
+  std::vector<std::uint8_t> memo_bits_;
+  std::vector<int> memo_partial_, memo_active_;
   // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ storing w (A: conducts for
   // x = +1, or for both phases with 1T-1MTJ cells) and of the one storing not w (B), the read
   // energy summed from them (in attojoules), and the write-error states.

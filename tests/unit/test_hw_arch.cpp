@@ -440,8 +440,9 @@ std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined) {
 }
 
 // Replaying the layers before the first dropout layer (conv1 under spatial dropout on conv2; the
-// whole network without dropout) gives the same logits and the same statistics, bit for bit, as
-// recomputing them, with and without pipelined samples.
+// whole network without dropout), and tiles answering a repeated operation (conv1 under
+// Scale-Dropout when two samples draw the same bit) give the same logits and the same
+// statistics, bit for bit, as recomputing them, with and without pipelined samples.
 TEST(PrefixReuse, ReplayEqualsRecomputation) {
   for (auto kind : {models::DropoutKind::Spatial, models::DropoutKind::None, models::DropoutKind::Scale})
     for (bool pipelined : {false, true}) {
