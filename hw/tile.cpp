@@ -151,13 +151,15 @@ void Tile::make_analog() {
     }
   sel_a_.assign(static_cast<std::size_t>(s.rows), 0.0);
   sel_b_.assign(static_cast<std::size_t>(s.rows), 0.0);
-  // The read cache: per (position, group) the last read's drive and currents; capped at 1 M
-  // currents (8 MB) per array, beyond which every read is summed afresh.
-  const std::size_t slots = static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_);
+  // The read cache: per (position, group) the drive and currents of the last two different reads
+  // (two ways: under Scale-Dropout a layer's input often alternates between two patterns);
+  // capped at 1 M currents (8 MB) per array, beyond which every read is summed afresh.
+  const std::size_t slots = static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_) * kCacheWays;
   const std::size_t currents = slots * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
   if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 20)) {
     cache_key_.assign(slots * (2 * words_ + 1), 0);
     cache_cur_.assign(currents, 0.0);
+    cache_next_.assign(slots / kCacheWays, 0);
   }
 }
 
@@ -222,14 +224,21 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   double* cur = nullptr;  // this read's currents [cols][phases], cached
   bool hit = false;
   if (analog_ && !disturb_on && !cache_cur_.empty()) {
-    const std::size_t slot = static_cast<std::size_t>(p - s.position_begin) * groups_ + static_cast<std::size_t>(g);
-    std::uint64_t* key = cache_key_.data() + slot * (2 * words_ + 1);
-    cur = cache_cur_.data() + slot * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
-    hit = key[0] == op.image_key + 1 && std::equal(x, x + words_, key + 1) && std::equal(a, a + words_, key + 1 + words_);
-    if (!hit) {
+    const std::size_t set = static_cast<std::size_t>(p - s.position_begin) * groups_ + static_cast<std::size_t>(g);
+    const std::size_t key_len = 2 * words_ + 1, cur_len = static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
+    for (std::size_t way = 0; way < kCacheWays && !hit; ++way) {
+      const std::uint64_t* key = cache_key_.data() + (set * kCacheWays + way) * key_len;
+      hit = key[0] == op.image_key + 1 && std::equal(x, x + words_, key + 1) && std::equal(a, a + words_, key + 1 + words_);
+      if (hit) cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
+    }
+    if (!hit) {  // fill the ways in turn
+      const std::size_t way = cache_next_[set];
+      cache_next_[set] = static_cast<std::uint8_t>((way + 1) % kCacheWays);
+      std::uint64_t* key = cache_key_.data() + (set * kCacheWays + way) * key_len;
       key[0] = op.image_key + 1;  // 0 = empty
       std::copy(x, x + words_, key + 1);
       std::copy(a, a + words_, key + 1 + words_);
+      cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
     }
   }
   if (analog_) {

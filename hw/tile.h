@@ -108,8 +108,10 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t image_ = ~std::uint64_t{0};
   std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
   std::vector<double> sa_current_, zeros_;
-  std::vector<std::uint64_t> cache_key_;  // analog read cache: [slot][1 + 2 words] image + 1, x, a
-  std::vector<double> cache_cur_;         // [slot][cols][phases] currents
+  static constexpr std::size_t kCacheWays = 2;
+  std::vector<std::uint64_t> cache_key_;  // analog read cache: [set][way][1 + 2 words] image + 1, x, a
+  std::vector<double> cache_cur_;         // [set][way][cols][phases] currents
+  std::vector<std::uint8_t> cache_next_;  // [set] the way to fill next
   double analog_aJ_ = 0;
   int adc_levels_ = 0;
 };
