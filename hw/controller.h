@@ -31,6 +31,9 @@ class Controller : public sc_core::sc_module, public StatsProvider {
     const models::CompiledNetwork* net = nullptr;
     const Mapping* mapping = nullptr;
     ArchParams arch;
+    // Replay the layers before the first dropout layer in later MC samples of an image (only
+    // valid when they are deterministic: ideal devices, no SA offset).
+    bool prefix_reuse = false;
   };
   tlm_utils::simple_target_socket<Controller> host_socket;
   tlm_utils::multi_passthrough_initiator_socket<Controller> tile_socket;  // bound in Mapping::arrays order
@@ -79,6 +82,17 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   // and the time the last issued sample completes.
   std::vector<sc_core::sc_time> layer_free_;
   sc_core::sc_time dropout_free_, drain_;
+  // Prefix reuse: the activations (or logits) after the layers before the first dropout layer,
+  // for the image that computed them, and each of those layers' digital counts.
+  struct LayerCounts {
+    std::uint64_t digital_adds = 0, digital_neurons = 0, buffer_bits = 0, pool_ops = 0;
+  };
+  int first_dropout_ = 0;
+  bool prefix_valid_ = false;
+  std::uint64_t prefix_image_ = 0;
+  std::vector<std::uint64_t> prefix_x_;
+  std::vector<float> prefix_logits_;
+  std::vector<LayerCounts> prefix_counts_;
 };
 
 }  // namespace bayescim::hw

@@ -17,7 +17,13 @@ enum Address : std::uint64_t {
   kInfer = 0x2,    // write: InferenceRequest (host -> controller)
   kDraw = 0x3,     // read: DropoutDraw (controller -> dropout unit)
   kDrain = 0x4,    // write: DrainRequest (host -> controller): wait until every issued sample is done
+  kReplay = 0x5,   // write: TileReplay (controller -> tile): repeat the tile's last operation's accounting
 };
+
+// Controller -> tile: the tile's last operation is repeated with the same inputs (a layer before
+// the first dropout layer, in a later MC sample of the same image, ideal devices). The outputs are
+// known; the tile adds that operation's action counts and busy time again and annotates its time.
+struct TileReplay {};
 
 // Host -> controller, after the last sample: the annotated delay is raised to the time the last
 // sample leaves the pipeline (samples may still be in flight when pipeline_samples is on).

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "hw/log.h"
+#include "hw/physics/kernels.h"
 #include "hw/physics/rng.h"
 #include "hw/protocol.h"
 
@@ -17,28 +18,22 @@ namespace {
 constexpr std::uint64_t kDisturbSalt = 0xd157'0000'0000'0000ULL;
 constexpr std::uint64_t kOffsetSalt = 0x5a0f'f5e7'0000'0000ULL;
 
-// Ones of f(word) over bits [lo, hi) of a bit vector (f combines the vectors of one word index).
+// Ones of f(word) over bits [lo, hi) of a bit vector (f combines the vectors of one word index):
+// a masked head word if lo is not word-aligned, whole words, then a masked tail.
 template <class F>
 int count_range(int lo, int hi, F f) {
   int n = 0;
-  for (int w = lo / 64; w * 64 < hi; ++w) {
-    std::uint64_t m = ~std::uint64_t{0};
-    if (w * 64 < lo) m &= ~std::uint64_t{0} << (lo % 64);
+  int w = lo / 64;
+  if (lo % 64 != 0) {
+    std::uint64_t m = ~std::uint64_t{0} << (lo % 64);
     if ((w + 1) * 64 > hi) m &= (std::uint64_t{1} << (hi % 64)) - 1;
     n += __builtin_popcountll(f(static_cast<std::size_t>(w)) & m);
+    ++w;
   }
+  for (const int end = hi / 64; w < end; ++w) n += __builtin_popcountll(f(static_cast<std::size_t>(w)));
+  if (w * 64 < hi && hi % 64 != 0)
+    n += __builtin_popcountll(f(static_cast<std::size_t>(w)) & ((std::uint64_t{1} << (hi % 64)) - 1));
   return n;
-}
-
-// Sum of ga[r] sel_a[r] + gb[r] sel_b[r] over r < n, in four interleaved partial sums added in a
-// fixed order (deterministic, and the compiler may vectorise it).
-double conductance_sum(const double* ga, const double* gb, const double* sa, const double* sb, int n) {
-  double acc[4] = {0, 0, 0, 0};
-  int r = 0;
-  for (; r + 4 <= n; r += 4)
-    for (int k = 0; k < 4; ++k) acc[k] += ga[r + k] * sa[r + k] + gb[r + k] * sb[r + k];
-  for (; r < n; ++r) acc[r % 4] += ga[r] * sa[r] + gb[r] * sb[r];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 std::uint64_t mtj_id(int index, int c, int r, bool b) {
@@ -60,8 +55,8 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
   socket.register_b_transport(this, &Tile::b_transport);
   two_phase_ = cfg_.arch.cell == CellScheme::TwoPhase;
   group_rows_ = std::min(rows_per_read(cfg_.arch), std::max(cfg_.slice.rows, 1));
-  const int groups = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
-  reads_per_position_ = groups * (two_phase_ ? 2 : 1);
+  groups_ = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
+  reads_per_position_ = groups_ * (two_phase_ ? 2 : 1);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
@@ -71,11 +66,13 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
   const auto addr = tx.get_address();
-  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute)) {
+  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute && addr != kReplay) ||
+      (addr == kReplay && analog_)) {  // an analog tile's read energy is a float sum: never replayed
     tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
   if (addr == kProgram) program(*reinterpret_cast<TileProgram*>(tx.get_data_ptr()), delay);
+  else if (addr == kReplay) replay(delay);
   else compute(*reinterpret_cast<TileOp*>(tx.get_data_ptr()), delay);
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -154,6 +151,16 @@ void Tile::make_analog() {
     }
   sel_a_.assign(static_cast<std::size_t>(s.rows), 0.0);
   sel_b_.assign(static_cast<std::size_t>(s.rows), 0.0);
+  // The read cache: per (position, group) the drive and currents of the last two different reads
+  // (two ways: under Scale-Dropout a layer's input often alternates between two patterns);
+  // capped at 1 M currents (8 MB) per array, beyond which every read is summed afresh.
+  const std::size_t slots = static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_) * kCacheWays;
+  const std::size_t currents = slots * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
+  if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 20)) {
+    cache_key_.assign(slots * (2 * words_ + 1), 0);
+    cache_cur_.assign(currents, 0.0);
+    cache_next_.assign(slots / kCacheWays, 0);
+  }
 }
 
 // Read disturb (eq. X3): walks the eligible MTJs (conducting, in AP, not stuck) of rows [lo, hi)
@@ -210,39 +217,68 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
                     (static_cast<std::uint64_t>(op.sample) << 32) | static_cast<std::uint64_t>(cfg_.index),
                     (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(g));
   std::vector<std::uint64_t> elig;
-  if (analog_) {
-    for (int r = lo; r < hi; ++r) {
-      const bool on = models::get_bit(a, r), plus = models::get_bit(x, r);
-      sel_a_[r] = on && plus ? 1.0 : 0.0;
-      sel_b_[r] = on && !plus ? 1.0 : 0.0;
+  // Analog reads that repeat an earlier read of this image exactly (same rows driven, same
+  // wordlines on, e.g. a layer before the first dropout, or under Scale-Dropout, in every MC
+  // sample) reuse its currents: the devices have not changed (no read disturb), so the Kirchhoff
+  // sums are the same numbers. The read is still counted and costed as a read.
+  double* cur = nullptr;  // this read's currents [cols][phases], cached
+  bool hit = false;
+  if (analog_ && !disturb_on && !cache_cur_.empty()) {
+    const std::size_t set = static_cast<std::size_t>(p - s.position_begin) * groups_ + static_cast<std::size_t>(g);
+    const std::size_t key_len = 2 * words_ + 1, cur_len = static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
+    for (std::size_t way = 0; way < kCacheWays && !hit; ++way) {
+      const std::uint64_t* key = cache_key_.data() + (set * kCacheWays + way) * key_len;
+      hit = key[0] == op.image_key + 1 && std::equal(x, x + words_, key + 1) && std::equal(a, a + words_, key + 1 + words_);
+      if (hit) cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
     }
+    if (!hit) {  // fill the ways in turn
+      const std::size_t way = cache_next_[set];
+      cache_next_[set] = static_cast<std::uint8_t>((way + 1) % kCacheWays);
+      std::uint64_t* key = cache_key_.data() + (set * kCacheWays + way) * key_len;
+      key[0] = op.image_key + 1;  // 0 = empty
+      std::copy(x, x + words_, key + 1);
+      std::copy(a, a + words_, key + 1 + words_);
+      cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
+    }
+  }
+  if (analog_) {
+    if (!hit) expand_selectors(x, a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
     if (disturb_on) elig.assign(words_, 0);
   }
   const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
   if (!two_phase_) {
-    // Complementary cell: one read, every active row conducts through A (x = +1) or B.
+    // Complementary cell: one read, every active row conducts through A (x = +1) or B. Counters
+    // are kept in locals (a store to a member could alias the packed inputs and force reloads).
     const bool sa = cfg_.sa_path;
+    std::uint64_t match = 0, mismatch = 0, conversions = 0;
     for (int c = 0; c < s.cols; ++c) {
       const std::uint64_t* wcol = cells_.data() + c * words_;
-      const int m = count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
+      const int m = analog_ ? 0 : count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
       double i_col = 0;
       if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
         const std::size_t base = static_cast<std::size_t>(c) * s.rows;
-        i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo, sel_a_.data() + lo,
-                                                 sel_b_.data() + lo, size);
+        if (hit) {
+          i_col = cur[c];
+        } else {
+          i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo,
+                                                   sel_a_.data() + lo, sel_b_.data() + lo, size);
+          if (cur) cur[c] = i_col;
+        }
         analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
       } else {
         if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
-        cell_match_ += static_cast<std::uint64_t>(m);
-        cell_mismatch_ += static_cast<std::uint64_t>(active - m);
+        match += static_cast<std::uint64_t>(m);
+        mismatch += static_cast<std::uint64_t>(active - m);
       }
       if (sa) {  // the caller takes the SA decision from the count or the current
         codes[c] = m;
         sa_current_[c] = i_col;
         sa_matches_[c] = m;
       } else {
-        codes[c] = analog_ ? phys_.adc(i_col, active, size, adc_levels_) : CrossbarPhysics::adc_of_matches(m, active, step);
-        ++adc_conversions_;
+        codes[c] = analog_     ? phys_.adc(i_col, active, size, adc_levels_)
+                   : step == 1 ? m  // an exact ADC: the code is the count (m <= active)
+                               : CrossbarPhysics::adc_of_matches(m, active, step);
+        ++conversions;
       }
       if (disturb_on) {
         const std::uint64_t* apa = ap_a_.data() + c * words_;
@@ -251,6 +287,9 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         disturb(c, x, elig.data(), lo, hi, dkey);
       }
     }
+    cell_match_ += match;
+    cell_mismatch_ += mismatch;
+    adc_conversions_ += conversions;
     *active_out = active;
     ++reads_;
     wordlines_ += static_cast<std::uint64_t>(active);
@@ -264,18 +303,25 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   const int k_minus = active - k_plus;
   for (int c = 0; c < s.cols; ++c) {
     const std::uint64_t* wcol = cells_.data() + c * words_;
-    const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
-    const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });
     int code_plus, code_minus;
     if (analog_) {
       const std::size_t base = static_cast<std::size_t>(c) * s.rows + lo;
       const double* ga = g_a_.data() + base;
-      const double i_plus = phys_.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
-      const double i_minus = phys_.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+      double i_plus, i_minus;
+      if (hit) {
+        i_plus = cur[2 * c];
+        i_minus = cur[2 * c + 1];
+      } else {
+        i_plus = phys_.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
+        i_minus = phys_.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+        if (cur) cur[2 * c] = i_plus, cur[2 * c + 1] = i_minus;
+      }
       analog_aJ_ += (phys_.column_energy(i_plus, pulse) + phys_.column_energy(i_minus, pulse)) * 1e18;
       code_plus = phys_.adc(i_plus, k_plus, size, adc_levels_);
       code_minus = phys_.adc(i_minus, k_minus, size, adc_levels_);
     } else {
+      const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
+      const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });
       cell_match_ += static_cast<std::uint64_t>(q_plus + q_minus);
       cell_mismatch_ += static_cast<std::uint64_t>(active - q_plus - q_minus);
       code_plus = CrossbarPhysics::adc_of_matches(q_plus, k_plus, step);
@@ -296,8 +342,69 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   bitlines_ += 2 * static_cast<std::uint64_t>(s.cols);
 }
 
+Tile::OpCounts Tile::counts() const {
+  return {reads_,     sa_decisions_, adc_conversions_, tile_adds_, cell_match_, cell_mismatch_,
+          ref_p_half_, ref_ap_half_, wordlines_,       bitlines_,  busy_ps_};
+}
+
+void Tile::replay(sc_time& delay) {
+  const OpCounts& d = last_op_;
+  reads_ += d.reads;
+  sa_decisions_ += d.sa_decisions;
+  adc_conversions_ += d.adc_conversions;
+  tile_adds_ += d.tile_adds;
+  cell_match_ += d.cell_match;
+  cell_mismatch_ += d.cell_mismatch;
+  ref_p_half_ += d.ref_p_half;
+  ref_ap_half_ += d.ref_ap_half;
+  wordlines_ += d.wordlines;
+  bitlines_ += d.bitlines;
+  busy_ps_ += d.busy_ps;
+  delay += sc_time(static_cast<double>(d.busy_ps), sc_core::SC_PS);
+}
+
+// The words of op's row vectors and wordline enables that hold this slice's rows, at its positions.
+void Tile::op_key(const TileOp& op, std::vector<std::uint64_t>& key) const {
+  const auto& s = cfg_.slice;
+  const std::size_t w0 = static_cast<std::size_t>(s.row_begin) / 64;
+  const std::size_t w1 = static_cast<std::size_t>(s.row_begin + s.rows - 1) / 64 + 1;
+  key.clear();
+  key.push_back(op.drop ? 1 : 0);
+  key.push_back(static_cast<std::uint64_t>(op.positions));
+  for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) {
+    const std::size_t base = static_cast<std::size_t>(p) * op.words;
+    key.insert(key.end(), op.rows + base + w0, op.rows + base + w1);
+    key.insert(key.end(), op.active + base + w0, op.active + base + w1);
+  }
+}
+
 void Tile::compute(TileOp& op, sc_time& delay) {
   const auto& s = cfg_.slice;
+  // An operation with exactly the inputs of this tile's previous one (e.g. the first layer under
+  // Scale-Dropout, whose bit only selects the reference, or the same ADC partial sums in every
+  // sample) gives the same outputs on ideal devices: write them again and replay the accounting.
+  // (A tile that has missed 16 times without a hit stops looking: its inputs change every time.)
+  const bool memo = cfg_.memo && !analog_ && cfg_.arch.sa_offset_sigma_A == 0 && !op.trace && (memo_hits_ > 0 || memo_misses_ < 16);
+  if (memo) {
+    op_key(op, key_now_);
+    if (memo_valid_ && key_now_ == memo_key_) {
+      ++memo_hits_;
+      for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
+        if (cfg_.sa_path) {
+          for (int c = 0; c < s.cols; ++c)
+            models::set_bit(op.out_bits, (s.col_begin + c) * op.positions + p,
+                            memo_bits_[static_cast<std::size_t>(i) * s.cols + c] != 0);
+        } else {
+          std::copy_n(memo_partial_.data() + static_cast<std::size_t>(i) * s.cols, s.cols,
+                      op.partial + static_cast<std::size_t>(p) * cfg_.arch.cols);
+          op.active_rows[p] = memo_active_[static_cast<std::size_t>(i)];
+        }
+      }
+      replay(delay);
+      return;
+    }
+  }
+  const OpCounts before = counts();
   const int n = s.rows;
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
   const int positions = op.positions;  // the layer's; this copy reads [position_begin, + s.positions)
@@ -342,6 +449,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       for (int c = 0; c < s.cols; ++c) sum[c] += codes[c];
       if (lo > 0) tile_adds_ += static_cast<std::uint64_t>(s.cols) * (two_phase_ ? 2 : 1);
     }
+    std::uint64_t ref_p = 0, ref_ap = 0, decisions = 0;  // locals: see read_group
     for (int c = 0; c < s.cols; ++c) {
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
@@ -357,8 +465,9 @@ void Tile::compute(TileOp& op, sc_time& delay) {
           out = t.mode == models::Threshold::Mode::Always;
         } else {
           const bool invert = t.mode == models::Threshold::Mode::AtMost;
-          const int m_ref = invert ? static_cast<int>(std::floor((t.a + active) / 2.0)) + 1
-                                   : static_cast<int>(std::ceil((t.a + active) / 2.0));
+          // floor(s / 2) = s >> 1 and ceil(s / 2) = (s + 1) >> 1 for any int s (arithmetic shift).
+          const int sum = t.a + active;
+          const int m_ref = invert ? (sum >> 1) + 1 : (sum + 1) >> 1;
           bool raw;
           if (m_ref <= 0) {
             raw = true;
@@ -368,8 +477,8 @@ void Tile::compute(TileOp& op, sc_time& delay) {
             // Ideal devices, no offset: I(m) > I_ref(M) is exactly m >= M (eq. X1, X2; tested in
             // test_physics), so compare the counts and skip the floating-point currents.
             raw = m >= m_ref;
-            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
-            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+            ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           } else {
             double offset = 0;  // input-referred SA offset, drawn per decision
             if (cfg_.arch.sa_offset_sigma_A > 0)
@@ -378,17 +487,20 @@ void Tile::compute(TileOp& op, sc_time& delay) {
                                 (static_cast<std::uint64_t>(op.sample) << 24) | static_cast<std::uint64_t>(cfg_.index),
                                 (static_cast<std::uint64_t>(p) << 16) | static_cast<std::uint64_t>(c));
             raw = i_col + offset > phys_.reference_current(m_ref, active);
-            ref_p_half_ += static_cast<std::uint64_t>(2 * m_ref - 1);
-            ref_ap_half_ += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+            ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
+            ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
           }
           out = invert ? !raw : raw;
         }
-        ++sa_decisions_;
+        ++decisions;
         models::set_bit(op.out_bits, o * positions + p, out);
       } else {
         op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = sum[c];
       }
     }
+    ref_p_half_ += ref_p;
+    ref_ap_half_ += ref_ap;
+    sa_decisions_ += decisions;
     if (!cfg_.sa_path) op.active_rows[p] = active;
   }
   if (op.trace) {
@@ -410,6 +522,39 @@ void Tile::compute(TileOp& op, sc_time& delay) {
                 cfg_.sa_path ? "SA" : "ADC", t.to_string());
   busy_ps_ += t.value();
   delay += t;
+  const OpCounts after = counts();
+  last_op_ = {after.reads - before.reads,
+              after.sa_decisions - before.sa_decisions,
+              after.adc_conversions - before.adc_conversions,
+              after.tile_adds - before.tile_adds,
+              after.cell_match - before.cell_match,
+              after.cell_mismatch - before.cell_mismatch,
+              after.ref_p_half - before.ref_p_half,
+              after.ref_ap_half - before.ref_ap_half,
+              after.wordlines - before.wordlines,
+              after.bitlines - before.bitlines,
+              after.busy_ps - before.busy_ps};
+  if (memo) {  // keep this operation's inputs and outputs for the next
+    ++memo_misses_;
+    std::swap(memo_key_, key_now_);
+    memo_valid_ = true;
+    const std::size_t n_out = static_cast<std::size_t>(s.positions) * s.cols;
+    if (cfg_.sa_path) {
+      memo_bits_.resize(n_out);
+      for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i)
+        for (int c = 0; c < s.cols; ++c)
+          memo_bits_[static_cast<std::size_t>(i) * s.cols + c] =
+              models::get_bit(op.out_bits, (s.col_begin + c) * op.positions + p) ? 1 : 0;
+    } else {
+      memo_partial_.resize(n_out);
+      memo_active_.resize(static_cast<std::size_t>(s.positions));
+      for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
+        std::copy_n(op.partial + static_cast<std::size_t>(p) * cfg_.arch.cols, s.cols,
+                    memo_partial_.data() + static_cast<std::size_t>(i) * s.cols);
+        memo_active_[static_cast<std::size_t>(i)] = op.active_rows[p];
+      }
+    }
+  }
 }
 
 void Tile::trace(sc_core::sc_trace_file* tf) const {

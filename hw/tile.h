@@ -26,6 +26,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
     bool sa_path = false;
     int index = 0;            // the array's index in the mapping (identifies its devices)
     std::uint64_t seed = 0;   // variation, faults and SA offset noise
+    bool memo = true;         // answer a repeated operation from the previous one (results unchanged)
   };
   tlm_utils::simple_target_socket<Tile> socket;
 
@@ -42,6 +43,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
+  void replay(sc_core::sc_time& delay);
 
   // One read of rows [lo, hi) of the slice at one position: per column, the code the ADC (or the
   // match count the SA compares) gives, and the active rows. Returns the rows enabled.
@@ -61,6 +63,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   bool aligned_ = false;              // slice starts on a 64-bit word boundary
   bool two_phase_ = false;            // 1T-1MTJ cells: x = +1 and x = -1 rows in two reads
   int group_rows_ = 0;                // rows enabled by one read
+  int groups_ = 1;                    // reads of one position (per phase)
   int reads_per_position_ = 1;
   sc_core::sc_time sa_op_time_, adc_op_time_;
 
@@ -78,6 +81,20 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t write_errors_ = 0;                    // MTJs left in the wrong state after programming
   std::uint64_t disturbs_ = 0;                        // read-disturb switches (each restored by one write)
   std::uint64_t busy_ps_ = 0, program_ps_ = 0;
+  // The integer counters an operation adds (compute records them; replay adds them again).
+  struct OpCounts {
+    std::uint64_t reads, sa_decisions, adc_conversions, tile_adds, cell_match, cell_mismatch, ref_p_half, ref_ap_half,
+        wordlines, bitlines, busy_ps;
+  };
+  OpCounts counts() const;
+  OpCounts last_op_{};
+  // Ideal tiles: the previous operation's inputs (op_key) and outputs, to answer a repeat.
+  void op_key(const TileOp& op, std::vector<std::uint64_t>& key) const;
+  bool memo_valid_ = false;
+  std::uint64_t memo_hits_ = 0, memo_misses_ = 0;
+  std::vector<std::uint64_t> memo_key_, key_now_;
+  std::vector<std::uint8_t> memo_bits_;
+  std::vector<int> memo_partial_, memo_active_;
   // Non-ideal devices: per-MTJ conductances [col][row] of the MTJ storing w (A: conducts for
   // x = +1, or for both phases with 1T-1MTJ cells) and of the one storing not w (B), the read
   // energy summed from them (in attojoules), and the write-error states.
@@ -91,6 +108,10 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t image_ = ~std::uint64_t{0};
   std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
   std::vector<double> sa_current_, zeros_;
+  static constexpr std::size_t kCacheWays = 2;
+  std::vector<std::uint64_t> cache_key_;  // analog read cache: [set][way][1 + 2 words] image + 1, x, a
+  std::vector<double> cache_cur_;         // [set][way][cols][phases] currents
+  std::vector<std::uint8_t> cache_next_;  // [set] the way to fill next
   double analog_aJ_ = 0;
   int adc_levels_ = 0;
 };

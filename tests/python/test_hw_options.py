@@ -10,6 +10,7 @@ from test_e2e import read_report, run_sim, REPO_ROOT
 
 MLP = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 CNN = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_none.yaml")  # no draws in the layer times
+CNN_SPATIAL = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_spatial.yaml")
 ARCH = "hardware.architecture."
 
 
@@ -160,3 +161,18 @@ def test_pipelined_timing_is_the_same_with_two_workers(tmp_path):
         r.pop("wall_s"), r.pop("timing"), r["config"]["output"].pop("dir")
     assert r1 == r2
     assert same_predictions(o1, o2)
+
+
+def test_reused_analog_reads_equal_fresh_sums(tmp_path):
+    """With device variation, reads that repeat an earlier read of the image reuse its currents.
+    A read-disturb rate too small ever to fire turns that reuse off (the devices could change), so
+    the two runs compare cached against freshly summed currents: the same predictions and the same
+    read energy, to the last bit."""
+    var = ("hardware.device.variation.r_p_sigma_log=0.1", "hardware.architecture.sense_amp.offset_sigma_uA=2")
+    for config in (MLP, CNN_SPATIAL):
+        cached, oc = run(tmp_path, "c" + os.path.basename(config), config, 12, 3, *var)
+        fresh, of = run(tmp_path, "f" + os.path.basename(config), config, 12, 3, *var,
+                        "hardware.device.faults.read_disturb_rate=1e-300")
+        assert fresh["hardware"]["counts"]["read_disturbs"] == 0
+        assert same_predictions(oc, of)
+        assert cached["energy"]["by_component"]["crossbar_read"] == fresh["energy"]["by_component"]["crossbar_read"]

@@ -4,7 +4,12 @@
 // Each TEST runs in its own process (gtest_discover_tests), so each may elaborate once.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <functional>
+#include <sstream>
 #include <systemc>
 
 #include "hw/accelerator.h"
@@ -373,6 +378,79 @@ TEST(SenseAmp, OffsetFlipsDecisionsAtTheGaussianTailRate) {
   EXPECT_NEAR(p1, 0.3694, 1e-4);
   EXPECT_LT(std::abs(flips0 - p0 * n), 5 * std::sqrt(n * p0 * (1 - p0)));
   EXPECT_LT(std::abs(flips1 - p1 * n), 5 * std::sqrt(n * p1 * (1 - p1)));
+}
+
+}  // namespace
+}  // namespace bayescim::hw
+
+namespace bayescim::hw {
+namespace {
+
+// Runs `f` in a forked child (a fresh SystemC kernel) and returns what it wrote.
+std::string in_child(const std::function<std::string()>& f) {
+  int fd[2];
+  if (pipe(fd) != 0) throw std::runtime_error("pipe");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    const std::string out = f();
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = write(fd[1], out.data() + done, out.size() - done);
+      if (n <= 0) _exit(2);
+      done += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fd[1]);
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("child failed");
+  return out;
+}
+
+// The logits of every sample and every statistic, as text.
+std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined) {
+  const auto net = testing::random_cnn(5, kind, 0.3);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 4; ++i) images.push_back(testing::random_pixels(net.input_size, 40 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(0, i)});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 20;
+  cfg.arch.cols = 3;
+  cfg.arch.pipeline_samples = pipelined;
+  cfg.samples = 4;
+  cfg.dropout_p = 0.3;
+  cfg.prefix_reuse = reuse;
+  std::ostringstream os;
+  os.precision(17);
+  Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
+    for (int o = 0; o < net.classes; ++o) os << l[o] << ' ';
+    os << '\n';
+  });
+  sc_core::sc_start();
+  return os.str() + collect_stats().serialise();
+}
+
+// Replaying the layers before the first dropout layer (conv1 under spatial dropout on conv2; the
+// whole network without dropout), and tiles answering a repeated operation (conv1 under
+// Scale-Dropout when two samples draw the same bit) give the same logits and the same
+// statistics, bit for bit, as recomputing them, with and without pipelined samples.
+TEST(PrefixReuse, ReplayEqualsRecomputation) {
+  for (auto kind : {models::DropoutKind::Spatial, models::DropoutKind::None, models::DropoutKind::Scale})
+    for (bool pipelined : {false, true}) {
+      const std::string fresh = in_child([&] { return simulate(kind, false, pipelined); });
+      const std::string reused = in_child([&] { return simulate(kind, true, pipelined); });
+      EXPECT_GT(fresh.size(), 1000u);
+      EXPECT_EQ(fresh, reused) << static_cast<int>(kind) << " pipelined " << pipelined;
+    }
 }
 
 }  // namespace
