@@ -191,6 +191,11 @@ int sc_main(int argc, char* argv[]) {
     const RunResult r = run_experiment(cfg, cli.jobs);
     if (r.interrupted || stop_requested()) {  // also when the signal came after the last image
       if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
+      if (!r.interrupted && !cfg.trace.vcd.empty()) {  // the run completed and published its VCD
+        std::error_code ec;
+        std::filesystem::remove(cfg.trace.vcd, ec);
+        std::filesystem::remove(std::filesystem::path(cfg.trace.vcd).replace_extension(".gtkw"), ec);
+      }
       const std::size_t done = r.interrupted ? r.images_done : r.images_total;
       std::fprintf(stderr, "bayescim: run interrupted by %s after %zu of %zu images; no report written\n",
                    signal_name(stop_signal()).c_str(), done, r.images_total);

@@ -335,6 +335,12 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
       // (seen under ASan): the parent knows its name (sim/vcd.cpp).
       if (!ctx.cfg.trace.vcd.empty()) fs::remove(ctx.cfg.trace.vcd + ".tmp." + std::to_string(pids[w]) + ".vcd", ec);
     }
+    // Worker 0 traces and, when its chunk completed, published the VCD and .gtkw: outputs of a
+    // run that is now interrupted, so they go too.
+    if (!ctx.cfg.trace.vcd.empty() && ok[0]) {
+      fs::remove(ctx.cfg.trace.vcd, ec);
+      fs::remove(fs::path(ctx.cfg.trace.vcd).replace_extension(".gtkw"), ec);
+    }
     throw Interrupted(static_cast<std::size_t>(done_images), total);
   }
   std::vector<ChunkResult> out;

@@ -24,7 +24,8 @@ SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SEED = int(os.environ.get("BAYESCIM_KILL_SEED") or int.from_bytes(os.urandom(4), "little"))
 ENV = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-LIMIT = 3000  # 6,000 images at T = 20: about 4 s on one core, 2.5 s with two; the signal comes earlier
+LIMIT = 3000  # 6,000 images at T = 200: several seconds even with two workers; the signal comes earlier
+SAMPLES = 200
 OUTPUTS = ("report.json", "predictions.csv", "layers.csv", "samples.csv", "run.vcd", "run.gtkw")
 # What a killed process may leave: temporaries with their pid, and the workers' hand-over files.
 TEMPORARY = re.compile(r"(\.tmp\.\d+(\.vcd)?$)|(^\.worker\d+\.(bin|err)$)")
@@ -76,7 +77,7 @@ def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp
     out = str(tmp_path / "out")
     vcd = os.path.join(out, "run.vcd")
     argv = [EXE, "run", CONFIG, "--limit", str(LIMIT), "--out", out, "--jobs", str(jobs), "--vcd", vcd,
-            "--samples-csv", "--log-level", "warn"]
+            "--samples-csv", "--log-level", "warn", "--set", f"mc.samples={SAMPLES}"]
     delay = rng(f"run-{sig.name}-{jobs}").uniform(0.3, 1.5)
     why = f"seed {SEED}: {sig.name} after {delay:.2f} s with --jobs {jobs}"
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
