@@ -16,11 +16,18 @@ for a in "$@"; do
     *) echo "test.sh: unknown option '$a' (allowed: --ci)" >&2; exit 2 ;;
   esac
 done
+t0=$(date +%s)
+phase() { echo "[test.sh] $1 done at +$(( $(date +%s) - t0 )) s"; }
 "$here/scripts/setup.sh" --no-run
+phase "setup and build"
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 ctest --test-dir build --output-on-failure -j2
+phase "ctest"
 /usr/bin/python3 -m pytest -q tests/python
+phase "pytest"
 if ((ci)); then
   "$here/scripts/test_asan.sh"
+  phase "sanitizer suite"
   "$here/fuzz/run.sh" "${BAYESCIM_FUZZ_SECONDS:-60}"
+  phase "fuzzing"
 fi
