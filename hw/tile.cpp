@@ -153,10 +153,10 @@ void Tile::make_analog() {
   sel_b_.assign(static_cast<std::size_t>(s.rows), 0.0);
   // The read cache: per (position, group) the drive and currents of the last two different reads
   // (two ways: under Scale-Dropout a layer's input often alternates between two patterns);
-  // capped at 1 M currents (8 MB) per array, beyond which every read is summed afresh.
+  // capped at 2^17 currents (1 MB) per array, beyond which every read is summed afresh.
   const std::size_t slots = static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_) * kCacheWays;
   const std::size_t currents = slots * static_cast<std::size_t>(s.cols) * (two_phase_ ? 2 : 1);
-  if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 20)) {
+  if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 17)) {
     cache_key_.assign(slots * (2 * words_ + 1), 0);
     cache_cur_.assign(currents, 0.0);
     cache_next_.assign(slots / kCacheWays, 0);

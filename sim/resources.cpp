@@ -83,16 +83,28 @@ MemoryEstimate estimate_memory(const ExperimentConfig& cfg, const models::Networ
     // Every worker elaborates the whole accelerator: one tile per array, each with its packed
     // cells and, with device variation or faults, two conductances (doubles) per cell.
     const double rows = cfg.arch.rows, cols = cfg.arch.cols;
-    double arrays = 0;
-    for (const auto& l : net.layers) arrays += ceil_div(l.in, rows) * ceil_div(l.out, cols);
+    const bool analog_on = cfg.device.variation.any() || cfg.device.variation.write_error_rate > 0;
+    const double mtjs = cfg.arch.cell == hw::CellScheme::Complementary ? 2.0 : 1.0;
+    const double groups = ceil_div(rows, hw::rows_per_read(cfg.arch));
+    double arrays = 0, cache = 0;
+    for (const auto& l : net.layers) {
+      const double positions = l.positions();
+      const double copies = std::max(1.0, std::min<double>(cfg.arch.replicate, positions));
+      const double n = ceil_div(l.in, rows) * ceil_div(l.out, cols) * copies;
+      arrays += n;
+      // The analog read cache (hw/tile.cpp): two ways of currents per (position, read group),
+      // capped at 2^17 currents per array.
+      if (analog_on)
+        cache += n * 8.0 * std::min(131072.0, std::ceil(positions / copies) * groups * 2.0 * cols * (3.0 - mtjs));
+    }
     const double cells = cols * ceil_div(rows, 64) * 8;
-    const double analog = cfg.device.variation.any() ? 2.0 * 8.0 * rows * cols : 0.0;
+    const double analog = analog_on ? mtjs * 8.0 * rows * cols : 0.0;
     const double per_array = kTileOverheadBytes + cells + analog;
     e.parts.push_back({"crossbar tiles (" + std::to_string(static_cast<long long>(arrays)) + " arrays of " +
                            std::to_string(cfg.arch.rows) + " x " + std::to_string(cfg.arch.cols) +
-                           (analog > 0 ? ", analog conductances" : "") +
+                           (analog > 0 ? ", analog conductances and read cache" : "") +
                            (w > 1 ? ", x " + std::to_string(workers) + " workers" : "") + ")",
-                       arrays * per_array * w});
+                       (arrays * per_array + cache) * w});
   }
 
   // Datasets (shared by forked workers) and the per-image results.
