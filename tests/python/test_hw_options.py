@@ -176,3 +176,26 @@ def test_reused_analog_reads_equal_fresh_sums(tmp_path):
         assert fresh["hardware"]["counts"]["read_disturbs"] == 0
         assert same_predictions(oc, of)
         assert cached["energy"]["by_component"]["crossbar_read"] == fresh["energy"]["by_component"]["crossbar_read"]
+
+
+def test_memory_estimate_counts_replicas_and_the_analog_cache(tmp_path):
+    """The refusal message lists the arrays it counted: the same number the run maps (replicas
+    included), and analog runs add their conductances and read cache."""
+    import re
+    def tiles(*sets):
+        args = ["validate", CNN, "--max-memory", "1K"]
+        for s in sets:
+            args += ["--set", s]
+        p = run_sim(*args, check=False)
+        assert p.returncode == 1, p.stderr
+        m = re.search(r"crossbar tiles \((\d+) arrays of [^)]*\) ([0-9.]+) (KiB|MiB|GiB)", p.stderr)
+        assert m, p.stderr
+        return int(m.group(1)), float(m.group(2)) * {"KiB": 1, "MiB": 1024, "GiB": 1024 ** 2}[m.group(3)]
+    rep1, _ = run(tmp_path, "r1", CNN, 2, 1)
+    rep4, _ = run(tmp_path, "r4", CNN, 2, 1, ARCH + "mapping.replicate=4")
+    n1, kib1 = tiles()
+    n4, kib4 = tiles(ARCH + "mapping.replicate=4")
+    assert (n1, n4) == (rep1["hardware"]["arrays"], rep4["hardware"]["arrays"])
+    assert kib4 > kib1
+    na, kiba = tiles("hardware.device.variation.r_p_sigma_log=0.1")
+    assert na == n1 and kiba > kib1 + n1 * 2 * 8 * 512 * 128 / 1024 * 0.99  # two doubles per cell at least
