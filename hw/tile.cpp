@@ -403,6 +403,8 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       replay(delay);
       return;
     }
+  } else {
+    memo_valid_ = false;  // this operation's counts replace last_op_: the kept outputs no longer match them
   }
   const OpCounts before = counts();
   const int n = s.rows;

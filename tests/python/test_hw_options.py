@@ -199,3 +199,14 @@ def test_memory_estimate_counts_replicas_and_the_analog_cache(tmp_path):
     assert kib4 > kib1
     na, kiba = tiles("hardware.device.variation.r_p_sigma_log=0.1")
     assert na == n1 and kiba > kib1 + n1 * 2 * 8 * 512 * 128 / 1024 * 0.99  # two doubles per cell at least
+
+
+def test_a_vcd_window_changes_no_number(base, tmp_path):
+    """Traced images bypass the reuse shortcuts (their signals must be written); the images after
+    the window use them again. Energies, counts, latencies and predictions stay as without a VCD."""
+    rep0, out0 = base
+    rep, out = run(tmp_path, "vcd", MLP, 40, 3, "trace.images=2", "trace.vcd=" + str(tmp_path / "w.vcd"))
+    assert (tmp_path / "w.vcd").exists()
+    assert same_predictions(out0, out)
+    for key in ("energy", "latency", "hardware"):
+        assert rep[key] == rep0[key], key
