@@ -12,6 +12,7 @@
 #include "hw/physics/rng.h"
 #include "models/compiled.h"
 #include "models/reference_executor.h"
+#include "tests/util/hw_parity.h"
 #include "tests/util/tiny_net.h"
 
 namespace bayescim::hw {
@@ -158,18 +159,7 @@ TEST_P(HwKinds, SimulationEqualsReferenceOnTheSameDraws) {
   ASSERT_EQ(got.size(), images.size() * 3);
   EXPECT_TRUE(acc.mapping().layers[0].sa_path);
   EXPECT_EQ(acc.mapping().layers[1].row_tiles, 2);
-  models::ReferenceExecutor ref(c);
-  models::SampleMasks masks;
-  std::vector<float> want(net.classes);
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    const std::size_t img = k / 3;
-    const int t = static_cast<int>(k % 3);
-    c.fill_masks(masks, [&](std::size_t d) {
-      return dropout_draw(9, image_key(1, img), t, d, acc.dropout_source().realised_p());
-    });
-    ref.forward(images[img].data(), masks, want.data());
-    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[k][o], want[o]) << "sample " << k;
-  }
+  testing::expect_reference_logits(c, images, got, 3, 9, 1, acc.dropout_source().realised_p());
   const auto st = collect_stats();
   EXPECT_EQ(st.sum("random_bits"), static_cast<double>(c.draws_per_sample * got.size()));
 }
@@ -230,16 +220,7 @@ TEST(HwAnalog, VanishingVariationEqualsTheIdealPath) {
     got.emplace_back(l, l + net.classes);
   });
   sc_core::sc_start();
-  models::ReferenceExecutor ref(c);
-  models::SampleMasks masks;
-  std::vector<float> want(net.classes);
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    c.fill_masks(masks, [&](std::size_t d) {
-      return dropout_draw(cfg.seed, image_key(0, k / 2), k % 2, d, acc.dropout_source().realised_p());
-    });
-    ref.forward(images[k / 2].data(), masks, want.data());
-    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[k][o], want[o]) << "sample " << k;
-  }
+  testing::expect_reference_logits(c, images, got, 2, cfg.seed, 0, acc.dropout_source().realised_p());
   EXPECT_GT(collect_stats().energy_by_component()["crossbar_read"], 0.0);
 }
 

@@ -17,6 +17,7 @@
 #include "hw/physics/rng.h"
 #include "models/compiled.h"
 #include "models/reference_executor.h"
+#include "tests/util/hw_parity.h"
 #include "tests/util/tiny_net.h"
 
 namespace bayescim::hw {
@@ -66,18 +67,7 @@ TEST_P(HwArch, SimulationEqualsReferenceOnTheSameDraws) {
   std::size_t arrays = 0;
   for (const auto& l : m.layers) arrays += static_cast<std::size_t>(l.replicas * l.row_tiles * l.col_tiles);
   EXPECT_EQ(m.arrays.size(), arrays);
-  models::ReferenceExecutor ref(c);
-  models::SampleMasks masks;
-  std::vector<float> want(net.classes);
-  for (std::size_t s = 0; s < got.size(); ++s) {
-    const std::size_t img = s / 3;
-    const int t = static_cast<int>(s % 3);
-    c.fill_masks(masks, [&](std::size_t d) {
-      return dropout_draw(9, image_key(1, img), t, d, acc.dropout_source().realised_p());
-    });
-    ref.forward(images[img].data(), masks, want.data());
-    for (int o = 0; o < net.classes; ++o) EXPECT_EQ(got[s][o], want[o]) << k.name << " sample " << s;
-  }
+  testing::expect_reference_logits(c, images, got, 3, 9, 1, acc.dropout_source().realised_p(), k.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(
