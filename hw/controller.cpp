@@ -188,9 +188,23 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       }
     }
     // 2. Wordline drive: the row vector and active rows of every output position.
-    for (int p = 0; p < positions; ++p)
-      l.rows_at(p, x, mask, rows_.data() + static_cast<std::size_t>(p) * l.words,
-                active_.data() + static_cast<std::size_t>(p) * l.words);
+    if (cfg_.prefix_reuse && !req.trace && static_cast<int>(li) == first_dropout_) {
+      if (!gather_valid_ || gather_image_ != req.image_key) {
+        const std::size_t n = static_cast<std::size_t>(positions) * l.words;
+        rows0_.resize(n);
+        active0_.resize(n);
+        for (int p = 0; p < positions; ++p)
+          l.rows_at(p, x, nullptr, rows0_.data() + static_cast<std::size_t>(p) * l.words,
+                    active0_.data() + static_cast<std::size_t>(p) * l.words);
+        gather_image_ = req.image_key;
+        gather_valid_ = true;
+      }
+      l.mask_rows(mask, rows0_.data(), active0_.data(), rows_.data(), active_.data());
+    } else {
+      for (int p = 0; p < positions; ++p)
+        l.rows_at(p, x, mask, rows_.data() + static_cast<std::size_t>(p) * l.words,
+                  active_.data() + static_cast<std::size_t>(p) * l.words);
+    }
 
     sync(2);
     if (req.trace) {

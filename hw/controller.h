@@ -93,6 +93,11 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   std::vector<std::uint64_t> prefix_x_;
   std::vector<float> prefix_logits_;
   std::vector<LayerCounts> prefix_counts_;
+  // The first dropout layer's input is the same in every MC sample of an image: its unmasked
+  // wordline drive is gathered once per image and each sample's draws only clear rows of it.
+  bool gather_valid_ = false;
+  std::uint64_t gather_image_ = 0;
+  std::vector<std::uint64_t> rows0_, active0_;
 };
 
 }  // namespace bayescim::hw

@@ -26,7 +26,8 @@ class Tile : public sc_core::sc_module, public StatsProvider {
     bool sa_path = false;
     int index = 0;            // the array's index in the mapping (identifies its devices)
     std::uint64_t seed = 0;   // variation, faults and SA offset noise
-    bool memo = true;         // answer a repeated operation from the previous one (results unchanged)
+    bool memo = true;         // shortcuts that leave results unchanged: answer a repeated operation
+                              // from the previous one; SA-path reads of ideal devices column by column
   };
   tlm_utils::simple_target_socket<Tile> socket;
 
@@ -43,6 +44,9 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
+  // compute's positions on the SA path with ideal devices and one read per position, column by
+  // column: the same decisions and counters as the general loop, bit for bit.
+  void compute_sa_ideal(const TileOp& op);
   void replay(sc_core::sc_time& delay);
 
   // One read of rows [lo, hi) of the slice at one position: per column, the code the ADC (or the
@@ -107,6 +111,8 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::vector<Flip> flipped_;                         // disturbed in the current image, restored before the next
   std::uint64_t image_ = ~std::uint64_t{0};
   std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
+  std::vector<std::uint64_t> xs_, as_;                      // compute_sa_ideal: [position][words] drive
+  std::vector<int> act_;                                    // compute_sa_ideal: active rows per position
   std::vector<double> sa_current_, zeros_;
   static constexpr std::size_t kCacheWays = 2;
   std::vector<std::uint64_t> cache_key_;  // analog read cache: [set][way][1 + 2 words] image + 1, x, a

@@ -47,4 +47,14 @@ inline void or_bits_at(std::uint64_t* v, std::size_t begin, int len, std::uint64
   if (off + len > 64) v[word + 1] |= bits >> (64 - off);
 }
 
+// Replaces the len (1..64) elements of v starting at element `begin` with the low bits of `bits`.
+inline void write_bits_at(std::uint64_t* v, std::size_t begin, int len, std::uint64_t bits) {
+  const std::uint64_t keep = len == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << len) - 1;
+  bits &= keep;
+  const std::size_t word = begin / 64;
+  const int off = static_cast<int>(begin % 64);
+  v[word] = (v[word] & ~(keep << off)) | (bits << off);
+  if (off + len > 64) v[word + 1] = (v[word + 1] & ~(keep >> (64 - off))) | (bits >> (64 - off));
+}
+
 }  // namespace bayescim::models

@@ -37,37 +37,38 @@ std::size_t CompiledLayer::draws_per_sample() const {
   return 0;
 }
 
-void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
-                            std::uint64_t* active) const {
-  const bool mc = dropout && dropout_kind == DropoutKind::McDropout;
-  const bool spatial = dropout && dropout_kind == DropoutKind::Spatial;
-  if (gather.empty()) {  // dense: the input itself
-    for (std::size_t w = 0; w < words; ++w) {
-      x[w] = input[w];
-      active[w] = ~std::uint64_t{0};
-    }
-    if (in % 64) active[words - 1] = (std::uint64_t{1} << (in % 64)) - 1;
-    if (mc)
-      for (std::size_t w = 0; w < words; ++w) active[w] &= ~mask[w];
-    return;
-  }
-  // Conv: active = not padding, minus dropped rows; x = the gathered input bits of active rows.
-  const std::uint64_t* v = valid.data() + static_cast<std::size_t>(position) * words;
-  for (std::size_t w = 0; w < words; ++w) active[w] = v[w];
-  if (mc) {  // this position's in bits of the mask start at bit position * in
-    const std::size_t base = static_cast<std::size_t>(position) * in;
+void CompiledLayer::drop_rows(int position, const std::uint64_t* mask, std::uint64_t* active) const {
+  if (!mask || !dropout) return;
+  if (dropout_kind == DropoutKind::McDropout) {  // the position's in bits of the mask start at bit position * in
+    const std::size_t base = gather.empty() ? 0 : static_cast<std::size_t>(position) * in;
     for (std::size_t w = 0; w < words; ++w) {
       const int len = std::min(64, in - static_cast<int>(w) * 64);
       active[w] &= ~bits_at(mask, base + w * 64, len);
     }
-  }
-  if (spatial) {  // a dropped channel gates its K*K consecutive rows
+  } else if (dropout_kind == DropoutKind::Spatial) {  // a dropped channel gates its K*K consecutive rows
     const int kk = src->k * src->k;
     for (int ch = 0; ch < src->c_in; ++ch) {
       if (!get_bit(mask, ch)) continue;
       for (int r = ch * kk; r < (ch + 1) * kk; ++r) active[r / 64] &= ~(std::uint64_t{1} << (r % 64));
     }
   }
+}
+
+void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
+                            std::uint64_t* active) const {
+  if (gather.empty()) {  // dense: the input itself
+    for (std::size_t w = 0; w < words; ++w) {
+      x[w] = input[w];
+      active[w] = ~std::uint64_t{0};
+    }
+    if (in % 64) active[words - 1] = (std::uint64_t{1} << (in % 64)) - 1;
+    drop_rows(position, mask, active);
+    return;
+  }
+  // Conv: active = not padding, minus dropped rows; x = the gathered input bits of active rows.
+  const std::uint64_t* v = valid.data() + static_cast<std::size_t>(position) * words;
+  for (std::size_t w = 0; w < words; ++w) active[w] = v[w];
+  drop_rows(position, mask, active);
   std::fill(x, x + words, 0);
   for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
     const Run& run = runs[static_cast<std::size_t>(i)];
@@ -75,6 +76,34 @@ void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std:
     or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits);
   }
   for (std::size_t w = 0; w < words; ++w) x[w] &= active[w];
+}
+
+void CompiledLayer::mask_rows(const std::uint64_t* mask, const std::uint64_t* x0, const std::uint64_t* active0,
+                              std::uint64_t* x, std::uint64_t* active) const {
+  const int positions = src->positions();
+  const std::size_t n = static_cast<std::size_t>(positions) * words;
+  const bool conv = !gather.empty();
+  if (!mask || !dropout || dropout_kind == DropoutKind::Scale || dropout_kind == DropoutKind::None) {
+    std::copy(x0, x0 + n, x);
+    std::copy(active0, active0 + n, active);
+    return;
+  }
+  if (dropout_kind == DropoutKind::Spatial) {  // the same rows at every position: expand once
+    std::vector<std::uint64_t> keep(words, ~std::uint64_t{0});
+    drop_rows(0, mask, keep.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t k = keep[i % words];
+      active[i] = active0[i] & k;
+      x[i] = conv ? x0[i] & k : x0[i];
+    }
+    return;
+  }
+  for (int p = 0; p < positions; ++p) {
+    const std::size_t b = static_cast<std::size_t>(p) * words;
+    std::copy(active0 + b, active0 + b + words, active + b);
+    drop_rows(p, mask, active + b);
+    for (std::size_t w = 0; w < words; ++w) x[b + w] = conv ? x0[b + w] & active[b + w] : x0[b + w];
+  }
 }
 
 namespace {

@@ -58,6 +58,15 @@ struct CompiledLayer {
   // packed input; `mask` holds this layer's draws for the sample (1 = dropped), or is null.
   void rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
                std::uint64_t* active) const;
+  // What rows_at(p, input, mask) gives for every position p, from what rows_at(p, input, nullptr)
+  // gave (x0, active0: [positions][words]): the rows the sample's draws gate off are cleared. For a
+  // layer whose input is the same in every MC sample of an image, the gather is done once.
+  void mask_rows(const std::uint64_t* mask, const std::uint64_t* x0, const std::uint64_t* active0, std::uint64_t* x,
+                 std::uint64_t* active) const;
+
+ private:
+  // Clears from `active` the rows that `mask` gates off at `position` (null mask: none).
+  void drop_rows(int position, const std::uint64_t* mask, std::uint64_t* active) const;
 };
 
 // Dropout decisions of one MC sample, packed per layer (empty for layers without dropout):

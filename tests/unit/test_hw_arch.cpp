@@ -405,7 +405,7 @@ std::string in_child(const std::function<std::string()>& f) {
 }
 
 // The logits of every sample and every statistic, as text.
-std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined) {
+std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined, int rows) {
   const auto net = testing::random_cnn(5, kind, 0.3);
   const models::CompiledNetwork c(net);
   std::vector<std::vector<std::uint8_t>> images;
@@ -413,7 +413,7 @@ std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined) {
   std::vector<Job> jobs;
   for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(0, i)});
   AcceleratorConfig cfg;
-  cfg.arch.rows = 20;
+  cfg.arch.rows = rows;
   cfg.arch.cols = 3;
   cfg.arch.pipeline_samples = pipelined;
   cfg.samples = 4;
@@ -430,17 +430,22 @@ std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined) {
 }
 
 // Replaying the layers before the first dropout layer (conv1 under spatial dropout on conv2; the
-// whole network without dropout), and tiles answering a repeated operation (conv1 under
-// Scale-Dropout when two samples draw the same bit) give the same logits and the same
-// statistics, bit for bit, as recomputing them, with and without pipelined samples.
+// whole network without dropout), tiles answering a repeated operation (conv1 under
+// Scale-Dropout when two samples draw the same bit), the first dropout layer's gather kept per
+// image, and SA-path arrays read column by column give the same logits and the same statistics,
+// bit for bit, as recomputing them, with and without pipelined samples. With 20-row arrays conv2
+// (36 rows) is split into row tiles and read through ADCs; with 64-row arrays it fits one array
+// and takes the SA path.
 TEST(PrefixReuse, ReplayEqualsRecomputation) {
-  for (auto kind : {models::DropoutKind::Spatial, models::DropoutKind::None, models::DropoutKind::Scale})
-    for (bool pipelined : {false, true}) {
-      const std::string fresh = in_child([&] { return simulate(kind, false, pipelined); });
-      const std::string reused = in_child([&] { return simulate(kind, true, pipelined); });
-      EXPECT_GT(fresh.size(), 1000u);
-      EXPECT_EQ(fresh, reused) << static_cast<int>(kind) << " pipelined " << pipelined;
-    }
+  for (auto kind : {models::DropoutKind::Spatial, models::DropoutKind::None, models::DropoutKind::Scale,
+                    models::DropoutKind::McDropout})
+    for (bool pipelined : {false, true})
+      for (int rows : {20, 64}) {
+        const std::string fresh = in_child([&] { return simulate(kind, false, pipelined, rows); });
+        const std::string reused = in_child([&] { return simulate(kind, true, pipelined, rows); });
+        EXPECT_GT(fresh.size(), 1000u);
+        EXPECT_EQ(fresh, reused) << static_cast<int>(kind) << " pipelined " << pipelined << " rows " << rows;
+      }
 }
 
 }  // namespace

@@ -174,6 +174,18 @@ TEST_P(PackedIm2col, RowsAtMatchesThePlainDefinition) {
       ASSERT_EQ(act, pact) << "position " << p;
       ASSERT_EQ(x, px) << "position " << p;
     }
+    // The gather kept per image (rows_at without a mask), then each sample's mask applied to all
+    // positions at once: the same drive as the definition.
+    const std::size_t n_all = static_cast<std::size_t>(l.src->positions()) * l.words;
+    std::vector<std::uint64_t> x0(n_all), a0(n_all), xm(n_all), am(n_all);
+    for (int p = 0; p < l.src->positions(); ++p)
+      l.rows_at(p, input.data(), nullptr, x0.data() + p * l.words, a0.data() + p * l.words);
+    l.mask_rows(mask.data(), x0.data(), a0.data(), xm.data(), am.data());
+    for (int p = 0; p < l.src->positions(); ++p) {
+      plain_rows_at(l, p, input.data(), mask.data(), px.data(), pact.data());
+      ASSERT_TRUE(std::equal(pact.begin(), pact.end(), am.begin() + p * l.words)) << "mask_rows position " << p;
+      ASSERT_TRUE(std::equal(px.begin(), px.end(), xm.begin() + p * l.words)) << "mask_rows position " << p;
+    }
   }
 }
 
