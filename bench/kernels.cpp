@@ -74,6 +74,35 @@ void BM_XnorGemv(benchmark::State& state) {
 }
 BENCHMARK(BM_XnorGemv)->Args({512, 128})->Args({784, 512})->Args({512, 512})->Args({512, 10});
 
+// The SA path of an ideal array (hw/tile.cpp compute_sa_ideal, hw/physics/kernels.h sa_column):
+// every column of the Fashion CNN's conv2 (288 rows, 64 columns) at its 196 positions, the
+// XNOR-popcount and the SA decision against the reference. Arg 0: the scalar loop; arg 1: sa_column
+// (AVX-512 VPOPCNTDQ when the CPU has it; the label says which). Items are binary MACs.
+void BM_SaColumns(benchmark::State& state) {
+  const std::size_t rows = 288, cols = 64, positions = 196, words = bayescim::models::words_for(rows);
+  const auto x = random_words(words * positions, 1), a = random_words(words * positions, 3),
+             w = random_words(words * cols, 2);
+  std::vector<std::int32_t> act(positions, static_cast<std::int32_t>(rows / 2));
+  std::vector<std::uint64_t> out(positions / 64 + 1);
+  const bool fast = state.range(0) == 1;
+  for (auto _ : state) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::uint64_t* wc = w.data() + c * words;
+      const std::int32_t thr = static_cast<std::int32_t>(c % 9) - 4;
+      if (fast)
+        benchmark::DoNotOptimize(
+            bayescim::hw::sa_column(x.data(), a.data(), positions, wc, words, positions, act.data(), thr, false, out.data()));
+      else
+        benchmark::DoNotOptimize(bayescim::hw::sa_column_scalar(x.data(), a.data(), positions, wc, words, positions,
+                                                                act.data(), thr, false, out.data()));
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(fast ? (bayescim::hw::sa_column_vectorised() ? "avx512" : "scalar (no AVX-512 VPOPCNTDQ)") : "scalar");
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols * positions));
+}
+BENCHMARK(BM_SaColumns)->Arg(0)->Arg(1);
+
 // A whole conv layer of the shipped Fashion CNN: for each output position, the bit-packed im2col
 // row vector (CompiledLayer::rows_at, with spatial dropout of a quarter of the channels), then the
 // XNOR-popcount of every output channel. Items are binary MACs.

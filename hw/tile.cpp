@@ -562,96 +562,65 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   }
 }
 
-namespace {
-
-// Matches ~(x ^ w) & a over W words (W = 0: `words` words, known at run time).
-template <int W>
-inline int masked_matches(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* w, std::size_t words) {
-  const std::size_t n = W > 0 ? static_cast<std::size_t>(W) : words;
-  int m = 0;
-  for (std::size_t i = 0; i < n; ++i) m += __builtin_popcountll(~(x[i] ^ w[i]) & a[i]);
-  return m;
-}
-
-}  // namespace
-
 void Tile::compute_sa_ideal(const TileOp& op) {
   const auto& s = cfg_.slice;
-  const int np = s.positions;
+  const std::size_t np = static_cast<std::size_t>(s.positions);
   const std::size_t words = words_;
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
-  // This slice's rows of each position, contiguous, with the rows past the slice cleared from
-  // the enables (what count_range's tail mask does in read_group).
-  xs_.resize(static_cast<std::size_t>(np) * words);
-  as_.resize(static_cast<std::size_t>(np) * words);
-  act_.resize(static_cast<std::size_t>(np));
+  // This slice's rows of each position, word-major ([word][position], for the kernel), with the
+  // rows past the slice cleared from the enables (what count_range's tail mask does in read_group).
+  xs_.resize(np * words);
+  as_.resize(np * words);
+  act_.resize(np);
+  out_words_.resize(np / 64 + 1);
   const std::uint64_t tail = s.rows % 64 ? (std::uint64_t{1} << (s.rows % 64)) - 1 : ~std::uint64_t{0};
   std::uint64_t wordlines = 0;
-  for (int i = 0; i < np; ++i) {
-    const std::size_t at = static_cast<std::size_t>(s.position_begin + i) * op.words + static_cast<std::size_t>(s.row_begin) / 64;
-    std::uint64_t* xd = xs_.data() + static_cast<std::size_t>(i) * words;
-    std::uint64_t* ad = as_.data() + static_cast<std::size_t>(i) * words;
+  act_count_.assign(static_cast<std::size_t>(s.rows) + 1, 0);  // positions with each number of active rows
+  for (std::size_t i = 0; i < np; ++i) {
+    const std::size_t at = (static_cast<std::size_t>(s.position_begin) + i) * op.words + static_cast<std::size_t>(s.row_begin) / 64;
     int active = 0;
     for (std::size_t w = 0; w < words; ++w) {
-      xd[w] = op.rows[at + w];
-      ad[w] = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
-      active += __builtin_popcountll(ad[w]);
+      const std::uint64_t en = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
+      xs_[w * np + i] = op.rows[at + w];
+      as_[w * np + i] = en;
+      active += __builtin_popcountll(en);
     }
-    act_[static_cast<std::size_t>(i)] = active;
+    act_[i] = active;
+    ++act_count_[static_cast<std::size_t>(active)];
     wordlines += static_cast<std::uint64_t>(active);
   }
-  auto matches = [&](int i, const std::uint64_t* wc) {
-    const std::uint64_t* x = xs_.data() + static_cast<std::size_t>(i) * words;
-    const std::uint64_t* a = as_.data() + static_cast<std::size_t>(i) * words;
-    switch (words) {
-      case 1: return masked_matches<1>(x, a, wc, words);
-      case 2: return masked_matches<2>(x, a, wc, words);
-      case 3: return masked_matches<3>(x, a, wc, words);
-      case 4: return masked_matches<4>(x, a, wc, words);
-      case 5: return masked_matches<5>(x, a, wc, words);
-      case 8: return masked_matches<8>(x, a, wc, words);
-      default: return masked_matches<0>(x, a, wc, words);
-    }
-  };
+  std::vector<std::pair<int, std::uint64_t>>& act_values = act_values_;
+  act_values.clear();
+  for (std::size_t v = 0; v < act_count_.size(); ++v)
+    if (act_count_[v] > 0) act_values.emplace_back(static_cast<int>(v), act_count_[v]);
+  constexpr std::int32_t kConstant = 1 << 28;  // a threshold no count reaches: a constant output
   std::uint64_t match = 0, ref_p = 0, ref_ap = 0;
   for (int c = 0; c < s.cols; ++c) {
     const int o = s.col_begin + c;
-    const std::uint64_t* wc = cells_.data() + static_cast<std::size_t>(c) * words;
     const models::Threshold& t = thr[static_cast<std::size_t>(o)];
-    const bool fixed = t.mode == models::Threshold::Mode::Always || t.mode == models::Threshold::Mode::Never;
     const bool invert = t.mode == models::Threshold::Mode::AtMost;
-    // The outputs of column o at consecutive positions are consecutive bits of out_bits.
-    const std::size_t first = static_cast<std::size_t>(o) * op.positions + static_cast<std::size_t>(s.position_begin);
-    std::uint64_t bits = 0;
-    int filled = 0;
-    std::size_t at = first;
-    for (int i = 0; i < np; ++i) {
-      const int m = matches(i, wc);
-      const int active = act_[static_cast<std::size_t>(i)];
-      match += static_cast<std::uint64_t>(m);
-      bool out;
-      if (fixed) {
-        out = t.mode == models::Threshold::Mode::Always;
-      } else {
-        // As in compute: m_ref = ceil((A + N) / 2) (AtLeast) or floor((A + N) / 2) + 1 (AtMost);
-        // the reference branch is read only for 1 <= m_ref <= N; m >= m_ref covers the rest.
+    // Always: m_ref <= 0 at every position; Never: m_ref above every count.
+    const std::int32_t a = t.mode == models::Threshold::Mode::Always  ? -kConstant
+                           : t.mode == models::Threshold::Mode::Never ? kConstant
+                                                                      : t.a;
+    match += sa_column(xs_.data(), as_.data(), np, cells_.data() + static_cast<std::size_t>(c) * words, words, np,
+                       act_.data(), a, invert, out_words_.data());
+    // The reference branch is read where 1 <= m_ref <= N (as in compute); m_ref depends only on
+    // the threshold and the active rows N, so it is summed once per distinct N.
+    if (t.mode == models::Threshold::Mode::AtLeast || invert)
+      for (const auto& [active, count] : act_values) {
         const int sum = t.a + active;
         const int m_ref = invert ? (sum >> 1) + 1 : (sum + 1) >> 1;
         if (m_ref >= 1 && m_ref <= active) {
-          ref_p += static_cast<std::uint64_t>(2 * m_ref - 1);
-          ref_ap += static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
+          ref_p += count * static_cast<std::uint64_t>(2 * m_ref - 1);
+          ref_ap += count * static_cast<std::uint64_t>(2 * (active - m_ref) + 1);
         }
-        out = (m >= m_ref) != invert;
       }
-      bits |= static_cast<std::uint64_t>(out) << filled;
-      if (++filled == 64) {
-        models::write_bits_at(op.out_bits, at, 64, bits);
-        at += 64;
-        bits = 0;
-        filled = 0;
-      }
-    }
-    if (filled > 0) models::write_bits_at(op.out_bits, at, filled, bits);
+    // The outputs of column o at consecutive positions are consecutive bits of out_bits.
+    const std::size_t at = static_cast<std::size_t>(o) * static_cast<std::size_t>(op.positions) +
+                           static_cast<std::size_t>(s.position_begin);
+    for (std::size_t i = 0; i < np; i += 64)
+      models::write_bits_at(op.out_bits, at + i, static_cast<int>(std::min<std::size_t>(64, np - i)), out_words_[i / 64]);
   }
   const std::uint64_t reads = static_cast<std::uint64_t>(np);
   const std::uint64_t decisions = reads * static_cast<std::uint64_t>(s.cols);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <spdlog/spdlog.h>
 #include <systemc>
 #include <tlm>
@@ -112,7 +113,9 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t image_ = ~std::uint64_t{0};
   std::vector<int> codes_, sum_, sa_matches_;               // per read: per-column codes / match counts
   std::vector<std::uint64_t> xs_, as_;                      // compute_sa_ideal: [position][words] drive
-  std::vector<int> act_;                                    // compute_sa_ideal: active rows per position
+  std::vector<std::int32_t> act_;                           // compute_sa_ideal: active rows per position
+  std::vector<std::uint64_t> act_count_, out_words_;        // positions per active-row count; one column's outputs
+  std::vector<std::pair<int, std::uint64_t>> act_values_;   // the active-row counts that occur, with their positions
   std::vector<double> sa_current_, zeros_;
   static constexpr std::size_t kCacheWays = 2;
   std::vector<std::uint64_t> cache_key_;  // analog read cache: [set][way][1 + 2 words] image + 1, x, a

@@ -1,6 +1,10 @@
 #include "hw/physics/kernels.h"
 
 #include <algorithm>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BAYESCIM_HAVE_AVX512_POPCNT 1
+#endif
 
 namespace bayescim::hw {
 
@@ -68,6 +72,90 @@ __attribute__((target_clones("avx2", "default"))) void conductance_sums_batch(co
       }
     }
   }
+}
+
+std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                               const std::uint64_t* wc, std::size_t words, std::size_t n, const std::int32_t* act,
+                               std::int32_t thr, bool invert, std::uint64_t* out) {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int32_t m = 0;
+    for (std::size_t w = 0; w < words; ++w) m += __builtin_popcountll(~(x[w * stride + i] ^ wc[w]) & a[w * stride + i]);
+    total += static_cast<std::uint64_t>(m);
+    const std::int32_t sum = thr + act[i];
+    const std::int32_t m_ref = invert ? (sum >> 1) + 1 : (sum + 1) >> 1;
+    const std::uint64_t bit = static_cast<std::uint64_t>((m >= m_ref) != invert);
+    if (i % 64 == 0) out[i / 64] = 0;
+    out[i / 64] |= bit << (i % 64);
+  }
+  return total;
+}
+
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+namespace {
+
+// GCC 12's own AVX-512 headers trip -W(maybe-)uninitialized in the masked loads and in the
+// reduction (their undefined pass-through operands are never read).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t sa_column_avx512(
+    const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc, std::size_t words,
+    std::size_t n, const std::int32_t* act, std::int32_t thr, bool invert, std::uint64_t* out) {
+  __m512i total = _mm512_setzero_si512();
+  const __m512i vthr = _mm512_set1_epi64(thr), one = _mm512_set1_epi64(1);
+  std::uint64_t bits = 0;
+  for (std::size_t i = 0; i < n; i += 8) {
+    const __mmask8 k = n - i >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1U << (n - i)) - 1);
+    __m512i m = _mm512_setzero_si512();
+    for (std::size_t w = 0; w < words; ++w) {
+      const __m512i xv = _mm512_maskz_loadu_epi64(k, x + w * stride + i);
+      const __m512i av = _mm512_maskz_loadu_epi64(k, a + w * stride + i);
+      const __m512i wv = _mm512_set1_epi64(static_cast<long long>(wc[w]));
+      m = _mm512_add_epi64(m, _mm512_popcnt_epi64(_mm512_andnot_si512(_mm512_xor_si512(xv, wv), av)));
+    }
+    total = _mm512_add_epi64(total, m);
+    const __m512i sum = _mm512_add_epi64(vthr, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, act + i)));
+    const __m512i m_ref = invert ? _mm512_add_epi64(_mm512_srai_epi64(sum, 1), one)
+                                 : _mm512_srai_epi64(_mm512_add_epi64(sum, one), 1);
+    __mmask8 ge = _mm512_cmpge_epi64_mask(m, m_ref);
+    if (invert) ge = static_cast<__mmask8>(~ge);
+    bits |= static_cast<std::uint64_t>(ge & k) << (i % 64);
+    if (i % 64 == 56 || i + 8 >= n) {
+      out[i / 64] = bits;
+      bits = 0;
+    }
+  }
+  return static_cast<std::uint64_t>(_mm512_reduce_add_epi64(total));
+}
+#pragma GCC diagnostic pop
+
+bool cpu_has_avx512_popcnt() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512vpopcntdq");
+}
+
+const bool kAvx512Popcnt = cpu_has_avx512_popcnt();
+
+}  // namespace
+#endif
+
+bool sa_column_vectorised() {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  return kAvx512Popcnt;
+#else
+  return false;
+#endif
+}
+
+std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc,
+                        std::size_t words, std::size_t n, const std::int32_t* act, std::int32_t thr, bool invert,
+                        std::uint64_t* out) {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  if (kAvx512Popcnt) return sa_column_avx512(x, a, stride, wc, words, n, act, thr, invert, out);
+#endif
+  return sa_column_scalar(x, a, stride, wc, words, n, act, thr, invert, out);
 }
 
 }  // namespace bayescim::hw

@@ -45,4 +45,25 @@ void conductance_sums(const double* ga, const double* gb, const double* sel_a, c
 void conductance_sums_batch(const double* ga, const double* gb, const double* sel_a, const double* sel_b, int n,
                             int cols, int sets, double* g);
 
+// The ideal SA path of one crossbar column over n read positions (hw/tile.cpp compute_sa_ideal):
+//   m_i     = sum over w < words of popcount(~(x[w * stride + i] ^ wc[w]) & a[w * stride + i]),
+//             the matching active rows at position i (the column's conducting P cells);
+//   m_ref_i = ceil((thr + act[i]) / 2), or floor((thr + act[i]) / 2) + 1 when `invert`,
+//             the reference the SA compares with (see Tile::compute);
+//   bit i of out (word i / 64, LSB first) = (m_i >= m_ref_i) XOR invert.
+// Returns the sum of m_i. Bits of the last word past n are written as 0. The words of the
+// positions are stored word-major (all positions' word 0, then word 1, ...) so consecutive
+// positions sit in consecutive SIMD lanes. sa_column uses AVX-512 VPOPCNTDQ (8 positions per
+// instruction) when the CPU has it, checked once at run time, else the scalar loop; both give the
+// same bits and sums. thr must keep |thr| + rows far from overflow (the tile passes +-2^28 for
+// columns whose output is constant).
+std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc,
+                        std::size_t words, std::size_t n, const std::int32_t* act, std::int32_t thr, bool invert,
+                        std::uint64_t* out);
+std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                               const std::uint64_t* wc, std::size_t words, std::size_t n, const std::int32_t* act,
+                               std::int32_t thr, bool invert, std::uint64_t* out);
+// True when sa_column runs the AVX-512 version on this CPU.
+bool sa_column_vectorised();
+
 }  // namespace bayescim::hw

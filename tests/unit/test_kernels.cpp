@@ -193,6 +193,66 @@ INSTANTIATE_TEST_SUITE_P(Kinds, PackedIm2col,
                          ::testing::Values(models::DropoutKind::None, models::DropoutKind::Spatial,
                                            models::DropoutKind::McDropout));
 
+// The SA-path column kernel against its definition, one position, word and bit at a time: every
+// count of 0..20 positions (a partial 8-lane block and a masked tail) and 70 (a second output
+// word) over 1..9 words, words stored word-major at a stride larger than the count, thresholds of
+// both signs with and without inversion (and the constant-output ones the tile passes).
+TEST(Kernels, SaColumnMatchesTheDefinition) {
+  std::mt19937_64 rng(12);
+  std::vector<std::size_t> counts;
+  for (std::size_t n = 0; n <= 20; ++n) counts.push_back(n);
+  counts.push_back(70);
+  int ones = 0, zeros = 0;
+  for (std::size_t words = 1; words <= 9; ++words)
+    for (std::size_t n : counts)
+      for (const auto& [thr, invert] : {std::pair{0, false}, {7, false}, {-5, true}, {3, true}, {-(1 << 28), false},
+                                        {1 << 28, false}}) {
+        const std::size_t stride = n + 3;
+        std::vector<std::uint64_t> x(words * stride), a(words * stride), wc(words);
+        for (auto& v : x) v = rng();
+        for (auto& v : a) v = rng() | rng();
+        for (auto& v : wc) v = rng();
+        std::vector<std::int32_t> act(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          act[i] = 0;
+          for (std::size_t w = 0; w < words; ++w) act[i] += __builtin_popcountll(a[w * stride + i]);
+        }
+        const std::size_t out_words = n / 64 + 1;
+        std::vector<std::uint64_t> fast(out_words + 1, 0xdead), scalar(out_words + 1, 0xdead);
+        const std::uint64_t sum_fast =
+            sa_column(x.data(), a.data(), stride, wc.data(), words, n, act.data(), thr, invert, fast.data());
+        const std::uint64_t sum_scalar =
+            sa_column_scalar(x.data(), a.data(), stride, wc.data(), words, n, act.data(), thr, invert, scalar.data());
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          int m = 0;
+          for (std::size_t w = 0; w < words; ++w)
+            for (int b = 0; b < 64; ++b) {
+              const bool on = (a[w * stride + i] >> b) & 1U;
+              const bool agree = ((x[w * stride + i] >> b) & 1U) == ((wc[w] >> b) & 1U);
+              m += on && agree ? 1 : 0;
+            }
+          sum += static_cast<std::uint64_t>(m);
+          // 2m - N >= A (or <= A when inverted), the decision the SA stands for.
+          const long pre = 2L * m - act[i];
+          const bool want = invert ? pre <= thr : pre >= thr;
+          (want ? ones : zeros) += 1;
+          ASSERT_EQ(((fast[i / 64] >> (i % 64)) & 1U) != 0, want) << words << " words, " << n << " positions, " << i;
+          ASSERT_EQ(((scalar[i / 64] >> (i % 64)) & 1U) != 0, want) << words << " words, " << n << " positions, " << i;
+        }
+        EXPECT_EQ(sum_fast, sum);
+        EXPECT_EQ(sum_scalar, sum);
+        if (n > 0)
+          for (std::size_t i = n; i < (n + 63) / 64 * 64; ++i) {
+            ASSERT_EQ((fast[i / 64] >> (i % 64)) & 1U, 0U) << "bit past the last position " << i;
+            ASSERT_EQ((scalar[i / 64] >> (i % 64)) & 1U, 0U) << "bit past the last position " << i;
+          }
+        EXPECT_EQ(fast[out_words], 0xdeadU) << "wrote past the last output word";
+      }
+  EXPECT_GT(ones, 1000);
+  EXPECT_GT(zeros, 1000);
+}
+
 TEST(OrPool, MatchesTheWindowDefinition) {
   std::mt19937_64 rng(5);
   // Rows narrower than a word (word-wise path, rows straddling words) and wider (bitwise path).

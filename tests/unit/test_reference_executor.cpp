@@ -88,7 +88,9 @@ TEST_P(CnnParity, MatchesPlainDefinition) {
       for (auto d : draws) dropped += d;
     }
   }
-  if (GetParam() != DropoutKind::None) EXPECT_GT(dropped, 0);
+  if (GetParam() != DropoutKind::None) {
+    EXPECT_GT(dropped, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, CnnParity,
