@@ -18,8 +18,9 @@ the peak RSS of every bayescim run (the largest process: the parent or one worke
 measures the parallel capacity the machine offers at that moment: <cores> independent --jobs 1 runs started
 together (on an idle machine x<cores>; a shared machine gives less, and the --jobs speed-up cannot exceed it).
 For scale it also gives
-  R        the XNOR-popcount roofline: the run's binary MACs / the MAC rate of the tight GEMV microbenchmark
-           (bench_kernels BM_XnorGemv/784/512, one core), i.e. the time no bit-packed executor can beat on one core
+  R        the XNOR-popcount roofline: the run's binary MACs / the fastest MAC rate of the tight kernels
+           (bench_kernels BM_XnorGemv/784/512 scalar and BM_SaColumns/1, AVX-512 VPOPCNTDQ where the CPU has
+           it; one core), i.e. about the time no bit-packed executor on this CPU can beat on one core
 
     /usr/bin/python3 bench/compare.py                    # all images (long: see docs/performance.md)
     /usr/bin/python3 bench/compare.py --cnn-limit 2000 --analog-limit 2000   # the run in docs/performance.md
@@ -81,9 +82,10 @@ def run_sim(config, sets, T, limit, jobs, engine):
 
 
 def gemv_rate():
-    """Binary MACs per second of the tight XNOR-popcount GEMV (bench_kernels, 784 x 512, one core)."""
+    """Binary MACs per second of the fastest tight XNOR-popcount kernel (bench_kernels, one core): the
+    scalar GEMV (784 x 512) or the SA-column kernel (AVX-512 VPOPCNTDQ when the CPU has it)."""
     exe = os.path.join(REPO, "build", "bench", "bench_kernels")
-    p = subprocess.run([exe, "--benchmark_filter=BM_XnorGemv/784/512$", "--benchmark_format=json",
+    p = subprocess.run([exe, "--benchmark_filter=BM_XnorGemv/784/512$|BM_SaColumns/1$", "--benchmark_format=json",
                         "--benchmark_min_time=0.5", "--benchmark_repetitions=3"], capture_output=True, text=True,
                        check=True)
     runs = [b for b in json.loads(p.stdout)["benchmarks"] if b.get("run_type") == "iteration"]

@@ -425,8 +425,10 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   if (zeros_.size() < static_cast<std::size_t>(n)) zeros_.assign(static_cast<std::size_t>(n), 0.0);
   std::vector<int>& codes = codes_;
   std::vector<int>& sum = sum_;
+  // Column by column pays off when a column has positions to fill the kernel's 8 lanes (conv
+  // layers); a dense layer's single position stays on the position loop below.
   const bool ideal_sa = cfg_.memo && cfg_.sa_path && !analog_ && !two_phase_ && aligned_ && groups_ == 1 &&
-                        cfg_.arch.sa_offset_sigma_A == 0 && words_ > 0;
+                        cfg_.arch.sa_offset_sigma_A == 0 && words_ > 0 && s.positions >= 8;
   if (ideal_sa) compute_sa_ideal(op);
   for (int p = s.position_begin; !ideal_sa && p < s.position_begin + s.positions; ++p) {
     const std::uint64_t* rows = op.rows + static_cast<std::size_t>(p) * op.words;
