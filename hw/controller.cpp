@@ -246,17 +246,26 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
         }
       if (lm.sa_path) continue;
       // Digital periphery: add the row tiles' partial sums a = sum(2m - N), then threshold or BN.
-      for (int p = 0; p < positions; ++p)
+      pre_.resize(static_cast<std::size_t>(first.cols));
+      for (int p = 0; p < positions; ++p) {
+        std::fill(pre_.begin(), pre_.end(), 0);
+        for (int rt = 0; rt < lm.row_tiles; ++rt) {
+          const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);
+          const int* part = partial_.data() + at * cfg_.arch.cols;
+          const int act = active_rows_[at];
+          for (int c = 0; c < first.cols; ++c) pre_[static_cast<std::size_t>(c)] += 2 * part[c] - act;
+        }
+        // Output o at position p is bit o * positions + p: consecutive columns are `positions` apart.
+        models::BitWriter out(dst, static_cast<std::size_t>(first.col_begin) * positions + static_cast<std::size_t>(p),
+                              static_cast<std::size_t>(positions));
+        const auto& thr = l.threshold[drop ? 1 : 0];
         for (int c = 0; c < first.cols; ++c) {
-          int pre = 0;
-          for (int rt = 0; rt < lm.row_tiles; ++rt) {
-            const std::size_t base = static_cast<std::size_t>(rt) * positions;
-            pre += 2 * partial_[(base + p) * cfg_.arch.cols + c] - active_rows_[base + p];
-          }
           const int o = first.col_begin + c;
-          if (l.sign) models::set_bit(dst, o * positions + p, l.threshold[drop ? 1 : 0][o].fires(pre));
+          const int pre = pre_[static_cast<std::size_t>(c)];
+          if (l.sign) out.push(thr[static_cast<std::size_t>(o)].fires(pre));
           else req.logits[o] = static_cast<float>(l.preactivation(o, pre, drop));
         }
+      }
       digital_adds_ += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
       digital_neurons_ += static_cast<std::uint64_t>(first.cols) * positions;
     }

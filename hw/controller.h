@@ -63,6 +63,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   std::vector<std::uint64_t> mask_;           // one layer's dropout draws
   std::vector<int> partial_;                  // [row_tile][position][col] ADC outputs of one column tile
   std::vector<int> active_rows_;              // [row_tile][position]
+  std::vector<int> pre_;                      // one position's pre-activations, summed over row tiles
   std::vector<sc_core::sc_time> digital_time_;  // per layer
 
   std::vector<class Tile*> tiles_;

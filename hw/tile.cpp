@@ -93,6 +93,9 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
     const std::uint64_t* col = layer_->column(s.col_begin + c);
     for (int r = 0; r < s.rows; ++r) models::set_bit(cells_.data() + c * words_, r, models::get_bit(col, s.row_begin + r));
   }
+  cells_t_.assign(words_ * s.cols, 0);  // the same bits word-major, for xnor_counts_columns
+  for (int c = 0; c < s.cols; ++c)
+    for (std::size_t w = 0; w < words_; ++w) cells_t_[w * s.cols + c] = cells_[c * words_ + w];
   const std::size_t n = static_cast<std::size_t>(s.cols) * s.rows;
   wrong_a_.assign(n, 0);
   wrong_b_.assign(two_phase_ ? 0 : n, 0);
@@ -251,9 +254,20 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
     // are kept in locals (a store to a member could alias the packed inputs and force reloads).
     const bool sa = cfg_.sa_path;
     std::uint64_t match = 0, mismatch = 0, conversions = 0;
+    if (!analog_) {  // every column's matches over rows [lo, hi) at once
+      const int w0 = lo / 64, w1 = (hi + 63) / 64;
+      range_a_.resize(static_cast<std::size_t>(w1 - w0));
+      for (int w = w0; w < w1; ++w) {
+        const int b0 = std::max(lo, w * 64) - w * 64, b1 = std::min(hi, (w + 1) * 64) - w * 64;
+        const std::uint64_t upto = b1 == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << b1) - 1;
+        range_a_[static_cast<std::size_t>(w - w0)] = a[w] & upto & (~std::uint64_t{0} << b0);
+      }
+      col_m_.resize(static_cast<std::size_t>(s.cols));
+      xnor_counts_columns(x + w0, range_a_.data(), cells_t_.data() + static_cast<std::size_t>(w0) * s.cols,
+                          static_cast<std::size_t>(w1 - w0), static_cast<std::size_t>(s.cols), col_m_.data());
+    }
     for (int c = 0; c < s.cols; ++c) {
-      const std::uint64_t* wcol = cells_.data() + c * words_;
-      const int m = analog_ ? 0 : count_range(lo, hi, [&](std::size_t w) { return ~(x[w] ^ wcol[w]) & a[w]; });
+      const int m = analog_ ? 0 : col_m_[static_cast<std::size_t>(c)];
       double i_col = 0;
       if (analog_) {  // Kirchhoff over the conducting MTJ of every active row
         const std::size_t base = static_cast<std::size_t>(c) * s.rows;
@@ -391,9 +405,9 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       ++memo_hits_;
       for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
         if (cfg_.sa_path) {
-          for (int c = 0; c < s.cols; ++c)
-            models::set_bit(op.out_bits, (s.col_begin + c) * op.positions + p,
-                            memo_bits_[static_cast<std::size_t>(i) * s.cols + c] != 0);
+          models::BitWriter out(op.out_bits, static_cast<std::size_t>(s.col_begin) * op.positions + p,
+                                static_cast<std::size_t>(op.positions));
+          for (int c = 0; c < s.cols; ++c) out.push(memo_bits_[static_cast<std::size_t>(i) * s.cols + c] != 0);
         } else {
           std::copy_n(memo_partial_.data() + static_cast<std::size_t>(i) * s.cols, s.cols,
                       op.partial + static_cast<std::size_t>(p) * cfg_.arch.cols);
@@ -457,6 +471,8 @@ void Tile::compute(TileOp& op, sc_time& delay) {
       if (lo > 0) tile_adds_ += static_cast<std::uint64_t>(s.cols) * (two_phase_ ? 2 : 1);
     }
     std::uint64_t ref_p = 0, ref_ap = 0, decisions = 0;  // locals: see read_group
+    models::BitWriter out_bits(op.out_bits, static_cast<std::size_t>(s.col_begin) * positions + p,
+                               static_cast<std::size_t>(positions));
     for (int c = 0; c < s.cols; ++c) {
       if (cfg_.sa_path) {
         // The SA compares with a replica reference column gated by the same wordlines, set for
@@ -500,7 +516,7 @@ void Tile::compute(TileOp& op, sc_time& delay) {
           out = invert ? !raw : raw;
         }
         ++decisions;
-        models::set_bit(op.out_bits, o * positions + p, out);
+        out_bits.push(out);
       } else {
         op.partial[static_cast<std::size_t>(p) * cfg_.arch.cols + c] = sum[c];
       }

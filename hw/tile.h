@@ -64,6 +64,9 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   ActionTable actions_;
   const models::CompiledLayer* layer_ = nullptr;
   std::vector<std::uint64_t> cells_;  // [cols][words] packed weights as stored in the array
+  std::vector<std::uint64_t> cells_t_;  // the same, [words][cols] (columns in SIMD lanes)
+  std::vector<std::uint64_t> range_a_;  // read_group: the enables of rows [lo, hi)
+  std::vector<std::int32_t> col_m_;     // read_group: every column's matches
   std::size_t words_ = 0;
   bool aligned_ = false;              // slice starts on a 64-bit word boundary
   bool two_phase_ = false;            // 1T-1MTJ cells: x = +1 and x = -1 rows in two reads

@@ -57,4 +57,36 @@ inline void write_bits_at(std::uint64_t* v, std::size_t begin, int len, std::uin
   if (off + len > 64) v[word + 1] = (v[word + 1] & ~(keep >> (64 - off))) | (bits >> (64 - off));
 }
 
+// Writes bits one after another at elements begin, begin + stride, begin + 2 * stride, ...; with
+// stride 1 it collects them and writes 64 at a time. Flushes on destruction.
+class BitWriter {
+ public:
+  BitWriter(std::uint64_t* v, std::size_t begin, std::size_t stride) : v_(v), at_(begin), stride_(stride) {}
+  BitWriter(const BitWriter&) = delete;
+  BitWriter& operator=(const BitWriter&) = delete;
+  ~BitWriter() { flush(); }
+  void push(bool one) {
+    if (stride_ != 1) {
+      set_bit(v_, static_cast<int>(at_), one);
+      at_ += stride_;
+      return;
+    }
+    bits_ |= static_cast<std::uint64_t>(one) << filled_;
+    if (++filled_ == 64) flush();
+  }
+  void flush() {
+    if (filled_ == 0) return;
+    write_bits_at(v_, at_, filled_, bits_);
+    at_ += static_cast<std::size_t>(filled_);
+    bits_ = 0;
+    filled_ = 0;
+  }
+
+ private:
+  std::uint64_t* v_;
+  std::size_t at_, stride_;
+  std::uint64_t bits_ = 0;
+  int filled_ = 0;
+};
+
 }  // namespace bayescim::models

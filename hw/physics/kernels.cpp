@@ -91,6 +91,16 @@ std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, s
   return total;
 }
 
+void xnor_counts_columns_scalar(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt,
+                                std::size_t words, std::size_t cols, std::int32_t* m) {
+  for (std::size_t c = 0; c < cols; ++c) m[c] = 0;
+  for (std::size_t w = 0; w < words; ++w) {
+    const std::uint64_t xv = x[w], av = a[w];
+    const std::uint64_t* row = wt + w * cols;
+    for (std::size_t c = 0; c < cols; ++c) m[c] += __builtin_popcountll(~(xv ^ row[c]) & av);
+  }
+}
+
 #ifdef BAYESCIM_HAVE_AVX512_POPCNT
 namespace {
 
@@ -128,6 +138,22 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t sa_col
   }
   return static_cast<std::uint64_t>(_mm512_reduce_add_epi64(total));
 }
+
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) void xnor_counts_columns_avx512(
+    const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt, std::size_t words, std::size_t cols,
+    std::int32_t* m) {
+  for (std::size_t c = 0; c < cols; c += 8) {
+    const __mmask8 k = cols - c >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1U << (cols - c)) - 1);
+    __m512i acc = _mm512_setzero_si512();
+    for (std::size_t w = 0; w < words; ++w) {
+      const __m512i wv = _mm512_maskz_loadu_epi64(k, wt + w * cols + c);
+      const __m512i xv = _mm512_set1_epi64(static_cast<long long>(x[w]));
+      const __m512i av = _mm512_set1_epi64(static_cast<long long>(a[w]));
+      acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_andnot_si512(_mm512_xor_si512(xv, wv), av)));
+    }
+    _mm256_mask_storeu_epi32(m + c, k, _mm512_cvtepi64_epi32(acc));
+  }
+}
 #pragma GCC diagnostic pop
 
 bool cpu_has_avx512_popcnt() {
@@ -156,6 +182,14 @@ std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::siz
   if (kAvx512Popcnt) return sa_column_avx512(x, a, stride, wc, words, n, act, thr, invert, out);
 #endif
   return sa_column_scalar(x, a, stride, wc, words, n, act, thr, invert, out);
+}
+
+void xnor_counts_columns(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt, std::size_t words,
+                         std::size_t cols, std::int32_t* m) {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  if (kAvx512Popcnt) return xnor_counts_columns_avx512(x, a, wt, words, cols, m);
+#endif
+  xnor_counts_columns_scalar(x, a, wt, words, cols, m);
 }
 
 }  // namespace bayescim::hw

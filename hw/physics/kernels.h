@@ -63,7 +63,16 @@ std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::siz
 std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
                                const std::uint64_t* wc, std::size_t words, std::size_t n, const std::int32_t* act,
                                std::int32_t thr, bool invert, std::uint64_t* out);
-// True when sa_column runs the AVX-512 version on this CPU.
+// True when sa_column (and xnor_counts_columns) run the AVX-512 versions on this CPU.
 bool sa_column_vectorised();
+
+// One read position against `cols` weight columns stored word-major (wt[w * cols + c], so
+// consecutive columns sit in consecutive SIMD lanes): the matching active rows of every column,
+//   m[c] = sum over w < words of popcount(~(x[w] ^ wt[w * cols + c]) & a[w]).
+// AVX-512 VPOPCNTDQ (8 columns per instruction) when the CPU has it, else the scalar loop.
+void xnor_counts_columns(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt, std::size_t words,
+                         std::size_t cols, std::int32_t* m);
+void xnor_counts_columns_scalar(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt,
+                                std::size_t words, std::size_t cols, std::int32_t* m);
 
 }  // namespace bayescim::hw

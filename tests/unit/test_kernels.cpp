@@ -253,6 +253,32 @@ TEST(Kernels, SaColumnMatchesTheDefinition) {
   EXPECT_GT(zeros, 1000);
 }
 
+// The dense read kernel (one position, columns in the lanes) against its definition, bit by bit:
+// 0..20 and 130 columns (partial 8-lane blocks), 1..9 words.
+TEST(Kernels, ColumnCountsMatchTheDefinition) {
+  std::mt19937_64 rng(13);
+  for (std::size_t words = 1; words <= 9; ++words)
+    for (std::size_t cols : {0, 1, 2, 7, 8, 9, 15, 16, 17, 20, 130}) {
+      std::vector<std::uint64_t> x(words), a(words), wt(words * cols);
+      for (auto& v : x) v = rng();
+      for (auto& v : a) v = rng() | rng();
+      for (auto& v : wt) v = rng();
+      std::vector<std::int32_t> fast(cols + 1, -7), scalar(cols + 1, -7);
+      xnor_counts_columns(x.data(), a.data(), wt.data(), words, cols, fast.data());
+      xnor_counts_columns_scalar(x.data(), a.data(), wt.data(), words, cols, scalar.data());
+      for (std::size_t c = 0; c < cols; ++c) {
+        int m = 0;
+        for (std::size_t w = 0; w < words; ++w)
+          for (int b = 0; b < 64; ++b)
+            m += ((a[w] >> b) & 1U) && ((x[w] >> b) & 1U) == ((wt[w * cols + c] >> b) & 1U) ? 1 : 0;
+        ASSERT_EQ(fast[c], m) << words << " words, " << cols << " columns, column " << c;
+        ASSERT_EQ(scalar[c], m) << words << " words, " << cols << " columns, column " << c;
+      }
+      EXPECT_EQ(fast[cols], -7) << "wrote past the last column";
+      EXPECT_EQ(scalar[cols], -7) << "wrote past the last column";
+    }
+}
+
 TEST(OrPool, MatchesTheWindowDefinition) {
   std::mt19937_64 rng(5);
   // Rows narrower than a word (word-wise path, rows straddling words) and wider (bitwise path).

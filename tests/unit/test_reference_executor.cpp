@@ -118,5 +118,37 @@ TEST(Bitops, RangeMatchesEqualsNaiveCount) {
     }
 }
 
+// write_bits_at replaces exactly [begin, begin + len) (across a word boundary too), and BitWriter
+// puts bit k at begin + k * stride, the same as set_bit one at a time, for stride 1 (collected
+// into words) and larger strides, leaving every other bit as it was.
+TEST(Bitops, WriteBitsAndBitWriterEqualSetBit) {
+  std::mt19937_64 rng(8);
+  for (std::size_t begin : {0u, 1u, 37u, 63u, 64u, 100u})
+    for (int len : {1, 5, 27, 63, 64}) {
+      std::vector<std::uint64_t> v(5), want(5);
+      for (auto& w : v) w = rng();
+      want = v;
+      const std::uint64_t bits = rng();
+      for (int k = 0; k < len; ++k) set_bit(want.data(), static_cast<int>(begin) + k, (bits >> k) & 1U);
+      write_bits_at(v.data(), begin, len, bits);
+      EXPECT_EQ(v, want) << "write_bits_at " << begin << " + " << len;
+    }
+  for (std::size_t stride : {1u, 3u, 64u})
+    for (std::size_t begin : {0u, 5u, 64u})
+      for (int n : {0, 1, 63, 64, 65, 130}) {
+        std::vector<std::uint64_t> v(150), want(150);
+        for (auto& w : v) w = rng();
+        want = v;
+        std::vector<bool> in(static_cast<std::size_t>(n));
+        for (auto&& b : in) b = rng() & 1U;
+        {
+          BitWriter out(v.data(), begin, stride);
+          for (int k = 0; k < n; ++k) out.push(in[static_cast<std::size_t>(k)]);
+        }
+        for (int k = 0; k < n; ++k) set_bit(want.data(), static_cast<int>(begin + k * stride), in[static_cast<std::size_t>(k)]);
+        EXPECT_EQ(v, want) << "BitWriter stride " << stride << " begin " << begin << " n " << n;
+      }
+}
+
 }  // namespace
 }  // namespace bayescim::models
