@@ -107,7 +107,9 @@ namespace {
 // GCC 12's own AVX-512 headers trip -W(maybe-)uninitialized in the masked loads and in the
 // reduction (their undefined pass-through operands are never read).
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t sa_column_avx512(
     const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc, std::size_t words,
