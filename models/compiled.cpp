@@ -91,11 +91,11 @@ void CompiledLayer::mask_rows(const std::uint64_t* mask, const std::uint64_t* x0
   if (dropout_kind == DropoutKind::Spatial) {  // the same rows at every position: expand once
     std::vector<std::uint64_t> keep(words, ~std::uint64_t{0});
     drop_rows(0, mask, keep.data());
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t k = keep[i % words];
-      active[i] = active0[i] & k;
-      x[i] = conv ? x0[i] & k : x0[i];
-    }
+    for (std::size_t b = 0; b < n; b += words)
+      for (std::size_t w = 0; w < words; ++w) {
+        active[b + w] = active0[b + w] & keep[w];
+        x[b + w] = conv ? x0[b + w] & keep[w] : x0[b + w];
+      }
     return;
   }
   for (int p = 0; p < positions; ++p) {
@@ -234,7 +234,17 @@ void or_pool(const std::uint64_t* in, int c, int h, int w, int k, std::uint64_t*
         for (int dy = 0; dy < k; ++dy)
           rows |= bits_at(in, static_cast<std::size_t>((ch * h + y * k + dy)) * static_cast<std::size_t>(w), w);
         std::uint64_t o = 0;
-        for (int x = 0; x < wo; ++x) o |= static_cast<std::uint64_t>(((rows >> (x * k)) & win) != 0) << x;
+        if (k == 2) {  // OR neighbouring pairs, then gather the even bits into the low half
+          o = (rows | (rows >> 1)) & 0x5555555555555555ULL;
+          o = (o | (o >> 1)) & 0x3333333333333333ULL;
+          o = (o | (o >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
+          o = (o | (o >> 4)) & 0x00FF00FF00FF00FFULL;
+          o = (o | (o >> 8)) & 0x0000FFFF0000FFFFULL;
+          o = (o | (o >> 16)) & 0x00000000FFFFFFFFULL;
+          o &= wo == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << wo) - 1;
+        } else {
+          for (int x = 0; x < wo; ++x) o |= static_cast<std::uint64_t>(((rows >> (x * k)) & win) != 0) << x;
+        }
         or_bits_at(out, static_cast<std::size_t>(ch * ho + y) * static_cast<std::size_t>(wo), wo, o);
       }
     return;

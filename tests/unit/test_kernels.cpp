@@ -281,8 +281,9 @@ TEST(Kernels, ColumnCountsMatchTheDefinition) {
 
 TEST(OrPool, MatchesTheWindowDefinition) {
   std::mt19937_64 rng(5);
-  // Rows narrower than a word (word-wise path, rows straddling words) and wider (bitwise path).
-  for (const auto& [c, h, w, k] : {std::array{3, 28, 28, 2}, {5, 14, 14, 2}, {2, 9, 9, 3}, {2, 4, 70, 2}}) {
+  // Rows narrower than a word (word-wise path, rows straddling words; odd and 64-wide rows under
+  // 2x2 windows) and wider (bitwise path).
+  for (const auto& [c, h, w, k] : {std::array{3, 28, 28, 2}, {5, 14, 14, 2}, {2, 9, 9, 3}, {2, 4, 70, 2}, {3, 7, 15, 2}, {1, 2, 64, 2}}) {
     std::vector<std::uint64_t> in(models::words_for(c * h * w));
     for (auto& v : in) v = rng() & rng() & rng();  // sparse ones, so windows differ
     const int ho = h / k, wo = w / k;
