@@ -3,9 +3,10 @@
 # experiment), then the C++ tests (ctest) and the Python and end-to-end tests (pytest).
 #
 #   scripts/test.sh        the suite (about 10 min on 2 cores)
-#   scripts/test.sh --ci   also the sanitizer suite (scripts/test_asan.sh: ASan + UBSan build,
-#                          every ctest test, the executable's Python tests) and 60 s of each
-#                          fuzz harness (fuzz/run.sh); what .ci/run calls. docs/reliability.md.
+#   scripts/test.sh --ci   also the whole suite again under ASan + UBSan (scripts/test_asan.sh:
+#                          every ctest test and every Python test, through the sanitized
+#                          executable) and 60 s of each fuzz harness (fuzz/run.sh); what
+#                          .ci/run calls. docs/reliability.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
