@@ -208,6 +208,28 @@ void BM_AnalogKernel(benchmark::State& state) {
 }
 BENCHMARK(BM_AnalogKernel)->Args({512, 128})->Args({100, 128});
 
+// The tile's analog read path since the nibble kernel: every column of the read group from the
+// packed bits, 4 columns side by side (range(2) = 1: the AVX-512VL version where the CPU has it,
+// 0: the portable loop). Same bits as BM_AnalogKernel's sums (tests/unit/test_kernels.cpp).
+void BM_AnalogNibbles(benchmark::State& state) {
+  AnalogArray arr(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  std::vector<std::uint8_t> nib(static_cast<std::size_t>((arr.rows + 3) / 4));
+  const bool dispatch = state.range(2) != 0;
+  for (auto _ : state) {
+    bayescim::hw::expand_selector_nibbles(arr.x.data(), arr.a.data(), 0, arr.rows, nib.data());
+    if (dispatch)
+      bayescim::hw::conductance_sums_nibbles(arr.ga.data(), arr.gb.data(), static_cast<std::size_t>(arr.rows),
+                                             nib.data(), arr.rows, arr.cols, arr.g.data());
+    else
+      bayescim::hw::conductance_sums_nibbles_scalar(arr.ga.data(), arr.gb.data(), static_cast<std::size_t>(arr.rows),
+                                                    nib.data(), arr.rows, arr.cols, arr.g.data());
+    benchmark::DoNotOptimize(arr.g.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * arr.rows * arr.cols);
+}
+BENCHMARK(BM_AnalogNibbles)->Args({512, 128, 0})->Args({512, 128, 1})->Args({100, 128, 1});
+
 void BM_AnalogKernelSerial(benchmark::State& state) {
   AnalogArray arr(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   const int n = arr.rows;

@@ -162,6 +162,7 @@ void Tile::make_analog() {
   if (cfg_.device.variation.read_disturb_rate == 0 && currents <= (std::size_t{1} << 17)) {
     cache_key_.assign(slots * (2 * words_ + 1), 0);
     cache_cur_.assign(currents, 0.0);
+    cache_code_.assign(currents, 0);
     cache_next_.assign(slots / kCacheWays, 0);
   }
 }
@@ -224,7 +225,8 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
   // wordlines on, e.g. a layer before the first dropout, or under Scale-Dropout, in every MC
   // sample) reuse its currents: the devices have not changed (no read disturb), so the Kirchhoff
   // sums are the same numbers. The read is still counted and costed as a read.
-  double* cur = nullptr;  // this read's currents [cols][phases], cached
+  double* cur = nullptr;         // this read's currents [cols][phases], cached
+  std::int32_t* ccode = nullptr;  // and their ADC codes (a pure function of current and active rows)
   bool hit = false;
   if (analog_ && !disturb_on && !cache_cur_.empty()) {
     const std::size_t set = static_cast<std::size_t>(p - s.position_begin) * groups_ + static_cast<std::size_t>(g);
@@ -232,7 +234,10 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
     for (std::size_t way = 0; way < kCacheWays && !hit; ++way) {
       const std::uint64_t* key = cache_key_.data() + (set * kCacheWays + way) * key_len;
       hit = key[0] == op.image_key + 1 && std::equal(x, x + words_, key + 1) && std::equal(a, a + words_, key + 1 + words_);
-      if (hit) cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
+      if (hit) {
+        cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
+        ccode = cache_code_.data() + (set * kCacheWays + way) * cur_len;
+      }
     }
     if (!hit) {  // fill the ways in turn
       const std::size_t way = cache_next_[set];
@@ -242,10 +247,23 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
       std::copy(x, x + words_, key + 1);
       std::copy(a, a + words_, key + 1 + words_);
       cur = cache_cur_.data() + (set * kCacheWays + way) * cur_len;
+      ccode = cache_code_.data() + (set * kCacheWays + way) * cur_len;
     }
   }
+  // Complementary cell without read disturb: every column's sum at once from the packed bits
+  // (same terms, same order as conductance_sum; the devices do not change during the read).
+  static const bool kNibbles = conductance_sums_nibbles_vectorised();
+  const bool all_columns = kNibbles && analog_ && !hit && !two_phase_ && !disturb_on;
   if (analog_) {
-    if (!hit) expand_selectors(x, a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
+    if (all_columns) {
+      sel_nib_.resize(static_cast<std::size_t>((size + 3) / 4));
+      col_g_.resize(static_cast<std::size_t>(s.cols));
+      expand_selector_nibbles(x, a, lo, size, sel_nib_.data());
+      conductance_sums_nibbles(g_a_.data() + lo, g_b_.data() + lo, static_cast<std::size_t>(s.rows), sel_nib_.data(),
+                               size, s.cols, col_g_.data());
+    } else if (!hit) {
+      expand_selectors(x, a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
+    }
     if (disturb_on) elig.assign(words_, 0);
   }
   const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
@@ -274,8 +292,9 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         if (hit) {
           i_col = cur[c];
         } else {
-          i_col = phys_.v_read() * conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo,
-                                                   sel_a_.data() + lo, sel_b_.data() + lo, size);
+          i_col = phys_.v_read() * (all_columns ? col_g_[static_cast<std::size_t>(c)]
+                                                : conductance_sum(g_a_.data() + base + lo, g_b_.data() + base + lo,
+                                                                  sel_a_.data() + lo, sel_b_.data() + lo, size));
           if (cur) cur[c] = i_col;
         }
         analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
@@ -289,9 +308,13 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         sa_current_[c] = i_col;
         sa_matches_[c] = m;
       } else {
-        codes[c] = analog_     ? phys_.adc(i_col, active, size, adc_levels_)
-                   : step == 1 ? m  // an exact ADC: the code is the count (m <= active)
+        if (analog_) {  // a cached read has its code: same current, same active rows
+          codes[c] = hit ? ccode[c] : phys_.adc(i_col, active, size, adc_levels_);
+          if (ccode) ccode[c] = codes[c];
+        } else {
+          codes[c] = step == 1 ? m  // an exact ADC: the code is the count (m <= active)
                                : CrossbarPhysics::adc_of_matches(m, active, step);
+        }
         ++conversions;
       }
       if (disturb_on) {
@@ -331,8 +354,14 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         if (cur) cur[2 * c] = i_plus, cur[2 * c + 1] = i_minus;
       }
       analog_aJ_ += (phys_.column_energy(i_plus, pulse) + phys_.column_energy(i_minus, pulse)) * 1e18;
-      code_plus = phys_.adc(i_plus, k_plus, size, adc_levels_);
-      code_minus = phys_.adc(i_minus, k_minus, size, adc_levels_);
+      if (hit) {
+        code_plus = ccode[2 * c];
+        code_minus = ccode[2 * c + 1];
+      } else {
+        code_plus = phys_.adc(i_plus, k_plus, size, adc_levels_);
+        code_minus = phys_.adc(i_minus, k_minus, size, adc_levels_);
+        if (ccode) ccode[2 * c] = code_plus, ccode[2 * c + 1] = code_minus;
+      }
     } else {
       const int q_plus = count_range(lo, hi, [&](std::size_t w) { return a[w] & x[w] & wcol[w]; });
       const int q_minus = count_range(lo, hi, [&](std::size_t w) { return a[w] & ~x[w] & wcol[w]; });

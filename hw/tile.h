@@ -109,6 +109,8 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   bool analog_ = false;
   std::vector<double> g_a_, g_b_;
   std::vector<double> sel_a_, sel_b_;                 // per read: 1.0 where the row conducts through A / B
+  std::vector<std::uint8_t> sel_nib_;                 // per read: the same selectors, 4 rows per byte
+  std::vector<double> col_g_;                         // per read: every column's conductance sum
   std::vector<std::uint64_t> ap_a_, ap_b_;            // [col][words] switchable MTJs now in AP (read disturb)
   std::vector<std::uint8_t> wrong_a_, wrong_b_;       // [col][row] MTJ left in the wrong state by a write error
   struct Flip { std::size_t k; bool b; };
@@ -123,6 +125,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   static constexpr std::size_t kCacheWays = 2;
   std::vector<std::uint64_t> cache_key_;  // analog read cache: [set][way][1 + 2 words] image + 1, x, a
   std::vector<double> cache_cur_;         // [set][way][cols][phases] currents
+  std::vector<std::int32_t> cache_code_;  // the same layout: their ADC codes
   std::vector<std::uint8_t> cache_next_;  // [set] the way to fill next
   double analog_aJ_ = 0;
   int adc_levels_ = 0;

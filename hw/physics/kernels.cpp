@@ -74,6 +74,40 @@ __attribute__((target_clones("avx2", "default"))) void conductance_sums_batch(co
   }
 }
 
+void expand_selector_nibbles(const std::uint64_t* x, const std::uint64_t* a, int lo, int n, std::uint8_t* nib) {
+  for (int j = 0; 4 * j < n; ++j) {
+    std::uint8_t on = 0, plus = 0;
+    for (int k = 0; k < 4 && 4 * j + k < n; ++k) {
+      const int r = lo + 4 * j + k;
+      const unsigned xa = static_cast<unsigned>(x[r / 64] >> (r % 64)) & 1U;
+      const unsigned aa = static_cast<unsigned>(a[r / 64] >> (r % 64)) & 1U;
+      on = static_cast<std::uint8_t>(on | (aa << k));
+      plus = static_cast<std::uint8_t>(plus | ((aa & xa) << k));
+    }
+    nib[j] = static_cast<std::uint8_t>(on | (plus << 4));
+  }
+}
+
+void conductance_sums_nibbles_scalar(const double* ga, const double* gb, std::size_t stride, const std::uint8_t* nib,
+                                     int n, int cols, double* g) {
+  constexpr int kCols = 4;  // columns side by side
+  int c = 0;
+  for (; c < cols; c += kCols) {
+    const int nc = std::min(kCols, cols - c);
+    double s[kCols][kConductanceLanes] = {};
+    for (int j = 0; 4 * j < n; ++j) {
+      const unsigned on = nib[j] & 0xFU, plus = nib[j] >> 4;
+      for (int q = 0; q < nc; ++q) {
+        const double* a = ga + static_cast<std::size_t>(c + q) * stride + 4 * j;
+        const double* b = gb + static_cast<std::size_t>(c + q) * stride + 4 * j;
+        for (int k = 0; k < kConductanceLanes && 4 * j + k < n; ++k)
+          s[q][k] += (plus >> k) & 1U ? a[k] : (on >> k) & 1U ? b[k] : 0.0;
+      }
+    }
+    for (int q = 0; q < nc; ++q) g[c + q] = (s[q][0] + s[q][1]) + (s[q][2] + s[q][3]);
+  }
+}
+
 std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
                                const std::uint64_t* wc, std::size_t words, std::size_t n, const std::int32_t* act,
                                std::int32_t thr, bool invert, std::uint64_t* out) {
@@ -156,7 +190,61 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) void xnor_counts_col
     _mm256_mask_storeu_epi32(m + c, k, _mm512_cvtepi64_epi32(acc));
   }
 }
+__attribute__((target("avx512f,avx512vl"))) double finish_lanes(__m256d v) {
+  alignas(32) double s[4];
+  _mm256_store_pd(s, v);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// Lane k of a column's accumulator is the scalar's s[k]: the same terms (masked loads give +0.0 for
+// inactive rows and past n, and never touch memory there) added in the same order.
+__attribute__((target("avx512f,avx512vl"))) void conductance_sums_nibbles_avx512(const double* ga, const double* gb,
+                                                                                 std::size_t stride,
+                                                                                 const std::uint8_t* nib, int n,
+                                                                                 int cols, double* g) {
+  const int chunks = (n + 3) / 4;
+  int c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const double* a0 = ga + static_cast<std::size_t>(c) * stride;
+    const double* b0 = gb + static_cast<std::size_t>(c) * stride;
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (int j = 0; j < chunks; ++j) {
+      const __mmask8 plus = static_cast<__mmask8>(nib[j] >> 4);
+      const __mmask8 minus = static_cast<__mmask8>(nib[j] & 0xFU & ~(nib[j] >> 4));
+      const std::size_t o = 4 * static_cast<std::size_t>(j);
+      s0 = _mm256_add_pd(s0, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + o), plus, a0 + o));
+      s1 = _mm256_add_pd(s1, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + stride + o), plus, a0 + stride + o));
+      s2 = _mm256_add_pd(s2, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + 2 * stride + o), plus,
+                                                  a0 + 2 * stride + o));
+      s3 = _mm256_add_pd(s3, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + 3 * stride + o), plus,
+                                                  a0 + 3 * stride + o));
+    }
+    g[c] = finish_lanes(s0);
+    g[c + 1] = finish_lanes(s1);
+    g[c + 2] = finish_lanes(s2);
+    g[c + 3] = finish_lanes(s3);
+  }
+  for (; c < cols; ++c) {
+    const double* a0 = ga + static_cast<std::size_t>(c) * stride;
+    const double* b0 = gb + static_cast<std::size_t>(c) * stride;
+    __m256d s0 = _mm256_setzero_pd();
+    for (int j = 0; j < chunks; ++j) {
+      const __mmask8 plus = static_cast<__mmask8>(nib[j] >> 4);
+      const __mmask8 minus = static_cast<__mmask8>(nib[j] & 0xFU & ~(nib[j] >> 4));
+      const std::size_t o = 4 * static_cast<std::size_t>(j);
+      s0 = _mm256_add_pd(s0, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + o), plus, a0 + o));
+    }
+    g[c] = finish_lanes(s0);
+  }
+}
 #pragma GCC diagnostic pop
+
+bool cpu_has_avx512_analog() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
+const bool kAvx512Analog = cpu_has_avx512_analog();
 
 bool cpu_has_avx512_popcnt() {
   __builtin_cpu_init();
@@ -184,6 +272,22 @@ std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::siz
   if (kAvx512Popcnt) return sa_column_avx512(x, a, stride, wc, words, n, act, thr, invert, out);
 #endif
   return sa_column_scalar(x, a, stride, wc, words, n, act, thr, invert, out);
+}
+
+bool conductance_sums_nibbles_vectorised() {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  return kAvx512Analog;
+#else
+  return false;
+#endif
+}
+
+void conductance_sums_nibbles(const double* ga, const double* gb, std::size_t stride, const std::uint8_t* nib, int n,
+                              int cols, double* g) {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  if (kAvx512Analog) return conductance_sums_nibbles_avx512(ga, gb, stride, nib, n, cols, g);
+#endif
+  conductance_sums_nibbles_scalar(ga, gb, stride, nib, n, cols, g);
 }
 
 void xnor_counts_columns(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt, std::size_t words,

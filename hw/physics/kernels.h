@@ -45,6 +45,22 @@ void conductance_sums(const double* ga, const double* gb, const double* sel_a, c
 void conductance_sums_batch(const double* ga, const double* gb, const double* sel_a, const double* sel_b, int n,
                             int cols, int sets, double* g);
 
+// The same sums for every column of a read group, straight from the packed bits, bit for bit:
+//   g[c] = conductance_sum(ga + c * stride, gb + c * stride, sel_a, sel_b, n)
+// with sel_a / sel_b the selectors of rows [lo, lo + n) (expand_selectors). The rows are first
+// packed into one byte per 4 rows (expand_selector_nibbles: low nibble = active rows, high nibble
+// = active rows with x = +1, bit k = row 4j + k), then each lane k of a column adds ga (x = +1),
+// gb (x = -1) or +0.0 (inactive), which is exactly the product sum's term, in the same order.
+// Several columns run side by side, so the additions of one column no longer wait on each other.
+// AVX-512VL (4 columns x 4 lanes, masked loads) when the CPU has it, else a portable loop.
+void expand_selector_nibbles(const std::uint64_t* x, const std::uint64_t* a, int lo, int n, std::uint8_t* nib);
+void conductance_sums_nibbles(const double* ga, const double* gb, std::size_t stride, const std::uint8_t* nib, int n,
+                              int cols, double* g);
+// True when conductance_sums_nibbles runs the AVX-512VL version on this CPU (the portable loop is
+// slower than expand_selectors + conductance_sum, so the tile uses the nibbles only then).
+bool conductance_sums_nibbles_vectorised();
+void conductance_sums_nibbles_scalar(const double* ga, const double* gb, std::size_t stride, const std::uint8_t* nib,
+                                     int n, int cols, double* g);
 // The ideal SA path of one crossbar column over n read positions (hw/tile.cpp compute_sa_ideal):
 //   m_i     = sum over w < words of popcount(~(x[w * stride + i] ^ wc[w]) & a[w * stride + i]),
 //             the matching active rows at position i (the column's conducting P cells);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "hw/physics/kernels.h"
@@ -95,6 +96,54 @@ TEST(Kernels, ConductanceSumsCoverEveryColumn) {
   conductance_sums(c.ga.data(), c.gb.data(), sa.data(), sb.data(), rows, cols, g.data());
   for (int col = 0; col < cols; ++col)
     EXPECT_EQ(g[col], conductance_sum(c.ga.data() + col * rows, c.gb.data() + col * rows, sa.data(), sb.data(), rows));
+}
+
+TEST(Kernels, NibbleSelectorsPackFourRowsPerByte) {
+  // Rows 3..9 of x = 0b1010110100, a = 0b1111001100, as in the selector test above:
+  // rows 3-6: active 1,0,0,1 -> 0b1001, plus 0,0,0,0; rows 7-9: active 1,1,1 -> 0b111, plus 1,0,1 -> 0b101.
+  const std::uint64_t x = 0b1010110100, a = 0b1111001100;
+  std::uint8_t nib[2] = {0xEE, 0xEE};
+  expand_selector_nibbles(&x, &a, 3, 7, nib);
+  EXPECT_EQ(nib[0], 0b0000'1001);
+  EXPECT_EQ(nib[1], 0b0101'0111);
+}
+
+TEST(Kernels, NibbleSumsEqualTheSelectorSumsBitForBit) {
+  // Every column of a read group straight from the bits (the tile's analog path) against
+  // expand_selectors + conductance_sum, with ==: unaligned first rows, row counts that leave a
+  // partial group of 4 and of 64, column counts that leave a partial block of 4. Some rows carry a
+  // conductance 2^30 times the others, so a different order of additions would round differently
+  // (checked below against the serial order).
+  bool order_sensitive = false;
+  for (const auto& [lo, size, cols] : {std::tuple{0, 1, 1}, {0, 7, 3}, {5, 100, 4}, {64, 130, 9}, {17, 449, 13},
+                                       {3, 509, 128}, {0, 512, 130}}) {
+    const int stride = lo + size + 3;  // column c's rows at c * stride; this group is rows [lo, lo + size)
+    std::mt19937_64 rng(static_cast<std::uint64_t>(lo * 7919 + size * 31 + cols));
+    std::vector<double> ga(static_cast<std::size_t>(stride) * cols), gb(ga.size());
+    for (std::size_t i = 0; i < ga.size(); ++i) {
+      ga[i] = (1.0 + (rng() % 1000) / 997.0) * (rng() % 17 == 0 ? std::ldexp(1.0, 30) : 1.0);
+      gb[i] = (1.0 + (rng() % 1000) / 991.0) * (rng() % 19 == 0 ? std::ldexp(1.0, 30) : 1.0);
+    }
+    std::vector<std::uint64_t> x(static_cast<std::size_t>((stride + 63) / 64)), a(x.size());
+    for (auto& w : x) w = rng();
+    for (auto& w : a) w = rng() | rng();
+    std::vector<double> sa(size), sb(size);
+    expand_selectors(x.data(), a.data(), lo, lo + size, sa.data(), sb.data());
+    std::vector<std::uint8_t> nib(static_cast<std::size_t>((size + 3) / 4));
+    expand_selector_nibbles(x.data(), a.data(), lo, size, nib.data());
+    std::vector<double> fast(cols, -1.0), scalar(cols, -1.0);
+    conductance_sums_nibbles(ga.data() + lo, gb.data() + lo, stride, nib.data(), size, cols, fast.data());
+    conductance_sums_nibbles_scalar(ga.data() + lo, gb.data() + lo, stride, nib.data(), size, cols, scalar.data());
+    for (int c = 0; c < cols; ++c) {
+      const double* gac = ga.data() + static_cast<std::size_t>(c) * stride + lo;
+      const double* gbc = gb.data() + static_cast<std::size_t>(c) * stride + lo;
+      const double want = conductance_sum(gac, gbc, sa.data(), sb.data(), size);
+      EXPECT_EQ(fast[c], want) << "rows " << lo << "+" << size << " column " << c << " of " << cols;
+      EXPECT_EQ(scalar[c], want) << "rows " << lo << "+" << size << " column " << c << " of " << cols;
+      if (conductance_sum_serial(gac, gbc, sa.data(), sb.data(), size) != want) order_sensitive = true;
+    }
+  }
+  EXPECT_TRUE(order_sensitive) << "the data should make the order of additions visible";
 }
 
 // The definition of CompiledLayer::rows_at, one row at a time: a row is active unless it reads
