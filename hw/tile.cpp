@@ -272,6 +272,7 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
     // are kept in locals (a store to a member could alias the packed inputs and force reloads).
     const bool sa = cfg_.sa_path;
     std::uint64_t match = 0, mismatch = 0, conversions = 0;
+    double aJ = analog_aJ_;  // the same additions in the same order, without a store per column
     if (!analog_) {  // every column's matches over rows [lo, hi) at once
       const int w0 = lo / 64, w1 = (hi + 63) / 64;
       range_a_.resize(static_cast<std::size_t>(w1 - w0));
@@ -297,7 +298,7 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
                                                                   sel_a_.data() + lo, sel_b_.data() + lo, size));
           if (cur) cur[c] = i_col;
         }
-        analog_aJ_ += phys_.column_energy(i_col, pulse) * 1e18;
+        aJ += phys_.column_energy(i_col, pulse) * 1e18;
       } else {
         if (cfg_.arch.sa_offset_sigma_A > 0) i_col = phys_.column_current(m, active);
         match += static_cast<std::uint64_t>(m);
@@ -324,6 +325,7 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         disturb(c, x, elig.data(), lo, hi, dkey);
       }
     }
+    analog_aJ_ = aJ;
     cell_match_ += match;
     cell_mismatch_ += mismatch;
     adc_conversions_ += conversions;
