@@ -117,8 +117,10 @@ def test_interrupt_with_a_single_worker_reports_progress_made(tmp_path):
     """The count in the message is the number of images finished, not 0 or the total."""
     out = str(tmp_path / "out")
     # Without a terminal the progress is a log line every 10 s: the signal follows the first one,
-    # so some images are done whatever the machine's speed (T = 50 keeps the run longer than 10 s).
-    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--set", "mc.samples=50"], stdout=subprocess.PIPE,
+    # so some images are done whatever the machine's speed. T = 1000 keeps the run far longer than
+    # 10 s (about 3 min at 2026-12 speed; T = 50 stopped being enough once the MLP ran 20k x 50
+    # samples in under 10 s); the kill comes after the first line, so the length costs nothing.
+    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--set", "mc.samples=1000"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=ENV)
     first = None
     for line in p.stderr:
