@@ -2,7 +2,7 @@
 # Runs the whole test suite: installs and builds whatever is missing (without running the default
 # experiment), then the C++ tests (ctest) and the Python and end-to-end tests (pytest).
 #
-#   scripts/test.sh        the suite (about 10 min on 2 cores)
+#   scripts/test.sh        the suite (about 4 min on 2 cores, setup and build included)
 #   scripts/test.sh --ci   also the whole suite again under ASan + UBSan (scripts/test_asan.sh:
 #                          every ctest test and every Python test, through the sanitized
 #                          executable) and 60 s of each fuzz harness (fuzz/run.sh); what
