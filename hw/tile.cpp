@@ -310,8 +310,12 @@ void Tile::read_group(const std::uint64_t* x, const std::uint64_t* a, int lo, in
         sa_matches_[c] = m;
       } else {
         if (analog_) {  // a cached read has its code: same current, same active rows
-          codes[c] = hit ? ccode[c] : phys_.adc(i_col, active, size, adc_levels_);
-          if (ccode) ccode[c] = codes[c];
+          if (hit) {
+            codes[c] = ccode[c];
+          } else {
+            codes[c] = phys_.adc(i_col, active, size, adc_levels_);
+            if (ccode) ccode[c] = codes[c];
+          }
         } else {
           codes[c] = step == 1 ? m  // an exact ADC: the code is the count (m <= active)
                                : CrossbarPhysics::adc_of_matches(m, active, step);

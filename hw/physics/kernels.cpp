@@ -162,8 +162,8 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t sa_col
     }
     total = _mm512_add_epi64(total, m);
     const __m512i sum = _mm512_add_epi64(vthr, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, act + i)));
-    const __m512i m_ref = invert ? _mm512_add_epi64(_mm512_srai_epi64(sum, 1), one)
-                                 : _mm512_srai_epi64(_mm512_add_epi64(sum, one), 1);
+    const __m512i m_ref =
+        invert ? _mm512_add_epi64(_mm512_srai_epi64(sum, 1), one) : _mm512_srai_epi64(_mm512_add_epi64(sum, one), 1);
     __mmask8 ge = _mm512_cmpge_epi64_mask(m, m_ref);
     if (invert) ge = static_cast<__mmask8>(~ge);
     bits |= static_cast<std::uint64_t>(ge & k) << (i % 64);
@@ -196,8 +196,17 @@ __attribute__((target("avx512f,avx512vl"))) double finish_lanes(__m256d v) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// Lane k of a column's accumulator is the scalar's s[k]: the same terms (masked loads give +0.0 for
-// inactive rows and past n, and never touch memory there) added in the same order.
+// One group of 4 rows of one column added to its 4 lanes: ga where x = +1, gb where x = -1, +0.0
+// where the row is inactive or past n (masked loads never touch memory there).
+__attribute__((target("avx512f,avx512vl"))) inline __m256d add_rows(__m256d s, const double* a, const double* b,
+                                                                    std::uint8_t nib) {
+  const auto plus = static_cast<__mmask8>(nib >> 4);
+  const auto minus = static_cast<__mmask8>(nib & 0xFU & ~(nib >> 4));
+  return _mm256_add_pd(s, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b), plus, a));
+}
+
+// Lane k of a column's accumulator is the scalar's s[k]: the same terms added in the same order.
+// Four columns at a time, so that their additions overlap.
 __attribute__((target("avx512f,avx512vl"))) void conductance_sums_nibbles_avx512(const double* ga, const double* gb,
                                                                                  std::size_t stride,
                                                                                  const std::uint8_t* nib, int n,
@@ -205,19 +214,15 @@ __attribute__((target("avx512f,avx512vl"))) void conductance_sums_nibbles_avx512
   const int chunks = (n + 3) / 4;
   int c = 0;
   for (; c + 4 <= cols; c += 4) {
-    const double* a0 = ga + static_cast<std::size_t>(c) * stride;
-    const double* b0 = gb + static_cast<std::size_t>(c) * stride;
+    const double* a = ga + static_cast<std::size_t>(c) * stride;
+    const double* b = gb + static_cast<std::size_t>(c) * stride;
     __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
     for (int j = 0; j < chunks; ++j) {
-      const __mmask8 plus = static_cast<__mmask8>(nib[j] >> 4);
-      const __mmask8 minus = static_cast<__mmask8>(nib[j] & 0xFU & ~(nib[j] >> 4));
       const std::size_t o = 4 * static_cast<std::size_t>(j);
-      s0 = _mm256_add_pd(s0, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + o), plus, a0 + o));
-      s1 = _mm256_add_pd(s1, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + stride + o), plus, a0 + stride + o));
-      s2 = _mm256_add_pd(s2, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + 2 * stride + o), plus,
-                                                  a0 + 2 * stride + o));
-      s3 = _mm256_add_pd(s3, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + 3 * stride + o), plus,
-                                                  a0 + 3 * stride + o));
+      s0 = add_rows(s0, a + o, b + o, nib[j]);
+      s1 = add_rows(s1, a + stride + o, b + stride + o, nib[j]);
+      s2 = add_rows(s2, a + 2 * stride + o, b + 2 * stride + o, nib[j]);
+      s3 = add_rows(s3, a + 3 * stride + o, b + 3 * stride + o, nib[j]);
     }
     g[c] = finish_lanes(s0);
     g[c + 1] = finish_lanes(s1);
@@ -225,15 +230,11 @@ __attribute__((target("avx512f,avx512vl"))) void conductance_sums_nibbles_avx512
     g[c + 3] = finish_lanes(s3);
   }
   for (; c < cols; ++c) {
-    const double* a0 = ga + static_cast<std::size_t>(c) * stride;
-    const double* b0 = gb + static_cast<std::size_t>(c) * stride;
+    const double* a = ga + static_cast<std::size_t>(c) * stride;
+    const double* b = gb + static_cast<std::size_t>(c) * stride;
     __m256d s0 = _mm256_setzero_pd();
-    for (int j = 0; j < chunks; ++j) {
-      const __mmask8 plus = static_cast<__mmask8>(nib[j] >> 4);
-      const __mmask8 minus = static_cast<__mmask8>(nib[j] & 0xFU & ~(nib[j] >> 4));
-      const std::size_t o = 4 * static_cast<std::size_t>(j);
-      s0 = _mm256_add_pd(s0, _mm256_mask_loadu_pd(_mm256_maskz_loadu_pd(minus, b0 + o), plus, a0 + o));
-    }
+    for (int j = 0; j < chunks; ++j)
+      s0 = add_rows(s0, a + 4 * static_cast<std::size_t>(j), b + 4 * static_cast<std::size_t>(j), nib[j]);
     g[c] = finish_lanes(s0);
   }
 }
