@@ -172,6 +172,7 @@ void Tile::make_analog() {
 void Tile::disturb(int col, const std::uint64_t* x, const std::uint64_t* eligible, int lo, int hi, std::uint64_t key) {
   const double q = cfg_.device.variation.read_disturb_rate;
   const int total = count_range(lo, hi, [&](std::size_t w) { return eligible[w]; });
+  disturb_exposures_ += static_cast<std::uint64_t>(total);
   long pos = 0;
   for (std::uint64_t j = 0;; ++j) {
     pos += disturb_skip(uniform01(hash_key(key, static_cast<std::uint64_t>(col), j, 0)), q);
@@ -715,6 +716,7 @@ void Tile::report_stats(StatsSink& sink) const {
   sink.action(m, "drivers", "bitline", static_cast<double>(bitlines_), bitline_energy(cfg_.arch, cfg_.device));
   sink.action(m, "digital", "partial_sum_add", static_cast<double>(tile_adds_), actions_.digital_add_J);
   sink.count(m, "read_disturbs", static_cast<double>(disturbs_));
+  sink.count(m, "read_disturb_exposures", static_cast<double>(disturb_exposures_));
   sink.action(m, "read_disturb", "restore_write", static_cast<double>(disturbs_), mtj_write_energy(cfg_.device, true));
   sink.action(m, "programming", "mtj_write_p", static_cast<double>(p_writes_), mtj_write_energy(cfg_.device, false));
   sink.action(m, "programming", "mtj_write_ap", static_cast<double>(ap_writes_), mtj_write_energy(cfg_.device, true));

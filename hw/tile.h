@@ -88,6 +88,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   std::uint64_t verify_p_ = 0, verify_ap_ = 0;        // verify reads of MTJs written to P and to AP
   std::uint64_t write_errors_ = 0;                    // MTJs left in the wrong state after programming
   std::uint64_t disturbs_ = 0;                        // read-disturb switches (each restored by one write)
+  std::uint64_t disturb_exposures_ = 0;               // reads of an MTJ that a disturb could switch
   std::uint64_t busy_ps_ = 0, program_ps_ = 0;
   // The integer counters an operation adds (compute records them; replay adds them again).
   struct OpCounts {

@@ -1,4 +1,5 @@
-// The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`.
+// The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`;
+// the command line is parsed in sim/cli.cpp, each command's action is a function here.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <spawn.h>
@@ -15,6 +16,7 @@
 #include <systemc>
 #include <vector>
 
+#include "sim/cli.h"
 #include "sim/config.h"
 #include "sim/report.h"
 #include "sim/resources.h"
@@ -26,36 +28,6 @@ namespace {
 // Exit codes (README: "Exit codes"; docs/reliability.md). An interrupted run exits with 128 + the
 // signal number: 130 for SIGINT, 143 for SIGTERM.
 constexpr int kOk = 0, kInputError = 1, kUsageError = 2, kInternalError = 3;
-
-const char* kUsage =
-    "usage: bayescim run CONFIG.yaml [options]\n"
-    "       bayescim validate CONFIG.yaml [options]\n"
-    "options:\n"
-    "  --set KEY=VALUE   override any config key (repeatable), e.g. --set mc.samples=5\n"
-    "  --out DIR         output folder (default: out/<experiment name>/)\n"
-    "  --limit N         only the first N images of each split\n"
-    "  --samples-csv     also write samples.csv (every MC sample's bits and logits)\n"
-    "  --jobs N          split the images over N worker processes (same results as 1)\n"
-    "  --vcd FILE        write VCD waveforms of the first image's samples (see trace.* keys)\n"
-    "  --plots           also write PNG plots beside the report (sim/plots.py, /usr/bin/python3)\n"
-    "  --quiet           no progress display\n"
-    "  --log-level L     trace|debug|info|warn|error|off (overrides log.level)\n"
-    "  --max-memory SIZE refuse runs estimated to need more (e.g. 8G; 0 = no limit;\n"
-    "                    default 4G, or 3/4 of the physical memory if less)\n"
-    "exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error,\n"
-    "            130/143 interrupted by SIGINT/SIGTERM (no report written)\n";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct Cli {
-  std::string command, config;
-  int jobs = 1;
-  bool plots = false;
-  std::uint64_t max_memory = bayescim::sim::default_memory_limit();
-  bayescim::sim::CliOverrides overrides;
-};
 
 // --plots: runs `/usr/bin/python3 sim/plots.py OUT_DIR` ($BAYESCIM_PLOTS_SCRIPT, or ../sim/plots.py from
 // the executable's folder). Returns an empty string on success, else what went wrong.
@@ -107,55 +79,49 @@ void check_output_paths(const bayescim::sim::ExperimentConfig& cfg) {
   }
 }
 
-Cli parse_cli(int argc, char* argv[]) {
-  Cli cli;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) throw UsageError("missing command");
-  if (args[0] == "--help" || args[0] == "-h") throw UsageError("");
-  cli.command = args[0];
-  if (cli.command != "run" && cli.command != "validate")
-    throw UsageError("unknown command '" + cli.command + "' (allowed: run, validate)");
-  auto value = [&](std::size_t& i) -> std::string {
-    if (i + 1 >= args.size()) throw UsageError("option " + args[i] + " needs a value");
-    return args[++i];
-  };
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--set") cli.overrides.sets.push_back(value(i));
-    else if (a == "--out") cli.overrides.out_dir = value(i);
-    else if (a == "--vcd") cli.overrides.vcd = value(i);
-    else if (a == "--jobs") {
-      const std::string v = value(i);
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError("--jobs expects an integer in [1, 256], got '" + v + "'");
-      cli.jobs = static_cast<int>(n);
+// `bayescim validate`: the config, its includes, the model file and the dropout layers it is asked
+// for, and the memory the run would need.
+int validate_command(const bayescim::sim::Cli& cli) {
+  using namespace bayescim::sim;
+  const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
+  std::printf("%s: valid\n", cli.config.c_str());
+  return kOk;
+}
+
+// `bayescim run`: validates as above, runs, and writes the outputs.
+int run_command(const bayescim::sim::Cli& cli) {
+  using namespace bayescim::sim;
+  const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
+  check_output_paths(cfg);
+  install_stop_handlers();
+  const RunResult r = run_experiment(cfg, cli.jobs);
+  if (r.interrupted || stop_requested()) {  // also when the signal came after the last image
+    if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
+    if (!r.interrupted && !cfg.trace.vcd.empty()) {  // the run completed and published its VCD
+      std::error_code ec;
+      std::filesystem::remove(cfg.trace.vcd, ec);
+      std::filesystem::remove(std::filesystem::path(cfg.trace.vcd).replace_extension(".gtkw"), ec);
     }
-    else if (a == "--limit") {
-      const std::string v = value(i);
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1) throw UsageError("--limit expects a positive integer, got '" + v + "'");
-      cli.overrides.limit = static_cast<std::size_t>(n);
-    } else if (a == "--samples-csv") cli.overrides.sets.push_back("output.samples_csv=true");
-    else if (a == "--plots") cli.plots = true;
-    else if (a == "--max-memory") {
-      const std::string v = value(i);
-      try {
-        cli.max_memory = bayescim::sim::parse_memory_size(v);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError("--max-memory " + std::string(e.what()));
-      }
-    }
-    else if (a == "--quiet") cli.overrides.sets.push_back("output.progress=false");
-    else if (a == "--log-level") cli.overrides.sets.push_back("log.level=" + value(i));
-    else if (a == "--help" || a == "-h") throw UsageError("");
-    else if (!a.empty() && a[0] == '-') throw UsageError("unknown option '" + a + "'");
-    else if (cli.config.empty()) cli.config = a;
-    else throw UsageError("unexpected argument '" + a + "' (one config file expected)");
+    const std::size_t done = r.interrupted ? r.images_done : r.images_total;
+    std::fprintf(stderr, "bayescim: run interrupted by %s after %zu of %zu images; no report written\n",
+                 signal_name(stop_signal()).c_str(), done, r.images_total);
+    return 128 + stop_signal();
   }
-  if (cli.config.empty()) throw UsageError("missing CONFIG.yaml");
-  return cli;
+  const auto report = build_report(cfg, r);
+  write_outputs(cfg, r, report);
+  std::fputs(summary_text(report).c_str(), stdout);
+  std::printf("\n  reports written to %s/ (report.json, predictions.csv, layers.csv)\n", cfg.out_dir.c_str());
+  if (cli.plots) {
+    if (const std::string err = run_plots(cfg.out_dir); !err.empty()) {
+      std::fprintf(stderr, "bayescim: error: --plots: plotting failed: %s\n", err.c_str());
+      return kInternalError;
+    }
+  }
+  return kOk;
 }
 
 }  // namespace
@@ -166,52 +132,25 @@ int sc_main(int argc, char* argv[]) {
   spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
   Cli cli;
   try {
-    cli = parse_cli(argc, argv);
+    cli = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const UsageError& e) {
-    if (std::string(e.what()).empty()) {
-      std::fputs(kUsage, stdout);
-      return kOk;
-    }
     // One line: the problem and the short usage (--help prints the options).
-    std::fprintf(stderr, "bayescim: error: %s (usage: bayescim run|validate CONFIG.yaml [options]; see --help)\n",
-                 e.what());
+    const std::string see = e.command.empty() ? "bayescim --help" : "bayescim " + e.command + " --help";
+    std::fprintf(stderr, "bayescim: error: %s (usage: %s; see %s)\n", e.what(), usage_line(e.command).c_str(),
+                 see.c_str());
     return kUsageError;
   }
-  try {
-    const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
-    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-    // The model file and the dropout layers it is asked for, and the memory the run would need.
-    check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
-    if (cli.command == "validate") {
-      std::printf("%s: valid\n", cli.config.c_str());
-      return kOk;
-    }
-    check_output_paths(cfg);
-    install_stop_handlers();
-    const RunResult r = run_experiment(cfg, cli.jobs);
-    if (r.interrupted || stop_requested()) {  // also when the signal came after the last image
-      if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);  // end the progress line
-      if (!r.interrupted && !cfg.trace.vcd.empty()) {  // the run completed and published its VCD
-        std::error_code ec;
-        std::filesystem::remove(cfg.trace.vcd, ec);
-        std::filesystem::remove(std::filesystem::path(cfg.trace.vcd).replace_extension(".gtkw"), ec);
-      }
-      const std::size_t done = r.interrupted ? r.images_done : r.images_total;
-      std::fprintf(stderr, "bayescim: run interrupted by %s after %zu of %zu images; no report written\n",
-                   signal_name(stop_signal()).c_str(), done, r.images_total);
-      return 128 + stop_signal();
-    }
-    const auto report = build_report(cfg, r);
-    write_outputs(cfg, r, report);
-    std::fputs(summary_text(report).c_str(), stdout);
-    std::printf("\n  reports written to %s/ (report.json, predictions.csv, layers.csv)\n", cfg.out_dir.c_str());
-    if (cli.plots) {
-      if (const std::string err = run_plots(cfg.out_dir); !err.empty()) {
-        std::fprintf(stderr, "bayescim: error: --plots: plotting failed: %s\n", err.c_str());
-        return kInternalError;
-      }
-    }
+  if (cli.print_only) {
+    std::fputs(cli.text.c_str(), stdout);
     return kOk;
+  }
+  try {
+    switch (cli.command) {
+      case Command::Run: return run_command(cli);
+      case Command::Validate: return validate_command(cli);
+      case Command::Completion: break;  // print_only
+    }
+    throw std::logic_error("command without an action");
   } catch (const InputError& e) {
     std::fprintf(stderr, "bayescim: error: %s\n", e.what());
     return kInputError;

@@ -9,6 +9,7 @@
 
 #include "hw/area.h"
 #include "sim/atomic_file.h"
+#include "sim/stats_ci.h"
 
 namespace bayescim::sim {
 namespace fs = std::filesystem;
@@ -24,6 +25,20 @@ json id_json(const MetricsAccumulator& m) {
                     {"accuracy", b.accuracy}});
   return {{"images", x.count}, {"accuracy", x.accuracy}, {"nll", x.nll},       {"brier", x.brier},
           {"ece", x.ece},      {"entropy_mean", x.entropy_mean}, {"mi_mean", x.mi_mean}, {"reliability", bins}};
+}
+
+// A probability measured by counting: `events` in `trials`, with its Clopper-Pearson interval.
+json measured_probability(std::uint64_t events, std::uint64_t trials) {
+  const Interval ci = clopper_pearson(events, trials, kConfidenceLevel);
+  return {{"events", events},
+          {"trials", trials},
+          {"rate", trials > 0 ? json(static_cast<double>(events) / static_cast<double>(trials)) : json(nullptr)},
+          {"ci_lower", ci.lower},
+          {"ci_upper", ci.upper}};
+}
+
+std::uint64_t count_of(const hw::StatsSink& st, const std::string& name) {
+  return static_cast<std::uint64_t>(std::llround(st.sum(name)));
 }
 
 double mean_of(const std::vector<double>& v) {
@@ -81,6 +96,9 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"random_bits", r.random_bits},
                    {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
                    {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
+  // Every probability the run measured by counting, with its interval (docs/report-schema.md).
+  j["hardware"]["measured_rates"] = {{"confidence_level", kConfidenceLevel},
+                                     {"dropout_p", measured_probability(r.random_ones, r.random_bits)}};
   if (!r.module_p.empty()) {  // spread over modules from stochastic-MTJ variation
     double sum = 0, lo = r.module_p[0], hi = r.module_p[0];
     for (double p : r.module_p) {
@@ -205,6 +223,22 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                {"programming_write_pulses", st.sum("programming.mtj_writes")},
                                {"programming_verify_reads", st.sum("programming.verify_reads")},
                                {"programming_write_errors", st.sum("programming.write_errors")}};
+    {  // programming: every MTJ of every array is written (and, with write-verify, rewritten)
+      std::uint64_t mtjs = 0;
+      const std::uint64_t per_cell = cfg.arch.cell == hw::CellScheme::Complementary ? 2 : 1;
+      for (const auto& a : r.mapping->arrays)
+        mtjs += static_cast<std::uint64_t>(a.rows) * static_cast<std::uint64_t>(a.cols) * per_cell;
+      const std::uint64_t pulses = count_of(st, "programming.mtj_writes");
+      const std::uint64_t residual = count_of(st, "programming.write_errors");
+      if (pulses + residual < mtjs)
+        throw std::logic_error("programming counts disagree: " + std::to_string(pulses) + " pulses for " +
+                               std::to_string(mtjs) + " MTJs");
+      auto& m = j["hardware"]["measured_rates"];
+      m["write_error_per_pulse"] = measured_probability(pulses + residual - mtjs, pulses);  // failed pulses
+      m["write_error_residual_per_mtj"] = measured_probability(residual, mtjs);
+      m["read_disturb_per_exposure"] =
+          measured_probability(count_of(st, "read_disturbs"), count_of(st, "read_disturb_exposures"));
+    }
   } else {
     j["energy"] = nullptr;
     j["latency"] = nullptr;
@@ -337,10 +371,28 @@ std::string summary_text(const json& j) {
                                                     std::to_string(h["dropout_modules"].get<std::size_t>()) + " (" +
                                                     h["dropout_organisation"].get<std::string>() + ")");
   row(os, "random bits drawn", std::to_string(h["random_bits"].get<std::uint64_t>()));
-  if (!j["energy"].is_null()) {
-    const auto& e = j["energy"];
+  if (!j["energy"].is_null())
     row(os, "dropout p (target / realised)", num(h["dropout_p_target"].get<double>(), "%.4g") + " / " +
                                                   num(h["dropout_p_realised"].get<double>(), "%.4g"));
+  {  // measured probabilities with their intervals, where something was counted
+    const auto& m = h["measured_rates"];
+    const std::string level = num(100.0 * m["confidence_level"].get<double>(), "%.0f%% CI");
+    auto measured = [&](const char* label, const json& x) {
+      if (x["trials"].get<std::uint64_t>() == 0) return;
+      row(os, label, num(x["rate"].get<double>(), "%.4g") + "  [" + num(x["ci_lower"].get<double>(), "%.4g") + ", " +
+                         num(x["ci_upper"].get<double>(), "%.4g") + "] " + level + ", " +
+                         std::to_string(x["events"].get<std::uint64_t>()) + " / " +
+                         std::to_string(x["trials"].get<std::uint64_t>()));
+    };
+    measured("dropout p (measured)", m["dropout_p"]);
+    // Fault rates only when some occurred (a zero count of a disabled fault says nothing).
+    for (const auto& [key, label] : {std::pair<const char*, const char*>{"write_error_per_pulse", "write errors per pulse"},
+                                     {"write_error_residual_per_mtj", "write errors left per MTJ"},
+                                     {"read_disturb_per_exposure", "read disturbs per exposed read"}})
+      if (m.contains(key) && m[key]["events"].get<std::uint64_t>() > 0) measured(label, m[key]);
+  }
+  if (!j["energy"].is_null()) {
+    const auto& e = j["energy"];
     os << "\nEnergy per inference (T samples)\n";
     const double tot = e["per_inference_J"].get<double>();
     for (const auto& [k, v] : e["per_inference_by_component"].items()) {

@@ -99,6 +99,7 @@ struct ChunkResult {
   std::string samples_csv;  // rows of samples.csv, without the header
   std::string stats;        // serialised hw::StatsSink (hw engine)
   std::uint64_t random_bits = 0;
+  std::uint64_t random_ones = 0;  // of them, the 1s (dropped)
   bool interrupted = false;  // stopped between images by SIGINT/SIGTERM (sim/stop.h)
 };
 
@@ -186,6 +187,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     st.override_energy(cfg.arch.energy_overrides_J);
     out.stats = st.serialise();
     out.random_bits = static_cast<std::uint64_t>(st.sum("random_bits"));
+    out.random_ones = static_cast<std::uint64_t>(st.sum("random_ones"));
   } else {
     models::ReferenceExecutor exec(ctx.compiled);
     std::vector<float> logits(net.classes);
@@ -195,7 +197,9 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
       for (int t = 0; t < cfg.samples; ++t) {
         if (t == 0 && stop_requested()) throw Interrupted(j, jobs.size());
         ctx.compiled.fill_masks(masks, [&](std::size_t d) {
-          return hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.draw_p[d]);
+          const bool bit = hw::dropout_draw(cfg.seed, jobs[j].image_key, static_cast<std::uint64_t>(t), d, ctx.draw_p[d]);
+          out.random_ones += bit ? 1 : 0;
+          return bit;
         });
         out.random_bits += ctx.compiled.draws_per_sample;
         if (scale) {
@@ -224,6 +228,7 @@ void write_chunk(const std::string& path, const ChunkResult& c, int classes) {
     put(&im.mean_entropy, sizeof im.mean_entropy);
   }
   put(&c.random_bits, sizeof c.random_bits);
+  put(&c.random_ones, sizeof c.random_ones);
   for (const std::string* s : {&c.stats, &c.samples_csv}) {
     const std::uint64_t len = s->size();
     put(&len, sizeof len);
@@ -250,6 +255,7 @@ ChunkResult read_chunk(const std::string& path, int classes) {
     get(&im.mean_entropy, sizeof im.mean_entropy);
   }
   get(&c.random_bits, sizeof c.random_bits);
+  get(&c.random_ones, sizeof c.random_ones);
   for (std::string* s : {&c.stats, &c.samples_csv}) {
     std::uint64_t len = 0;
     get(&len, sizeof len);
@@ -433,6 +439,7 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
       r.metrics[im.dataset].add(im.p, im.mean_entropy, label);
     }
     r.random_bits += c.random_bits;
+    r.random_ones += c.random_ones;
     if (samples_out) samples_out->stream() << c.samples_csv;
     if (cfg.engine == Engine::Hw) {
       auto st = hw::StatsSink::deserialise(c.stats);

@@ -28,6 +28,7 @@ struct RunResult {
   double realised_p = 0;                    // of the nominal dropout device
   std::vector<double> module_p;             // realised p of every dropout module
   std::uint64_t random_bits = 0;
+  std::uint64_t random_ones = 0;            // of them, the 1s: dropped rows, channels or scales
   double wall_s = 0;
   int workers = 1;
   // Stopped between images by SIGINT/SIGTERM: only images_done of images_total were simulated,
