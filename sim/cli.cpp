@@ -166,6 +166,20 @@ long long to_integer(const std::string& option, const std::string& v, long long 
   return n;
 }
 
+// An option given twice counts once, with its last value (`--limit 60 ... --limit 8` is 8), so
+// that a wrapper can append to a user's options; --set and the positional arguments accumulate.
+void keep_last_occurrences(po::parsed_options& parsed) {
+  auto& o = parsed.options;
+  for (std::size_t i = o.size(); i-- > 0;) {
+    if (o[i].string_key == "set" || o[i].string_key == "positional") continue;
+    for (std::size_t j = i; j-- > 0;)
+      if (o[j].string_key == o[i].string_key) {
+        o.erase(o.begin() + static_cast<std::ptrdiff_t>(j));
+        --i;
+      }
+  }
+}
+
 constexpr int kStyle = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
 
 }  // namespace
@@ -223,7 +237,9 @@ Cli parse_command_line(const std::vector<std::string>& args) {
   po::variables_map vm;
   try {
     const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end());
-    po::store(po::command_line_parser(rest).options(all).positional(positional).style(kStyle).run(), vm);
+    po::parsed_options parsed = po::command_line_parser(rest).options(all).positional(positional).style(kStyle).run();
+    keep_last_occurrences(parsed);
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(describe(e), spec->name);
@@ -299,22 +315,22 @@ std::string bash_completion() {
         "  fi\n"
         "  case ${COMP_WORDS[1]} in\n";
   for (const auto& c : commands()) {
-    std::string opts, files, dirs, free;
-    bool levels_opt = false;
-    for (const auto& o : c.options().options()) {
+    std::string opts, files, dirs, level_opts, free;
+    const po::options_description desc = c.options();
+    for (const auto& o : desc.options()) {
       const std::string name = o->canonical_display_name(po::command_line_style::allow_long);
       opts += name + " ";
       if (o->semantic()->max_tokens() == 0) continue;
       const std::string arg = o->format_parameter();
       if (arg == "FILE") files += (files.empty() ? "" : "|") + name;
       else if (arg == "DIR") dirs += (dirs.empty() ? "" : "|") + name;
-      else if (arg == "LEVEL") levels_opt = true;
+      else if (arg == "LEVEL") level_opts += (level_opts.empty() ? "" : "|") + name;
       else free += (free.empty() ? "" : "|") + name;
     }
     os << "    " << c.name << ")\n      case $prev in\n";
-    if (!files.empty()) os << "        " << files << ") compopt -o filenames; COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
-    if (!dirs.empty()) os << "        " << dirs << ") compopt -o filenames; COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n";
-    if (levels_opt) os << "        --log-level) COMPREPLY=($(compgen -W \"" << levels << "\" -- \"$cur\")); return ;;\n";
+    if (!files.empty()) os << "        " << files << ") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
+    if (!dirs.empty()) os << "        " << dirs << ") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n";
+    if (!level_opts.empty()) os << "        " << level_opts << ") COMPREPLY=($(compgen -W \"" << levels << "\" -- \"$cur\")); return ;;\n";
     if (!free.empty()) os << "        " << free << ") return ;;\n";
     os << "      esac\n"
           "      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \""
@@ -322,7 +338,7 @@ std::string bash_completion() {
     if (std::string(c.positional) == "SHELL")
       os << "      else COMPREPLY=($(compgen -W \"bash\" -- \"$cur\")); fi ;;\n";
     else
-      os << "      else compopt -o filenames; COMPREPLY=($(compgen -f -- \"$cur\")); fi ;;\n";
+      os << "      else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); fi ;;\n";
   }
   os << "  esac\n}\ncomplete -F _bayescim bayescim\n";
   return os.str();

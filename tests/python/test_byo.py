@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, REPO_ROOT, check_report
 import datasets
 
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
@@ -30,6 +30,7 @@ def run_sim(model, out, *extra):
     assert p.returncode == 0, p.stderr
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
+    check_report(rep)
     with open(os.path.join(out, "samples.csv")) as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "id"]
     return rep, rows

@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, REPO_ROOT, check_report
 
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
@@ -30,8 +30,8 @@ def run_sim(*args, check=True):
 
 
 def read_report(out):
-    with open(os.path.join(out, "report.json")) as f:
-        return json.load(f)
+    """The run's report.json, checked against docs/report-schema.json."""
+    return check_report(os.path.join(out, "report.json"))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, check_report
 
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
@@ -60,7 +60,7 @@ def check_outputs_complete_or_absent(out, expected_rows, why):
         path = os.path.join(out, name)
         if name == "report.json":
             with open(path) as f:
-                rep = json.load(f)  # complete JSON, or this raises
+                rep = check_report(json.load(f))  # complete and conforming, or this raises
             assert rep["data"]["id"]["images"] + rep["data"]["ood"]["images"] == expected_rows, why
         elif name == "predictions.csv":
             with open(path) as f:
@@ -157,8 +157,7 @@ def point_states(root):
     for d in sorted(glob.glob(os.path.join(root, "points", "*"))):
         rep = os.path.join(d, "report.json")
         if os.path.exists(rep):
-            with open(rep) as f:
-                json.load(f)
+            check_report(rep)  # complete and conforming, or this raises
             assert os.path.exists(os.path.join(d, "point.json")), d
             states[d] = "complete"
         else:

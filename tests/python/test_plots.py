@@ -11,6 +11,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from conftest import check_report
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
@@ -64,6 +66,7 @@ def check_png(path):
 def hw_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("plots") / "hw"
     p = run_sim(out)
+    check_report(out / "report.json")
     return out, p
 
 

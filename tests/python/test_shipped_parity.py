@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, REPO_ROOT, check_report
 
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "configs", "experiments", "*.yaml")))
@@ -20,8 +20,7 @@ def run(config, out, *extra):
                         "--out", str(out), *extra], capture_output=True, text=True,
                        env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
     assert p.returncode == 0, p.stderr
-    with open(os.path.join(out, "report.json")) as f:
-        return json.load(f)
+    return check_report(os.path.join(out, "report.json"))
 
 
 def test_every_shipped_model_has_an_experiment():

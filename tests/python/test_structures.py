@@ -10,7 +10,7 @@ import sys
 import onnx
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, check_report
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
 import structures  # noqa: E402
@@ -33,7 +33,7 @@ def runs(tmp_path_factory):
                            env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
         assert p.returncode == 0, p.stderr
         with open(d / kind / "report.json") as f:
-            out[kind] = json.load(f)
+            out[kind] = check_report(json.load(f))
     return out
 
 

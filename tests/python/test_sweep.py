@@ -6,6 +6,7 @@ executable) and results identical to the uninterrupted sweep; spec validation er
 line and key. Each point is tiny (20 + 20 images, T = 2)."""
 
 import csv
+import glob
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, check_report
 
 PY = "/usr/bin/python3"
 SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
@@ -155,6 +156,10 @@ def test_local_cluster_runs_every_point_once(local_run):
     assert {r["model.dropout.kind"] for r in rows} == {"scale", "mc_dropout"}
     assert {(r["model.dropout.p"], r["experiment.seed"]) for r in rows} == {("0.1", "1"), ("0.3", "2")}
     assert all(r["method"] == r["model.dropout.kind"] for r in rows)
+    reports = sorted(glob.glob(os.path.join(out, "points", "*", "report.json")))
+    assert len(reports) == N_POINTS
+    for rep in reports:  # every point's report against docs/report-schema.json
+        check_report(rep)
     runs = invocations(local_run["count"])
     assert len(runs) == N_POINTS and set(runs.values()) == {1}
     assert len(workers_used(out)) == 2, "both worker processes should have run points"
@@ -179,7 +184,7 @@ def test_results_match_a_direct_run_of_the_simulator(local_run, tmp_path):
                         "--out", str(d), "--quiet"], capture_output=True, text=True,
                        env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
     assert p.returncode == 0, p.stderr
-    rep = json.loads((d / "report.json").read_text())
+    rep = check_report(d / "report.json")
     assert r["metrics.id.accuracy"] == repr(rep["metrics"]["id"]["accuracy"])
     assert r["metrics.id.ece"] == repr(rep["metrics"]["id"]["ece"])
     assert r["metrics.ood.auroc_entropy"] == repr(rep["metrics"]["ood"]["auroc_entropy"])

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, check_report
 
 EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
@@ -65,7 +65,7 @@ def traced(tmp_path_factory):
                        env=env)
     assert p.returncode == 0, p.stderr
     with open(d / "report.json") as f:
-        rep = json.load(f)
+        rep = check_report(json.load(f))
     with open(d / "samples.csv") as f:
         samples = list(csv.DictReader(f))
     return d, rep, samples
@@ -129,6 +129,6 @@ def test_tracing_changes_nothing_but_the_files(traced, tmp_path):
     assert p.returncode == 0
     assert not [f for f in os.listdir(tmp_path) if f.endswith((".vcd", ".gtkw"))]
     with open(tmp_path / "report.json") as f:
-        rep = json.load(f)
+        rep = check_report(json.load(f))
     for k in ("metrics", "energy", "latency", "hardware"):
         assert rep[k] == traced_rep[k], k
