@@ -191,6 +191,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
       j["hardware"]["cell_read_current_A"] = {{"p", ph.v_read() * ph.g_p()}, {"ap", ph.v_read() * ph.g_ap()}};
       j["hardware"]["access_transistor_drop_V"] = {{"p", ph.v_read() * ph.g_p() * r_t},
                                                    {"ap", ph.v_read() * ph.g_ap() * r_t}};
+      // The SA offset (Gaussian, sigma) flips a decision whose nominal current lies d from its
+      // reference with probability Phi(-d / sigma); the nearest any decision lies is half a
+      // popcount step, I(M) - I_ref(M).
+      const double sigma = cfg.arch.sa_offset_sigma_A, margin = ph.column_current(1, 1) - ph.reference_current(1, 1);
+      j["hardware"]["sa_offset_flip_probability"] = sigma > 0 ? normal_cdf(-margin / sigma) : 0.0;
     }
     j["energy"]["overrides_J"] = cfg.arch.energy_overrides_J;
     j["hardware"]["layers"] = layers;
@@ -374,6 +379,8 @@ std::string summary_text(const json& j) {
   if (!j["energy"].is_null())
     row(os, "dropout p (target / realised)", num(h["dropout_p_target"].get<double>(), "%.4g") + " / " +
                                                   num(h["dropout_p_realised"].get<double>(), "%.4g"));
+  if (h.contains("sa_offset_flip_probability") && h["sa_offset_flip_probability"].get<double>() > 0)
+    row(os, "SA offset flips, nearest decision", num(h["sa_offset_flip_probability"].get<double>(), "%.4g"));
   {  // measured probabilities with their intervals, where something was counted
     const auto& m = h["measured_rates"];
     const std::string level = num(100.0 * m["confidence_level"].get<double>(), "%.0f%% CI");

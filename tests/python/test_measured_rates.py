@@ -1,5 +1,5 @@
 """hardware.measured_rates in report.json: every probability a run measures by counting, with
-its Clopper-Pearson interval. The counts are checked against samples.csv and against each other
+its Clopper-Pearson interval; and hardware.sa_offset_flip_probability, a normal tail. The counts are checked against samples.csv and against each other
 (hw and reference engines draw the same bits), the intervals against the configured rates and
 against a normal approximation derived here."""
 
@@ -40,6 +40,7 @@ def runs(tmp_path_factory):
         "faults": run(d / "faults", *faults),
         "verify": run(d / "verify", *faults, *verify),
         "none": run(d / "none", "--set", "model.dropout.kind=none"),
+        "sa_offset": run(d / "sa", "--set", "hardware.architecture.sense_amp.offset_sigma_uA=10"),
         "csv_dir": d / "ideal",
     }
 
@@ -123,3 +124,18 @@ def test_nothing_counted_gives_no_rate(runs):
     assert "dropout p (measured)" not in out and "write errors" not in out
     ideal = runs["ideal"][1]
     assert "dropout p (measured)" in ideal and "write errors" not in ideal
+
+
+def test_sa_offset_flip_probability_is_the_gaussian_tail_at_half_a_step(runs):
+    """I(m) = V (m G_P + (N - m) G_AP) and I_ref(M) = (I(M - 1) + I(M)) / 2, so the nearest decision
+    lies (I_P - I_AP) / 2 from its reference, I_P and I_AP the cell currents of the report; with
+    sigma = 10 uA it flips with probability Phi(-d / sigma) = erfc(d / (sigma sqrt 2)) / 2."""
+    rep, out = runs["sa_offset"]
+    cell = rep["hardware"]["cell_read_current_A"]
+    d = (cell["p"] - cell["ap"]) / 2
+    want = 0.5 * math.erfc(d / 10e-6 / math.sqrt(2))
+    assert rep["hardware"]["sa_offset_flip_probability"] == pytest.approx(want, rel=1e-12)
+    assert 0.001 < want < 0.5
+    assert f"SA offset flips, nearest decision  {want:.4g}" in out
+    assert runs["ideal"][0]["hardware"]["sa_offset_flip_probability"] == 0
+    assert "SA offset flips" not in runs["ideal"][1]
