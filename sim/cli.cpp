@@ -2,7 +2,9 @@
 
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <cstdio>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include "bayescim_version.h"  // generated at configure time (CMakeLists.txt)
