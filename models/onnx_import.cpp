@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
@@ -15,8 +16,10 @@ namespace bayescim::models {
 namespace {
 
 const char* kSupportedOps =
-    "GreaterOrEqual, Where, Sign, Sub (input offset), BipolarQuant, MatMul, Gemm, Conv, Mul, BatchNormalization, "
-    "MaxPool, Flatten, Reshape (flatten); on constants also Constant, Identity, Transpose, Cast, Quant";
+    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
+    "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input before its "
+    "binarisation; after a layer, folded into its scale and offset); on constants also Constant, Cast, Transpose, "
+    "Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
 
 struct Tensor {
   std::vector<int64_t> dims;
@@ -55,7 +58,9 @@ class Importer {
   Network net_;
   std::optional<BinaryLayer> open_;  // the layer being assembled
   std::string current_;              // name of the value flowing along the chain
-  enum class Stage { Input, Binary, PreAct, Scaled, Normed } stage_ = Stage::Input;
+  // Affine: constant Mul/Div/Add/Sub after a layer (e.g. a per-tensor output normalisation), folded
+  // into its BatchNorm at close_layer.
+  enum class Stage { Input, Binary, PreAct, Scaled, Normed, Affine } stage_ = Stage::Input;
   std::optional<float> pending_ge_;  // threshold of a GreaterOrEqual awaiting its Where
   int cur_c_ = 0, cur_h_ = 1, cur_w_ = 1;  // shape of the value flowing along the chain
   bool flat_ = true;
@@ -65,7 +70,17 @@ class Importer {
   // Transpose, BipolarQuant, Quant); returns false if the op cannot be folded.
   bool fold(const onnx::NodeProto& n);
   void binarize_node(const onnx::NodeProto& n, float threshold);
-  std::optional<float> pending_sub_;  // input offset of a Sub awaiting its Sign
+  // Scalar Mul/Div/Add/Sub on the graph input before its binarisation, in order ('*', '/', '+', '-').
+  std::vector<std::pair<char, float>> input_ops_;
+  void input_op(const onnx::NodeProto& n, int value_input);
+  float input_threshold(const onnx::NodeProto& n, float compare) const;
+  // y = z * aff_mul_ + aff_add_ per output, after the open layer's BatchNorm; empty if none.
+  std::vector<double> aff_mul_, aff_add_;
+  void affine_node(const onnx::NodeProto& n, int value_input);
+  std::optional<std::vector<float>> per_output(const Tensor& t, int out, bool conv) const;
+  void quant_activation(const onnx::NodeProto& n);
+  std::vector<int64_t> value_shape() const;
+  Tensor shape_of(const onnx::NodeProto& n, const std::vector<int64_t>& dims) const;
   std::optional<std::vector<float>> pending_bias_;  // a Gemm bias, folded into the layer's BatchNorm
   void maxpool_node(const onnx::NodeProto& n);
 };
@@ -81,6 +96,40 @@ std::vector<int64_t> Importer::ints(const onnx::NodeProto& n, const onnx::Attrib
       fail_node(n, "attribute '" + a.name() + "' holds " + std::to_string(v) + ", expected integers in [0, " +
                        std::to_string(kMaxGeometry) + "]");
   return {a.ints().begin(), a.ints().end()};
+}
+
+// A number for a message: integers without decimals.
+std::string num(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  return std::to_string(v);
+}
+
+std::string dims_str(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Shape helpers work on small integer tensors (shape arithmetic); they are held as float like every
+// constant, exact up to 2^24.
+constexpr std::size_t kMaxRank = 8;
+
+Tensor Importer::shape_of(const onnx::NodeProto& n, const std::vector<int64_t>& dims) const {
+  const auto r = static_cast<int64_t>(dims.size());
+  int64_t start = 0, end = r;
+  for (const auto& a : n.attribute()) {
+    if (a.name() == "start") start = a.i();
+    else if (a.name() == "end") end = a.i();
+    else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: start, end)");
+  }
+  if (start < 0) start += r;
+  if (end < 0) end += r;
+  start = std::clamp<int64_t>(start, 0, r);
+  end = std::clamp<int64_t>(end, start, r);
+  Tensor t;
+  for (int64_t i = start; i < end; ++i) t.data.push_back(static_cast<float>(dims[static_cast<std::size_t>(i)]));
+  t.dims = {static_cast<int64_t>(t.data.size())};
+  return t;
 }
 
 bool Importer::fold(const onnx::NodeProto& n) {
@@ -110,6 +159,15 @@ bool Importer::fold(const onnx::NodeProto& n) {
     if (!t || t->data.size() != 1) fail_node(n, "input " + std::to_string(i) + " must be a scalar constant");
     return t->data[0];
   };
+  // Axes of Unsqueeze/Squeeze: the attribute (opset < 13) or the second input (opset 13).
+  auto axes = [&](std::vector<int64_t>& v) {
+    for (const auto& a : n.attribute())
+      if (a.name() == "axes") v.assign(a.ints().begin(), a.ints().end());
+      else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: axes)");
+    if (n.input_size() > 1 && !n.input(1).empty())
+      for (float f : constant(n.input(1))->data) v.push_back(static_cast<int64_t>(f));
+    return !v.empty();
+  };
   if (op == "Identity" || op == "Cast") {
     // Cast to float keeps the values; the importer holds every constant as float.
   } else if (op == "Sign") {
@@ -118,15 +176,25 @@ bool Importer::fold(const onnx::NodeProto& n) {
     const float scale = scalar_input(1);
     for (auto& v : out.data) v = (v >= 0 ? 1.0f : -1.0f) * scale;
   } else if (op == "Quant") {
-    // QONNX Quant: q = clip(round(x / scale + zeropt), lo, hi); y = (q - zeropt) * scale.
+    // QONNX Quant: q = clip(round(x / scale + zeropt), lo, hi); y = (q - zeropt) * scale. A signed
+    // 1-bit Quant is bipolar (as QONNX executes it): q = +1 if x / scale + zeropt >= 0, else -1.
     const float scale = scalar_input(1), zero = scalar_input(2), bits = scalar_input(3);
     const bool is_signed = attr_i("signed", 1) != 0, narrow = attr_i("narrow", 0) != 0;
     if (bits < 1 || bits > 16 || bits != std::floor(bits)) fail_node(n, "bitwidth must be an integer in [1, 16]");
-    const double lo = is_signed ? -std::ldexp(1.0, static_cast<int>(bits) - 1) + (narrow ? 1 : 0) : 0.0;
-    const double hi = is_signed ? std::ldexp(1.0, static_cast<int>(bits) - 1) - 1 : std::ldexp(1.0, static_cast<int>(bits)) - 1 - (narrow ? 1 : 0);
-    for (auto& v : out.data) {
-      const double q = std::clamp(std::nearbyint(static_cast<double>(v) / scale + zero), lo, hi);
-      v = static_cast<float>((q - zero) * scale);
+    const int b = static_cast<int>(bits);
+    const double lo = is_signed ? -std::ldexp(1.0, b - 1) + (narrow ? 1 : 0) : 0.0;
+    const double hi = is_signed ? std::ldexp(1.0, b - 1) - 1 : std::ldexp(1.0, b) - 1 - (narrow ? 1 : 0);
+    for (std::size_t i = 0; i < out.data.size(); ++i) {
+      const double u = static_cast<double>(out.data[i]) / scale + zero;
+      const double q = b == 1 && is_signed ? (u >= 0 ? 1.0 : -1.0) : std::clamp(std::nearbyint(u), lo, hi);
+      // Binary layers take weights of levels +-1 only: a wider quantiser is refused here, by name
+      // and bit width, unless every weight it gives happens to be +-1.
+      if (q - zero != 1.0 && q - zero != -1.0)
+        fail_node(n, std::to_string(b) + "-bit " + (is_signed ? "signed" : "unsigned") +
+                         " quantisation gives the level " + num(q - zero) + " at index " +
+                         std::to_string(i) + "; only binary weights are supported, expected levels +1/-1 "
+                         "(BipolarQuant, or Quant with bit width 1 and signed = 1)");
+      out.data[i] = static_cast<float>((q - zero) * scale);
     }
   } else if (op == "Transpose") {
     if (x.dims.size() != 2) fail_node(n, "only 2-D constants can be transposed");
@@ -136,6 +204,97 @@ bool Importer::fold(const onnx::NodeProto& n) {
     out.dims = {x.dims[1], x.dims[0]};
     for (int64_t r = 0; r < x.dims[0]; ++r)
       for (int64_t c = 0; c < x.dims[1]; ++c) out.data[c * x.dims[0] + r] = x.data[r * x.dims[1] + c];
+  } else if (op == "Shape") {
+    out = shape_of(n, x.dims);
+  } else if (op == "Gather") {
+    if (n.input_size() != 2) fail_node(n, "expected 2 inputs");
+    const Tensor& idx = *constant(n.input(1));
+    const int64_t axis = attr_i("axis", 0);
+    if (x.dims.size() != 1 || (axis != 0 && axis != -1))
+      fail_node(n, "only gathering from 1-D constants (shape values) is supported, the data is " + dims_str(x.dims));
+    out.dims = idx.dims;
+    out.data.clear();
+    const auto size = static_cast<int64_t>(x.data.size());
+    for (float f : idx.data) {
+      auto k = static_cast<int64_t>(f);
+      if (k < 0) k += size;
+      if (f != std::floor(f) || k < 0 || k >= size)
+        fail_node(n, "index " + std::to_string(f) + " is out of range, expected an integer in [-" +
+                         std::to_string(size) + ", " + std::to_string(size - 1) + "]");
+      out.data.push_back(x.data[static_cast<std::size_t>(k)]);
+    }
+  } else if (op == "Unsqueeze" || op == "Squeeze") {
+    std::vector<int64_t> ax;
+    const bool has_axes = axes(ax);
+    if (op == "Unsqueeze") {
+      if (!has_axes) fail_node(n, "expected axes (attribute, or input 1 from opset 13)");
+      const auto r = static_cast<int64_t>(x.dims.size() + ax.size());
+      if (static_cast<std::size_t>(r) > kMaxRank) fail_node(n, "rank " + std::to_string(r) + " is too large, expected at most 8");
+      std::vector<bool> one(static_cast<std::size_t>(r), false);
+      for (int64_t a : ax) {
+        const int64_t k = a < 0 ? a + r : a;
+        if (k < 0 || k >= r || one[static_cast<std::size_t>(k)])
+          fail_node(n, "axis " + std::to_string(a) + " is out of range or repeated, expected distinct axes in [-" +
+                           std::to_string(r) + ", " + std::to_string(r - 1) + "]");
+        one[static_cast<std::size_t>(k)] = true;
+      }
+      out.dims.clear();
+      std::size_t j = 0;
+      for (int64_t k = 0; k < r; ++k) out.dims.push_back(one[static_cast<std::size_t>(k)] ? 1 : x.dims[j++]);
+    } else {
+      const auto r = static_cast<int64_t>(x.dims.size());
+      std::vector<bool> drop(x.dims.size(), !has_axes);
+      for (int64_t a : ax) {
+        const int64_t k = a < 0 ? a + r : a;
+        if (k < 0 || k >= r || x.dims[static_cast<std::size_t>(k)] != 1)
+          fail_node(n, "axis " + std::to_string(a) + " is out of range or not of size 1 in " + dims_str(x.dims) +
+                           ", expected axes of size 1");
+        drop[static_cast<std::size_t>(k)] = true;
+      }
+      out.dims.clear();
+      for (std::size_t k = 0; k < x.dims.size(); ++k)
+        if (!(drop[k] && x.dims[k] == 1)) out.dims.push_back(x.dims[k]);
+    }
+  } else if (op == "Concat") {
+    out.data.clear();
+    for (int i = 0; i < n.input_size(); ++i) {
+      const Tensor* t = n.input(i).empty() ? nullptr : constant(n.input(i));
+      if (!t || t->dims.size() != 1)
+        fail_node(n, "only 1-D constants (shape values) can be concatenated, input " + std::to_string(i) + " is " +
+                         (t ? dims_str(t->dims) : std::string("missing")));
+      if (out.data.size() + t->data.size() > (std::size_t{1} << 28)) fail_node(n, "the result is too large");
+      out.data.insert(out.data.end(), t->data.begin(), t->data.end());
+    }
+    out.dims = {static_cast<int64_t>(out.data.size())};
+  } else if (op == "Sqrt") {
+    for (auto& v : out.data) v = static_cast<float>(std::sqrt(static_cast<double>(v)));
+  } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
+    if (n.input_size() != 2 || n.input(1).empty()) fail_node(n, "expected 2 inputs");
+    const Tensor& y = *constant(n.input(1));
+    // Broadcasting as far as per-tensor and per-channel constants need it: one value against
+    // anything, or equal sizes whose shapes differ only by leading 1s.
+    auto strip = [](const std::vector<int64_t>& d) {
+      std::size_t k = 0;
+      while (k < d.size() && d[k] == 1) ++k;
+      return std::vector<int64_t>(d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
+    };
+    const bool xs = x.data.size() == 1, ys = y.data.size() == 1;
+    if (!xs && !ys && (x.data.size() != y.data.size() || strip(x.dims) != strip(y.dims)))
+      fail_node(n, "constants of shapes " + dims_str(x.dims) + " and " + dims_str(y.dims) +
+                       " cannot be folded, expected equal shapes or a single value");
+    const std::size_t count = std::max(x.data.size(), y.data.size());
+    out.dims = (xs && !ys) || (xs == ys && y.dims.size() > x.dims.size()) ? y.dims : x.dims;
+    out.data.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const double a = x.data[xs ? 0 : i], c = y.data[ys ? 0 : i];
+      double r = 0;
+      if (op == "Add") r = a + c;
+      else if (op == "Sub") r = a - c;
+      else if (op == "Mul") r = a * c;
+      else if (op == "Div") r = a / c;
+      else r = std::pow(a, c);
+      out.data[i] = static_cast<float>(r);
+    }
   } else {
     return false;
   }
@@ -145,14 +304,140 @@ bool Importer::fold(const onnx::NodeProto& n) {
 
 void Importer::binarize_node(const onnx::NodeProto& n, float threshold) {
   if (stage_ == Stage::Input) {
-    net_.input_threshold = threshold;
+    net_.input_threshold = input_threshold(n, threshold);
+    input_ops_.clear();
   } else {
-    if (stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled)
+    if (stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled && stage_ != Stage::Affine)
       fail_node(n, "a binarisation is supported only on the input or after a layer");
     if (threshold != 0.0f) fail_node(n, "hidden activations must compare against 0");
     close_layer(true);
   }
   stage_ = Stage::Binary;
+}
+
+void Importer::input_op(const onnx::NodeProto& n, int value_input) {
+  const std::string& op = n.op_type();
+  const auto c = n.input_size() == 2 ? scalar(n.input(1 - value_input)) : std::nullopt;
+  if (!c) fail_node(n, "on the graph input, expected the input and one scalar constant");
+  if (value_input != 0) fail_node(n, "expected the graph input as the first operand (input - constant)");
+  if ((op == "Mul" || op == "Div") && !(*c > 0.0f && std::isfinite(*c)))
+    fail_node(n, "the input's scale is " + std::to_string(*c) + ", expected a positive number (the binarisation "
+                 "becomes a threshold on the pixel value)");
+  if (!std::isfinite(*c)) fail_node(n, "the input's offset is " + std::to_string(*c) + ", expected a finite number");
+  input_ops_.emplace_back(op == "Mul" ? '*' : op == "Div" ? '/' : op == "Add" ? '+' : '-', *c);
+}
+
+// The first layer's binarisation is f(x) >= compare, f the input's Mul/Div/Add/Sub in float32 (one
+// rounding each, as the graph evaluates them). With positive scales f is non-decreasing, so the
+// inputs that give +1 are exactly those >= the least float32 that does: found by bisection over the
+// floats in order, it reproduces the graph on every float32 input, not only approximately.
+float Importer::input_threshold(const onnx::NodeProto& n, float compare) const {
+  if (input_ops_.empty()) return compare;
+  auto fires = [&](float x) {
+    volatile float v = x;  // one rounding per op, never contracted into an FMA
+    for (const auto& [op, c] : input_ops_) {
+      switch (op) {
+        case '*': v = v * c; break;
+        case '/': v = v / c; break;
+        case '+': v = v + c; break;
+        default: v = v - c; break;
+      }
+    }
+    return v >= compare;
+  };
+  // Floats in order as integers: -FLT_MAX .. FLT_MAX map to -0x7f7fffff .. 0x7f7fffff (both zeros to 0).
+  auto key = [](float f) {
+    std::uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return (u & 0x80000000u) ? -static_cast<int64_t>(u & 0x7fffffffu) : static_cast<int64_t>(u);
+  };
+  auto from_key = [](int64_t k) {
+    const std::uint32_t u = k < 0 ? static_cast<std::uint32_t>(-k) | 0x80000000u : static_cast<std::uint32_t>(k);
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  };
+  const float max = std::numeric_limits<float>::max();
+  if (fires(-max)) return -max;
+  if (!fires(max)) fail_node(n, "the input's binarisation gives -1 for every input, expected a threshold within the input range");
+  int64_t lo = key(-max), hi = key(max);  // fires(lo) is false, fires(hi) true
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fires(from_key(mid)) ? hi : lo) = mid;
+  }
+  return from_key(hi);
+}
+
+std::optional<std::vector<float>> Importer::per_output(const Tensor& t, int out, bool conv) const {
+  if (t.data.size() == 1) return std::vector<float>(static_cast<std::size_t>(out), t.data[0]);
+  if (t.data.size() != static_cast<std::size_t>(out)) return std::nullopt;
+  const std::vector<int64_t> a = conv ? std::vector<int64_t>{out, 1, 1} : std::vector<int64_t>{out};
+  std::vector<int64_t> b = a;
+  b.insert(b.begin(), 1);
+  if (t.dims != a && t.dims != b) return std::nullopt;
+  return t.data;
+}
+
+void Importer::affine_node(const onnx::NodeProto& n, int value_input) {
+  const std::string& op = n.op_type();
+  const Tensor* t = n.input_size() == 2 ? constant(n.input(1 - value_input)) : nullptr;
+  if (!t) fail_node(n, "after a layer, expected the layer's value and one constant");
+  const bool conv = open_->kind == LayerKind::Conv;
+  const auto c = per_output(*t, open_->out, conv);
+  if (!c)
+    fail_node(n, "constant '" + n.input(1 - value_input) + "' has shape " + dims_str(t->dims) +
+                     ", expected one value or one per output (" + std::to_string(open_->out) + ", as " +
+                     (conv ? "[1, C, 1, 1]" : "[1, C] or [C]") + ")");
+  check_finite(n, n.input(1 - value_input), Tensor{t->dims, *c});
+  if (aff_mul_.empty()) {
+    aff_mul_.assign(static_cast<std::size_t>(open_->out), 1.0);
+    aff_add_.assign(static_cast<std::size_t>(open_->out), 0.0);
+  }
+  for (std::size_t o = 0; o < c->size(); ++o) {
+    const double k = (*c)[o];
+    double &m = aff_mul_[o], &a = aff_add_[o];
+    if (op == "Mul") {
+      m *= k;
+      a *= k;
+    } else if (op == "Div") {
+      if (k == 0) fail_node(n, "division by zero at output " + std::to_string(o) + ", expected a non-zero divisor");
+      m /= k;
+      a /= k;
+    } else if (op == "Add") {
+      a += k;
+    } else if (value_input == 0) {  // z - k
+      a -= k;
+    } else {  // k - z
+      m = -m;
+      a = k - a;
+    }
+  }
+  stage_ = Stage::Affine;
+}
+
+void Importer::quant_activation(const onnx::NodeProto& n) {
+  if (n.input_size() != 4) fail_node(n, "expected 4 inputs (x, scale, zero point, bit width)");
+  const auto scale = scalar(n.input(1)), zero = scalar(n.input(2)), bits = scalar(n.input(3));
+  if (!scale || !zero || !bits) fail_node(n, "scale, zero point and bit width must be scalar constants");
+  bool is_signed = true;
+  for (const auto& a : n.attribute())
+    if (a.name() == "signed") is_signed = a.i() != 0;
+  if (*bits != 1.0f)
+    fail_node(n, "activations quantised to " + num(*bits) +
+                     " bits are not binary; only 1-bit activations are supported (BipolarQuant, or Quant with "
+                     "bit width 1 and signed = 1)");
+  if (!is_signed) fail_node(n, "a 1-bit unsigned Quant gives 0/1, expected bipolar +1/-1 activations (signed = 1)");
+  if (*scale != 1.0f || *zero != 0.0f) fail_node(n, "activation Quant must have scale 1 and zero point 0");
+  binarize_node(n, 0.0f);
+}
+
+std::vector<int64_t> Importer::value_shape() const {
+  if (open_) {
+    if (open_->kind == LayerKind::Conv) return {1, open_->out, open_->h_out, open_->w_out};
+    return {1, open_->out};
+  }
+  if (flat_) return {1, cur_c_};
+  return {1, cur_c_, cur_h_, cur_w_};
 }
 
 void Importer::conv_node(const onnx::NodeProto& n) {
@@ -178,6 +463,11 @@ void Importer::conv_node(const onnx::NodeProto& n) {
   l.w_in = cur_w_;
   l.k = static_cast<int>(w.dims[2]);
   for (const auto& a : n.attribute()) {
+    if (a.name() == "group") {  // an INT, not a list; torch.onnx.export writes group = 1
+      if (a.type() != onnx::AttributeProto::INT || a.i() != 1)
+        fail_node(n, "grouped convolutions are not supported (attribute 'group' must be 1)");
+      continue;
+    }
     const auto v = ints(n, a);
     auto all_equal = [&](std::size_t count) {
       if (v.size() != count) return false;
@@ -194,10 +484,8 @@ void Importer::conv_node(const onnx::NodeProto& n) {
       l.pad = static_cast<int>(v[0]);
     } else if (a.name() == "dilations") {
       if (!all_equal(2) || v[0] != 1) fail_node(n, "only dilation 1 is supported");
-    } else if (a.name() == "group") {
-      fail_node(n, "grouped convolutions are not supported (attribute 'group')");
     } else {
-      fail_node(n, "unsupported attribute '" + a.name() + "' (supported: kernel_shape, strides, pads, dilations=1)");
+      fail_node(n, "unsupported attribute '" + a.name() + "' (supported: kernel_shape, strides, pads, dilations=1, group=1)");
     }
   }
   l.in = l.c_in * l.k * l.k;
@@ -221,11 +509,13 @@ void Importer::maxpool_node(const onnx::NodeProto& n) {
     fail_node(n, "MaxPool is supported only right after a conv layer's sign activation");
   int k = 0, stride = 0;
   for (const auto& a : n.attribute()) {
+    if (a.name() == "ceil_mode" && a.type() == onnx::AttributeProto::INT && a.i() == 0) continue;
     const auto v = ints(n, a);
+    if (a.name() == "dilations" && std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 1; })) continue;
     if (a.name() == "kernel_shape" && v.size() == 2 && v[0] == v[1]) k = static_cast<int>(v[0]);
     else if (a.name() == "strides" && v.size() == 2 && v[0] == v[1]) stride = static_cast<int>(v[0]);
     else if (a.name() == "pads" && std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 0; })) continue;
-    else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: square kernel_shape, equal strides, pads 0)");
+    else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: square kernel_shape, equal strides, pads 0, dilations 1, ceil_mode 0)");
   }
   if (k < 1 || stride != k) fail_node(n, "pooling window and stride must be equal (non-overlapping)");
   auto& l = net_.layers.back();
@@ -266,10 +556,33 @@ Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
       if (static_cast<std::size_t>(t.int32_data_size()) != count) size_error();
       for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.int32_data(static_cast<int>(i)));
     }
+  } else if (type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32) {
+    // Shape constants and indices: held as float like everything else (exact up to 2^24).
+    const std::size_t width = type == onnx::TensorProto::INT64 ? 8 : 4;
+    if (raw) {
+      if (t.raw_data().size() != count * width) size_error();
+      for (std::size_t i = 0; i < count; ++i) {
+        if (width == 8) {
+          int64_t v;
+          std::memcpy(&v, t.raw_data().data() + i * 8, 8);
+          out.data[i] = static_cast<float>(v);
+        } else {
+          int32_t v;
+          std::memcpy(&v, t.raw_data().data() + i * 4, 4);
+          out.data[i] = static_cast<float>(v);
+        }
+      }
+    } else if (width == 8) {
+      if (static_cast<std::size_t>(t.int64_data_size()) != count) size_error();
+      for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.int64_data(static_cast<int>(i)));
+    } else {
+      if (static_cast<std::size_t>(t.int32_data_size()) != count) size_error();
+      for (std::size_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.int32_data(static_cast<int>(i)));
+    }
   } else {
     fail("initializer '" + t.name() + "' has data type " +
          (onnx::TensorProto_DataType_IsValid(type) ? onnx::TensorProto_DataType_Name(type) : std::to_string(type)) +
-         " (supported: FLOAT, INT8)");
+         " (supported: FLOAT, INT8, INT32, INT64)");
   }
   return out;
 }
@@ -300,6 +613,14 @@ void Importer::close_layer(bool sign) {
   if (pending_bias_) {  // BN(a + b) = BN'(a) with mean' = mean - b (alpha is 1: no Mul was allowed)
     for (int o = 0; o < l.out; ++o) l.bn_mean[o] -= (*pending_bias_)[o];
     pending_bias_.reset();
+  }
+  if (!aff_mul_.empty()) {  // z * m + c after BatchNorm: gamma * m, beta * m + c
+    for (std::size_t o = 0; o < aff_mul_.size(); ++o) {
+      l.bn_gamma[o] = static_cast<float>(l.bn_gamma[o] * aff_mul_[o]);
+      l.bn_beta[o] = static_cast<float>(l.bn_beta[o] * aff_mul_[o] + aff_add_[o]);
+    }
+    aff_mul_.clear();
+    aff_add_.clear();
   }
   if (l.kind == LayerKind::Conv) {
     cur_c_ = l.out;
@@ -369,10 +690,22 @@ Network Importer::run() {
   for (const auto& n : g.node()) {
     const std::string& op = n.op_type();
     if (fold(n)) continue;
-    if (n.input_size() < 1 || n.input(0) != current_)
+    // The value flowing along the chain is the first input; a constant may come first in Mul, Add, Sub.
+    int vin = 0;
+    if ((op == "Mul" || op == "Add" || op == "Sub") && n.input_size() == 2 && n.input(0) != current_ &&
+        n.input(1) == current_ && constant(n.input(0)))
+      vin = 1;
+    if (n.input_size() < 1 || n.input(vin) != current_)
       fail_node(n, "expected a linear chain: first input should be '" + current_ + "'");
     if (n.output_size() != 1) fail_node(n, "expected exactly one output");
-    if (op == "Flatten") {
+    if (op == "Shape") {
+      // The value's shape with a batch of 1 (the simulator runs image by image), as a constant;
+      // the chain goes on from the same value.
+      consts_[n.output(0)] = shape_of(n, value_shape());
+      continue;
+    }
+    if (op == "Identity") {
+    } else if (op == "Flatten") {
       if (stage_ != Stage::Input && stage_ != Stage::Binary) fail_node(n, "Flatten is supported only on binary values");
       for (const auto& a : n.attribute())
         if (a.name() != "axis" || a.i() != 1) fail_node(n, "only Flatten with axis = 1 is supported");
@@ -389,19 +722,29 @@ Network Importer::run() {
       cur_c_ = static_cast<int>(elems);
       cur_h_ = cur_w_ = 1;
       flat_ = true;
-    } else if (op == "Sub") {
-      auto c = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
-      if (stage_ != Stage::Input || !c) fail_node(n, "Sub is supported only as a scalar offset of the graph input before Sign");
-      pending_sub_ = *c;
+    } else if (op == "Mul" && stage_ == Stage::PreAct) {
+      if (pending_bias_) fail_node(n, "a bias followed by a scale vector is not supported");
+      const Tensor& a = need_constant(n, 1 - vin);
+      if (a.data.size() != static_cast<std::size_t>(open_->out))
+        fail_node(n, "scale vector must have one entry per output (" + std::to_string(open_->out) + ")");
+      check_finite(n, n.input(1 - vin), a);
+      open_->alpha = a.data;
+      stage_ = Stage::Scaled;
+    } else if (op == "Mul" || op == "Div" || op == "Add" || op == "Sub") {
+      if (stage_ == Stage::Input) input_op(n, vin);
+      else if (stage_ == Stage::Binary)
+        fail_node(n, op + " on binary values is not supported; expected it on the graph input before its "
+                          "binarisation, or after a layer (folded into its scale and offset)");
+      else affine_node(n, vin);
     } else if (op == "Sign") {
       // sign(0) is 0 in ONNX but +1 here (a crossbar input is on or off); only an exact zero differs.
-      binarize_node(n, pending_sub_.value_or(0.0f));
-      pending_sub_.reset();
+      binarize_node(n, 0.0f);
     } else if (op == "BipolarQuant") {
       auto scale = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
       if (!scale || *scale != 1.0f) fail_node(n, "activation BipolarQuant must have scale 1");
-      binarize_node(n, pending_sub_.value_or(0.0f));
-      pending_sub_.reset();
+      binarize_node(n, 0.0f);
+    } else if (op == "Quant") {
+      quant_activation(n);
     } else if (op == "Conv") {
       conv_node(n);
     } else if (op == "MaxPool") {
@@ -409,9 +752,10 @@ Network Importer::run() {
     } else if (op == "GreaterOrEqual") {
       auto thr = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
       if (!thr) fail_node(n, "second input must be a scalar initializer");
-      if (stage_ == Stage::Normed && *thr != 0.0f)
+      if ((stage_ == Stage::Normed || stage_ == Stage::Affine) && *thr != 0.0f)
         fail_node(n, "the activation compare must be against 0 (sign), found " + std::to_string(*thr));
-      if (stage_ != Stage::Input && stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled)
+      if (stage_ != Stage::Input && stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled &&
+          stage_ != Stage::Affine)
         fail_node(n, "a compare is supported only on the input or after a layer");
       pending_ge_ = *thr;
     } else if (op == "Where") {
@@ -460,15 +804,6 @@ Network Importer::run() {
       }
       open_ = std::move(l);
       stage_ = Stage::PreAct;
-    } else if (op == "Mul") {
-      if (pending_bias_) fail_node(n, "a bias followed by a scale vector is not supported");
-      if (stage_ != Stage::PreAct) fail_node(n, "Mul (the scale vector) must directly follow MatMul/Gemm/Conv");
-      const Tensor& a = need_constant(n, 1);
-      if (a.data.size() != static_cast<std::size_t>(open_->out))
-        fail_node(n, "scale vector must have one entry per output (" + std::to_string(open_->out) + ")");
-      check_finite(n, n.input(1), a);
-      open_->alpha = a.data;
-      stage_ = Stage::Scaled;
     } else if (op == "BatchNormalization") {
       if (stage_ != Stage::PreAct && stage_ != Stage::Scaled) fail_node(n, "BatchNormalization must follow a layer");
       for (const auto& a : n.attribute()) {
