@@ -190,10 +190,10 @@ bool Importer::fold(const onnx::NodeProto& n) {
       // Binary layers take weights of levels +-1 only: a wider quantiser is refused here, by name
       // and bit width, unless every weight it gives happens to be +-1.
       if (q - zero != 1.0 && q - zero != -1.0)
-        fail_node(n, std::to_string(b) + "-bit " + (is_signed ? "signed" : "unsigned") +
-                         " quantisation gives the level " + num(q - zero) + " at index " +
-                         std::to_string(i) + "; only binary weights are supported, expected levels +1/-1 "
-                         "(BipolarQuant, or Quant with bit width 1 and signed = 1)");
+        fail_node(n, "weights quantised to " + std::to_string(b) + " bits (" + (is_signed ? "signed" : "unsigned") +
+                         ") are not binary (level " + num(q - zero) + " at index " + std::to_string(i) +
+                         "); only binary weights are supported, expected levels +1/-1 (BipolarQuant, or Quant "
+                         "with bit width 1 and signed = 1)");
       out.data[i] = static_cast<float>((q - zero) * scale);
     }
   } else if (op == "Transpose") {

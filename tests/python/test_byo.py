@@ -26,7 +26,8 @@ N = 40
 def run_sim(model, out, *extra):
     env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
     p = subprocess.run([EXE, "run", CONFIG, "--set", f"model.path={model}", "--limit", str(N), "--samples-csv",
-                        "--quiet", "--out", str(out), *extra], capture_output=True, text=True, env=env)
+                        "--quiet", "--out", str(out), *extra], capture_output=True, text=True, env=env,
+                       timeout=300)
     assert p.returncode == 0, p.stderr
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
