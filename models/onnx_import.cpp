@@ -114,6 +114,11 @@ std::string dims_str(const std::vector<int64_t>& d) {
 // constant, exact up to 2^24.
 constexpr std::size_t kMaxRank = 8;
 
+// A constant used as an integer (axis, index, size): the cast is defined only in range.
+int64_t as_int(float f) {
+  return std::isfinite(f) && std::abs(f) < 1e15f ? static_cast<int64_t>(f) : std::numeric_limits<int64_t>::max();
+}
+
 Tensor Importer::shape_of(const onnx::NodeProto& n, const std::vector<int64_t>& dims) const {
   const auto r = static_cast<int64_t>(dims.size());
   int64_t start = 0, end = r;
@@ -165,7 +170,7 @@ bool Importer::fold(const onnx::NodeProto& n) {
       if (a.name() == "axes") v.assign(a.ints().begin(), a.ints().end());
       else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: axes)");
     if (n.input_size() > 1 && !n.input(1).empty())
-      for (float f : constant(n.input(1))->data) v.push_back(static_cast<int64_t>(f));
+      for (float f : constant(n.input(1))->data) v.push_back(as_int(f));
     return !v.empty();
   };
   if (op == "Identity" || op == "Cast") {
@@ -216,10 +221,10 @@ bool Importer::fold(const onnx::NodeProto& n) {
     out.data.clear();
     const auto size = static_cast<int64_t>(x.data.size());
     for (float f : idx.data) {
-      auto k = static_cast<int64_t>(f);
+      int64_t k = as_int(f);
       if (k < 0) k += size;
       if (f != std::floor(f) || k < 0 || k >= size)
-        fail_node(n, "index " + std::to_string(f) + " is out of range, expected an integer in [-" +
+        fail_node(n, "index " + num(f) + " is out of range, expected an integer in [-" +
                          std::to_string(size) + ", " + std::to_string(size - 1) + "]");
       out.data.push_back(x.data[static_cast<std::size_t>(k)]);
     }
@@ -321,9 +326,9 @@ void Importer::input_op(const onnx::NodeProto& n, int value_input) {
   if (!c) fail_node(n, "on the graph input, expected the input and one scalar constant");
   if (value_input != 0) fail_node(n, "expected the graph input as the first operand (input - constant)");
   if ((op == "Mul" || op == "Div") && !(*c > 0.0f && std::isfinite(*c)))
-    fail_node(n, "the input's scale is " + std::to_string(*c) + ", expected a positive number (the binarisation "
+    fail_node(n, "the input's scale is " + num(*c) + ", expected a positive number (the binarisation "
                  "becomes a threshold on the pixel value)");
-  if (!std::isfinite(*c)) fail_node(n, "the input's offset is " + std::to_string(*c) + ", expected a finite number");
+  if (!std::isfinite(*c)) fail_node(n, "the input's offset is " + num(*c) + ", expected a finite number");
   input_ops_.emplace_back(op == "Mul" ? '*' : op == "Div" ? '/' : op == "Add" ? '+' : '-', *c);
 }
 
@@ -717,7 +722,7 @@ Network Importer::run() {
       const Tensor& shape = need_constant(n, 1);
       const int64_t elems = static_cast<int64_t>(cur_c_) * cur_h_ * cur_w_;
       if (stage_ != Stage::Input && stage_ != Stage::Binary) fail_node(n, "Reshape is supported only on binary values");
-      if (shape.data.size() != 2 || !(shape.data[1] == -1 || static_cast<int64_t>(shape.data[1]) == elems))
+      if (shape.data.size() != 2 || !(shape.data[1] == -1 || as_int(shape.data[1]) == elems))
         fail_node(n, "only a flatten to [N, " + std::to_string(elems) + "] is supported");
       cur_c_ = static_cast<int>(elems);
       cur_h_ = cur_w_ = 1;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -627,6 +628,299 @@ TEST_F(OnnxImportTest, RejectsAnUnsupportedDataType) {
   const std::string msg = error_loading(m);
   EXPECT_TRUE(Contains(msg, path_ + ": initializer 'fc1.alpha' has data type"));
   EXPECT_TRUE(Contains(msg, "(supported: FLOAT, INT8, INT32, INT64)"));
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// QONNX / Brevitas exports (scripts/qonnx_export.py writes real ones; tests/python/test_qonnx.py)
+
+onnx::TensorProto* add_int64_init(onnx::GraphProto& g, const std::string& name, const std::vector<int64_t>& dims,
+                                  const std::vector<int64_t>& v, bool raw) {
+  onnx::TensorProto* t = g.add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  for (auto d : dims) t->add_dims(d);
+  if (raw)
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(int64_t)));
+  else
+    for (int64_t x : v) t->add_int64_data(x);
+  return t;
+}
+
+void add_ints_attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (auto x : v) a->add_ints(x);
+}
+
+// The tiny network as Brevitas writes it: input [1, 1, 2, 3] (batch 1), every initializer also a
+// graph input, flatten by Shape -> Gather -> Unsqueeze -> Concat -> Reshape (INT64), Mul(2),
+// Sub(1), BipolarQuant, MatMul(x, Transpose(BipolarQuant(W))), BatchNormalization with momentum,
+// and the last layer's per-tensor normalisation Sub, Pow, Div, Mul, Add. Opset 9 puts Unsqueeze's
+// axes in an attribute, opset 13 in an input.
+onnx::ModelProto brevitas_model(int opset, const std::string& domain = "onnx.brevitas") {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(opset);
+  auto* d = m.add_opset_import();
+  d->set_domain(domain);
+  d->set_version(1);
+  onnx::GraphProto& g = *m.mutable_graph();
+  onnx::ValueInfoProto* in = g.add_input();
+  in->set_name("global_in");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t v : {1, 1, 2, 3}) tt->mutable_shape()->add_dim()->set_dim_value(v);
+  add_value_info(g.mutable_output(), "global_out", 3);
+  // Weights [out][in] as torch stores them, of varied magnitude (BipolarQuant keeps the sign; 0 -> +1).
+  std::vector<float> w1, w2;
+  for (int o = 0; o < 4; ++o)
+    for (int i = 0; i < 6; ++i) w1.push_back(kW1[i][o] > 0 ? (o + i == 3 ? 0.0f : 0.1f * (i + 1)) : -0.3f * (o + 1));
+  for (int o = 0; o < 3; ++o)
+    for (int i = 0; i < 4; ++i) w2.push_back(kW2[i][o] * 0.7f);
+  add_init(g, "w1", {4, 6}, w1, true);
+  add_init(g, "w2", {3, 4}, w2);
+  add_init(g, "one", {}, {1.0f});
+  add_init(g, "two", {}, {2.0f});
+  add_init(g, "one1", {1}, {1.0f});
+  add_init(g, "bn.gamma", {4}, kGamma1);
+  add_init(g, "bn.beta", {4}, kBeta1);
+  add_init(g, "bn.mean", {4}, kMean1);
+  add_init(g, "bn.var", {4}, kVar1);
+  add_init(g, "tn.mean", {1}, {0.5f});
+  add_init(g, "tn.var", {1}, {4.0f});
+  add_init(g, "tn.half", {}, {0.5f});
+  add_init(g, "tn.weight", {1}, {1.5f});
+  add_init(g, "tn.bias", {1}, {-0.25f});
+  add_int64_init(g, "idx0", {}, {0}, true);
+  add_int64_init(g, "minus1", {1}, {-1}, false);
+  for (const auto& t : g.initializer()) {  // initializers listed among the inputs
+    onnx::ValueInfoProto* vi = g.add_input();
+    vi->set_name(t.name());
+    vi->mutable_type()->mutable_tensor_type()->set_elem_type(t.data_type());
+  }
+  add_node(g, "Shape", {"global_in"}, "shape", "/Shape");
+  add_node(g, "Gather", {"shape", "idx0"}, "batch", "/Gather");
+  if (opset >= 13) {
+    add_int64_init(g, "axes0", {1}, {0}, true);
+    add_node(g, "Unsqueeze", {"batch", "axes0"}, "batch1", "/Unsqueeze");
+  } else {
+    add_ints_attr(*add_node(g, "Unsqueeze", {"batch"}, "batch1", "/Unsqueeze"), "axes", {0});
+  }
+  add_int_attr(*add_node(g, "Concat", {"batch1", "minus1"}, "target", "/Concat"), "axis", 0);
+  add_node(g, "Reshape", {"global_in", "target"}, "flat", "/Reshape");
+  add_node(g, "Mul", {"flat", "two"}, "x2", "/Mul");
+  add_node(g, "Sub", {"x2", "one1"}, "xc", "/Sub");
+  add_node(g, "BipolarQuant", {"xc", "one"}, "xb", "/in_quant/BipolarQuant")->set_domain(domain);
+  add_node(g, "BipolarQuant", {"w1", "one"}, "w1q", "/w1_quant/BipolarQuant")->set_domain(domain);
+  add_ints_attr(*add_node(g, "Transpose", {"w1q"}, "w1t", "/Transpose"), "perm", {1, 0});
+  add_node(g, "MatMul", {"xb", "w1t"}, "a1", "/fc1/MatMul");
+  onnx::NodeProto* bn = add_node(g, "BatchNormalization", {"a1", "bn.gamma", "bn.beta", "bn.mean", "bn.var"}, "z1", "/bn/BN");
+  add_float_attr(*bn, "epsilon", kEps1);
+  add_float_attr(*bn, "momentum", 0.1f);
+  add_node(g, "BipolarQuant", {"z1", "one"}, "h1", "/act/BipolarQuant")->set_domain(domain);
+  add_node(g, "BipolarQuant", {"w2", "one"}, "w2q", "/w2_quant/BipolarQuant")->set_domain(domain);
+  add_ints_attr(*add_node(g, "Transpose", {"w2q"}, "w2t", "/Transpose_1"), "perm", {1, 0});
+  add_node(g, "MatMul", {"h1", "w2t"}, "a2", "/fc2/MatMul");
+  add_node(g, "Sub", {"a2", "tn.mean"}, "t1", "/tn/Sub");
+  add_node(g, "Pow", {"tn.var", "tn.half"}, "tn.sd", "/tn/Pow");
+  add_node(g, "Div", {"t1", "tn.sd"}, "t2", "/tn/Div");
+  add_node(g, "Mul", {"t2", "tn.weight"}, "t3", "/tn/Mul");
+  add_node(g, "Add", {"t3", "tn.bias"}, "global_out", "/tn/Add");
+  return m;
+}
+
+TEST_F(OnnxImportTest, FoldsABrevitasExportInOpset9And13) {
+  for (int opset : {9, 13}) {
+    for (const std::string domain : {"onnx.brevitas", "qonnx.custom_op.general"}) {
+      SCOPED_TRACE(std::to_string(opset) + " " + domain);
+      const Network net = load_onnx(write(brevitas_model(opset, domain)));
+      EXPECT_EQ(net.input_size, 6);
+      EXPECT_EQ(net.input_c, 1);  // [1, 2, 3] flattened by the Reshape
+      EXPECT_EQ(net.input_h, 2);
+      EXPECT_EQ(net.input_w, 3);
+      EXPECT_EQ(net.input_threshold, 0.5f);  // 2x - 1 >= 0, exactly
+      ASSERT_EQ(net.layers.size(), 2u);
+      const BinaryLayer& l1 = net.layers[0];
+      const BinaryLayer& l2 = net.layers[1];
+      EXPECT_EQ(l1.name, "/fc1/MatMul");
+      EXPECT_EQ(l2.name, "/fc2/MatMul");
+      for (int o = 0; o < 4; ++o)
+        for (int i = 0; i < 6; ++i) EXPECT_EQ(l1.weight[o * 6 + i], kW1[i][o]) << "fc1 o=" << o << " i=" << i;
+      for (int o = 0; o < 3; ++o)
+        for (int i = 0; i < 4; ++i) EXPECT_EQ(l2.weight[o * 4 + i], kW2[i][o]) << "fc2 o=" << o << " i=" << i;
+      EXPECT_EQ(l1.bn_gamma, kGamma1);
+      EXPECT_EQ(l1.bn_mean, kMean1);
+      EXPECT_FLOAT_EQ(l1.bn_eps, kEps1);
+      EXPECT_EQ(l1.alpha, std::vector<float>(4, 1.0f));
+      // ((a - 0.5) / 4^0.5) * 1.5 - 0.25 = 0.75 a - 0.625, on an identity BatchNorm.
+      EXPECT_EQ(l2.bn_gamma, std::vector<float>(3, 0.75f));
+      EXPECT_EQ(l2.bn_beta, std::vector<float>(3, -0.625f));
+      EXPECT_EQ(l2.bn_mean, std::vector<float>(3, 0.0f));
+      EXPECT_FALSE(l2.sign_activation);
+      EXPECT_EQ(net.classes, 3);
+    }
+  }
+}
+
+// v(x) = fl(fl(x * s) - c) evaluated as the graph does, one float32 rounding per op.
+float preprocess(float x, float s, float c) {
+  volatile float v = x;
+  v = v * s;
+  v = v - c;
+  return v;
+}
+
+TEST_F(OnnxImportTest, InputPreprocessingFoldsIntoAnExactFloat32Threshold) {
+  // A scale and offset whose quotient is not a float: the threshold is the least float32 input
+  // whose preprocessed value is >= 0, so the importer's compare agrees with the graph everywhere.
+  for (const auto& [s, c] : std::vector<std::pair<float, float>>{{3.0f, 1.2f}, {2.0f, 1.0f}, {255.0f, 127.5f}, {0.7f, 0.1f}}) {
+    SCOPED_TRACE(std::to_string(s) + " " + std::to_string(c));
+    onnx::ModelProto m = brevitas_model(13);
+    init(m, "two").set_float_data(0, s);
+    init(m, "one1").set_float_data(0, c);
+    const float t = load_onnx(write(m)).input_threshold;
+    EXPECT_GE(preprocess(t, s, c), 0.0f);
+    EXPECT_LT(preprocess(std::nextafter(t, -1.0f), s, c), 0.0f);
+    for (int p = 0; p < 256; ++p) {  // every pixel the simulator feeds
+      const float x = static_cast<float>(p) / 255.0f;
+      EXPECT_EQ(x >= t, preprocess(x, s, c) >= 0.0f) << p;
+    }
+  }
+  // A lone offset stays the offset itself (the plain-export path, Sub then Sign).
+  onnx::ModelProto m = brevitas_model(13);
+  auto* nodes = m.mutable_graph()->mutable_node();
+  for (auto& n : *nodes)
+    if (n.name() == "/Sub") n.set_input(0, "flat");
+  for (int i = 0; i < nodes->size(); ++i)
+    if (nodes->Get(i).name() == "/Mul") nodes->DeleteSubrange(i, 1);
+  init(m, "one1").set_float_data(0, 0.375f);
+  EXPECT_EQ(load_onnx(write(m, "sub.onnx")).input_threshold, 0.375f);
+}
+
+TEST_F(OnnxImportTest, RejectsANegativeInputScale) {
+  onnx::ModelProto m = brevitas_model(9);
+  init(m, "two").set_float_data(0, -2.0f);
+  const std::string msg = error_loading(m);
+  EXPECT_TRUE(Contains(msg, path_ + ": node '/Mul' (Mul): the input's scale is -2, expected a positive number"));
+}
+
+TEST_F(OnnxImportTest, OneBitQuantIsBipolarOnWeightsAndActivations) {
+  onnx::ModelProto m = brevitas_model(13, "qonnx.custom_op.general");
+  onnx::GraphProto& g = *m.mutable_graph();
+  add_init(g, "zero", {}, {0.0f});
+  for (auto& n : *g.mutable_node()) {
+    if (n.op_type() != "BipolarQuant") continue;
+    n.set_op_type("Quant");  // x, scale, zero point, bit width (an input tensor)
+    n.add_input("zero");
+    n.add_input("one");
+    add_int_attr(n, "signed", 1);
+    add_int_attr(n, "narrow", 0);
+  }
+  const Network q = load_onnx(write(m, "quant.onnx"));
+  const Network b = load_onnx(write(brevitas_model(13), "bipolar.onnx"));
+  ASSERT_EQ(q.layers.size(), 2u);
+  EXPECT_EQ(q.input_threshold, b.input_threshold);
+  for (int k = 0; k < 2; ++k) EXPECT_EQ(q.layers[k].weight, b.layers[k].weight) << k;
+}
+
+TEST_F(OnnxImportTest, RejectsTwoBitQuantByNodeAndBitWidth) {
+  auto quant = [](onnx::ModelProto& m, const std::string& name, float bits, int64_t is_signed) {
+    onnx::GraphProto& g = *m.mutable_graph();
+    add_init(g, "zero", {}, {0.0f});
+    add_init(g, "bits", {}, {bits});
+    onnx::NodeProto& n = node(m, name);
+    n.set_op_type("Quant");
+    n.add_input("zero");
+    n.add_input("bits");
+    add_int_attr(n, "signed", is_signed);
+  };
+  {
+    onnx::ModelProto m = brevitas_model(13);
+    quant(m, "/w1_quant/BipolarQuant", 2.0f, 1);  // w1 holds 0.1 .. 0.6 and -0.3 .. -1.2: levels 0 and +-1
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/w1_quant/BipolarQuant' (Quant): weights quantised to 2 bits (signed) "
+                                      "are not binary (level 0 at index 0); only binary weights are supported"));
+  }
+  {
+    onnx::ModelProto m = brevitas_model(13);
+    quant(m, "/act/BipolarQuant", 2.0f, 1);
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/act/BipolarQuant' (Quant): activations quantised to 2 bits are not "
+                                      "binary; only 1-bit activations are supported"));
+  }
+  {
+    onnx::ModelProto m = brevitas_model(13);
+    quant(m, "/in_quant/BipolarQuant", 1.0f, 0);
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/in_quant/BipolarQuant' (Quant): a 1-bit unsigned Quant gives 0/1, "
+                                      "expected bipolar +1/-1 activations"));
+  }
+}
+
+TEST_F(OnnxImportTest, FoldsAPerChannelAffineAfterBatchNorm) {
+  onnx::ModelProto m = tiny_model();
+  onnx::GraphProto& g = *m.mutable_graph();
+  node(m, "fc2.bn").set_output(0, "fc2.bn");
+  add_init(g, "k.mul", {1, 3}, {2.0f, -1.0f, 0.5f});
+  add_init(g, "k.add", {1}, {0.25f});
+  add_node(g, "Mul", {"k.mul", "fc2.bn"}, "fc2.m", "fc2.m");  // the constant first
+  add_node(g, "Sub", {"fc2.m", "k.add"}, "logits", "fc2.s");
+  const Network net = load_onnx(write(m));
+  const BinaryLayer& l2 = net.layers[1];
+  for (int o = 0; o < 3; ++o) {
+    const float k = std::vector<float>{2.0f, -1.0f, 0.5f}[o];
+    EXPECT_FLOAT_EQ(l2.bn_gamma[o], kGamma2[o] * k) << o;
+    EXPECT_FLOAT_EQ(l2.bn_beta[o], kBeta2[o] * k - 0.25f) << o;
+  }
+  EXPECT_EQ(l2.alpha, kAlpha2);  // the scale vector (Scale-Dropout's alpha) is untouched
+  EXPECT_EQ(l2.bn_mean, kMean2);
+}
+
+TEST_F(OnnxImportTest, RejectsAnAffineConstantOfAnotherShape) {
+  onnx::ModelProto m = brevitas_model(9);
+  onnx::TensorProto& w = init(m, "tn.weight");
+  w.set_dims(0, 4);
+  for (int i = 0; i < 3; ++i) w.add_float_data(1.0f);
+  const std::string msg = error_loading(m);
+  EXPECT_TRUE(Contains(msg, path_ + ": node '/tn/Mul' (Mul): constant 'tn.weight' has shape [4], expected one value "
+                                    "or one per output (3, as [1, C] or [C])"));
+}
+
+TEST_F(OnnxImportTest, RejectsShapeArithmeticItCannotFold) {
+  {
+    onnx::ModelProto m = brevitas_model(9);
+    onnx::TensorProto& idx = init(m, "idx0");
+    int64_t seven = 7;
+    idx.set_raw_data(std::string(reinterpret_cast<const char*>(&seven), 8));
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/Gather' (Gather): index 7 is out of range, expected an integer in [-4, 3]"));
+  }
+  {
+    onnx::ModelProto m = brevitas_model(9);  // the Reshape then gets [1, 1, -1]
+    add_int64_init(*m.mutable_graph(), "one64", {1}, {1}, false);
+    node(m, "/Concat").add_input("one64");
+    node(m, "/Concat").set_input(1, "one64");
+    node(m, "/Concat").set_input(2, "minus1");
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/Reshape' (Reshape): only a flatten to [N, 6] is supported"));
+  }
+  {
+    onnx::ModelProto m = brevitas_model(9);
+    node(m, "/tn/Pow").set_op_type("Relu");  // on constants, but not foldable: an unsupported op
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/tn/Pow' (Relu): "));
+  }
+}
+
+TEST_F(OnnxImportTest, UnsupportedOpsListWhatIsSupported) {
+  onnx::ModelProto m = brevitas_model(13);
+  node(m, "/act/BipolarQuant").set_op_type("Relu");
+  const std::string msg = error_loading(m);
+  EXPECT_TRUE(Contains(msg, path_ + ": node '/act/BipolarQuant' (Relu): unsupported op (supported: GreaterOrEqual, "
+                                    "Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv, BatchNormalization"));
+  EXPECT_TRUE(Contains(msg, "Shape, Gather, Unsqueeze") || Contains(msg, "Gather, Unsqueeze, Squeeze, Concat"));
 }
 
 }  // namespace
