@@ -17,9 +17,8 @@ namespace {
 
 const char* kSupportedOps =
     "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
-    "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input before its "
-    "binarisation; after a layer, folded into its scale and offset); on constants also Constant, Cast, Transpose, "
-    "Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
+    "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input, or after a layer); "
+    "on constants also Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
 
 struct Tensor {
   std::vector<int64_t> dims;

@@ -397,7 +397,7 @@ def onnx_cases():
         n.attribute.append(helper.make_attribute("dilations", [2, 2]))
 
     def wrong_type(m):
-        _set_init(m, "fc1.weight", _arr(m, "fc1.weight").astype(np.int64))
+        _set_init(m, "fc1.weight", _arr(m, "fc1.weight").astype(np.float64))  # INT64 loads (shape constants)
 
     def nan_bn(m):
         a = _arr(m, "fc2.bn.var")
@@ -435,7 +435,7 @@ def onnx_cases():
         ("unsupported attribute", MLP_MODEL, attr_bn, ["'fc2.bn'", "'spatial'"]),
         ("unsupported attribute", CNN_MODEL, attr_conv, ["'conv1'", "group"]),
         ("unsupported attribute", CNN_MODEL, attr_conv_dilation, ["'conv2'", "dilation"]),
-        ("wrong type", MLP_MODEL, wrong_type, ["'fc1.weight'", "INT64", "FLOAT"]),
+        ("wrong type", MLP_MODEL, wrong_type, ["'fc1.weight'", "DOUBLE", "FLOAT"]),
         ("NaN or inf", MLP_MODEL, nan_bn, ["fc2", "finite"]),
         ("NaN or inf", MLP_MODEL, inf_alpha, ["fc1", "finite"]),
         ("out of range", MLP_MODEL, weight_range, ["'fc3'", "+1 or -1"]),
