@@ -9,7 +9,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from bnn import BN_EPS, BinaryCNN, BinaryMLP, INPUT_THRESHOLD
+from models.bnn import BN_EPS, BinaryCNN, BinaryMLP, INPUT_THRESHOLD
 
 
 class OnnxFormatError(Exception):

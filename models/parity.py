@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-import datasets
-import rng
-from bnn import keep_freed_memory, mc_forward
-from onnx_to_torch import OnnxFormatError, onnx_to_torch
+from models import datasets
+from models import rng
+from models.bnn import keep_freed_memory, mc_forward
+from models.onnx_to_torch import OnnxFormatError, onnx_to_torch
 
 FIXED_COLUMNS = ["split", "index", "sample", "bits"]
 SPLITS = ("id", "ood")

@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-import datasets
-import metrics
-from bnn import METHODS, TOPOLOGIES, BinaryCNN, BinaryMLP, keep_freed_memory, mc_forward, mc_probs
-from onnx_export import export_onnx
-from onnx_to_torch import onnx_to_torch
+from models import datasets
+from models import metrics
+from models.bnn import METHODS, TOPOLOGIES, BinaryCNN, BinaryMLP, keep_freed_memory, mc_forward, mc_probs
+from models.onnx_export import export_onnx
+from models.onnx_to_torch import onnx_to_torch
 
 MANIFEST_FORMAT = 1
 
@@ -175,7 +175,6 @@ def update_manifest(path, key, entry):
 
 def main(argv=None):
     """Run training, export, ONNX round trip check and MC evaluation; returns a result dict."""
-    script = rel(sys.argv[0]) if argv is None else "models/train.py"
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
@@ -232,7 +231,7 @@ def main(argv=None):
         "file": os.path.basename(args.out),
         "sha256": datasets.sha256_file(args.out),
         "size_bytes": os.path.getsize(args.out),
-        "command": shlex.join([sys.executable, script, *argv]),
+        "command": shlex.join([sys.executable, "-m", "models.train", *argv]),
         "seed": args.seed,
         "model": model.describe(),
         "topology": args.topology,

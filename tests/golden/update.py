@@ -4,7 +4,7 @@ image subset. Run it only for an intended change of results, and review the diff
 exists to catch the unintended ones. The numbers it pins are checked independently elsewhere
 (parity with PyTorch and the reference executor, hand-computed energies and latencies).
 
-    /usr/bin/python3 tests/golden/update.py [experiment ...]
+    /usr/bin/python3 -m tests.golden.update [experiment ...]     (from the repository root)
 """
 
 import glob
@@ -14,26 +14,22 @@ import subprocess
 import sys
 import tempfile
 
+from tests.harness import read_report, run_sim, without_machine_keys
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ARGS = ["--limit", "25", "--set", "mc.samples=4", "--quiet"]
-# Keys that depend on the machine or the checkout location, not on the config and seed.
-DROP = [("wall_s",), ("timing",), ("config",), ("model", "path")]
 
 
 def golden_report(config):
+    """The report of config on the golden subset, without the keys that depend on the machine
+    (tests.harness.MACHINE_KEYS). Raises CalledProcessError if the simulator fails."""
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO, "build", "bayescim")
-        subprocess.run([exe, "run", config, *ARGS, "--out", tmp], check=True,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"), capture_output=True)
-        with open(os.path.join(tmp, "report.json")) as f:
-            rep = json.load(f)
-    for path in DROP:
-        d = rep
-        for k in path[:-1]:
-            d = d[k]
-        d.pop(path[-1], None)
-    return rep
+        p = run_sim("run", config, *ARGS, "--out", tmp, check=False)
+        if p.returncode != 0:
+            raise subprocess.CalledProcessError(p.returncode, p.args, p.stdout, p.stderr)
+        rep = read_report(tmp)
+    return without_machine_keys(rep)
 
 
 # Keys every golden report has (the report contract, docs/report-schema.md).
@@ -104,7 +100,7 @@ def main():
             rep = golden_report(config)
         except subprocess.CalledProcessError as e:
             sys.stderr.write(f"update.py: error: {config}: bayescim failed (exit {e.returncode}): "
-                             f"{e.stderr.decode(errors='replace').strip()}\n")
+                             f"{e.stderr.strip()}\n")
             sys.exit(1)
         write_atomic(os.path.join(HERE, name + ".json"), json.dumps(rep, indent=1, sort_keys=True) + "\n")
         print("wrote", name)

@@ -4,9 +4,7 @@ independent evaluation, and MC dropout of any kind can then be added from the co
 
 import csv
 import io
-import json
 import os
-import subprocess
 
 import numpy as np
 import onnx
@@ -15,23 +13,17 @@ import torch
 import torch.nn as nn
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import DATA_DIR, REPO_ROOT, check_report
-import datasets
+from models import datasets
+from tests.harness import DATA_DIR, REPO_ROOT, read_report, run_sim
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 N = 40
 
 
-def run_sim(model, out, *extra):
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, "run", CONFIG, "--set", f"model.path={model}", "--limit", str(N), "--samples-csv",
-                        "--quiet", "--out", str(out), *extra], capture_output=True, text=True, env=env,
-                       timeout=300)
-    assert p.returncode == 0, p.stderr
-    with open(os.path.join(out, "report.json")) as f:
-        rep = json.load(f)
-    check_report(rep)
+def run_model(model, out, *extra):
+    run_sim("run", CONFIG, "--set", f"model.path={model}", "--limit", str(N), "--samples-csv",
+            "--quiet", "--out", str(out), *extra)
+    rep = read_report(out)
     with open(os.path.join(out, "samples.csv")) as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "id"]
     return rep, rows
@@ -81,14 +73,14 @@ def test_plain_torch_onnx_export_runs_and_matches_torch(tmp_path):
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     for engine in ("hw", "reference"):
-        rep, rows = run_sim(path, tmp_path / engine, "--set", "mc.samples=1", "--set", f"experiment.engine={engine}")
+        rep, rows = run_model(path, tmp_path / engine, "--set", "mc.samples=1", "--set", f"experiment.engine={engine}")
         got = np.array([[float(r[f"logit{c}"]) for c in range(10)] for r in rows])
         np.testing.assert_allclose(got, want, atol=1e-4)
         assert rep["hardware"]["dropout_modules"] == 0 and rep["hardware"]["random_bits"] == 0
 
     # MC dropout added from YAML: per-neuron modules on the second layer's 48 inputs.
     layer = [n.name for n in onnx.load(str(path)).graph.node if n.op_type == "Gemm"][0]
-    rep, rows = run_sim(path, tmp_path / "mc", "--set", "mc.samples=3", "--set", "model.dropout.kind=mc_dropout",
+    rep, rows = run_model(path, tmp_path / "mc", "--set", "mc.samples=3", "--set", "model.dropout.kind=mc_dropout",
                         "--set", "model.dropout.p=0.3")
     assert rep["model"]["dropout"]["layers"] == [layer]
     assert rep["hardware"]["dropout_modules"] == 48
@@ -135,12 +127,12 @@ def test_qonnx_bipolar_quant_graph_runs_and_matches_numpy(tmp_path):
     xb = np.where(x - 0.5 >= 0, 1.0, -1.0)
     h1 = np.where(bnf(xb @ np.where(w1 >= 0, 1.0, -1.0), "bn1") >= 0, 1.0, -1.0)
     want = bnf(h1 @ np.sign(w2), "bn2")
-    rep, rows = run_sim(path, tmp_path / "q", "--set", "mc.samples=1")
+    rep, rows = run_model(path, tmp_path / "q", "--set", "mc.samples=1")
     got = np.array([[float(r[f"logit{c}"]) for c in range(10)] for r in rows])
     np.testing.assert_allclose(got, want, atol=1e-4)
     # Scale-Dropout needs no scale vector in the file: alpha defaults to 1, so the draws are inert
     # with dropped value 1, and with 0 they zero the layer.
-    rep, rows = run_sim(path, tmp_path / "s", "--set", "mc.samples=2", "--set", "model.dropout.kind=scale",
+    rep, rows = run_model(path, tmp_path / "s", "--set", "mc.samples=2", "--set", "model.dropout.kind=scale",
                         "--set", "model.dropout.dropped_value=0", "--set", "model.dropout.p=1")
     got = np.array([[float(r[f"logit{c}"]) for c in range(10)] for r in rows])
     np.testing.assert_allclose(got, np.tile(bnf(np.zeros((1, 10)), "bn2"), (2 * N, 1)), atol=1e-5)

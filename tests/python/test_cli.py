@@ -5,19 +5,14 @@ errors per message class are in test_error_catalogue.py; parsing details in test
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, check_report
-
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
-ENV = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
+from tests.harness import CONFIG, REPO_ROOT, check_report, run, run_sim
 
 
 def sim(*args):
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=ENV, cwd=REPO_ROOT, timeout=120)
+    return run_sim(*args, check=False, timeout=120)
 
 
 def test_top_level_help_lists_the_commands():
@@ -58,8 +53,7 @@ def test_version_names_a_commit_of_this_repository():
     with open(os.path.join(REPO_ROOT, "CMakeLists.txt")) as f:
         assert re.search(r"project\(bayescim VERSION " + re.escape(m.group(1)), f.read())
     if m.group(2) != "unknown" and shutil.which("git") and os.path.exists(os.path.join(REPO_ROOT, ".git")):
-        q = subprocess.run(["git", "cat-file", "-t", m.group(2)], capture_output=True, text=True, cwd=REPO_ROOT,
-                           timeout=30)
+        q = run(["git", "cat-file", "-t", m.group(2)], cwd=REPO_ROOT, timeout=30)
         assert q.stdout.strip() == "commit", f"{m.group(2)} is not a commit of this repository"
 
 
@@ -71,8 +65,7 @@ def test_version_header_falls_back_without_git(tmp_path):
     shutil.copy(os.path.join(REPO_ROOT, "cmake", "version.cmake"), tmp_path / "cmake")
 
     def configure():
-        p = subprocess.run(["cmake", "-DPROJECT_VERSION=7.8.9", "-P", "cmake/version.cmake"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)
+        p = run(["cmake", "-DPROJECT_VERSION=7.8.9", "-P", "cmake/version.cmake"], cwd=tmp_path, timeout=60)
         assert p.returncode == 0, p.stderr
         return (tmp_path / "generated" / "bayescim_version.h").read_text()
 
@@ -82,9 +75,8 @@ def test_version_header_falls_back_without_git(tmp_path):
         pytest.skip("git is not installed")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
     for args in (["init", "-q", "."], ["commit", "-q", "--allow-empty", "-m", "x"]):
-        subprocess.run(git + args, cwd=tmp_path, check=True, capture_output=True, timeout=30)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=30).stdout.strip()
+        run(git + args, cwd=tmp_path, check=True, timeout=30)
+    head = run(["git", "rev-parse", "HEAD"], cwd=tmp_path, timeout=30).stdout.strip()
     assert f'#define BAYESCIM_GIT_COMMIT "{head[:12]}"' in configure()
 
 
@@ -106,7 +98,7 @@ def complete(words):
     line = " ".join(f"'{w}'" for w in words)
     prog = (f"{script.stdout}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _bayescim; "
             "printf '%s\\n' \"${COMPREPLY[@]}\"")
-    p = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True, cwd=REPO_ROOT, timeout=30)
+    p = run(["bash", "--norc", "-c", prog], cwd=REPO_ROOT, timeout=30)
     assert p.returncode == 0, p.stderr
     return [w for w in p.stdout.split("\n") if w]
 

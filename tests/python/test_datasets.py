@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import datasets
+from models import datasets
 
 
 def write_idx(path, magic, dims, payload):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-import rng
-from bnn import BinaryCNN, BinaryConv2d, BinaryLayer, BinaryMLP, mc_forward, mc_probs
+from models import rng
+from models.bnn import BinaryCNN, BinaryConv2d, BinaryLayer, BinaryMLP, mc_forward, mc_probs
 
 EPS = np.float32(1e-5)
 

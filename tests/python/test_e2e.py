@@ -3,44 +3,26 @@
 against an independent recomputation from predictions.csv, determinism, and error handling."""
 
 import csv
-import json
 import math
 import os
 import struct
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR, REPO_ROOT, check_report
+from tests.harness import DATA_DIR, PY, REPO_ROOT, read_report, run, run_sim
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SHIPPED = os.path.join(REPO_ROOT, "models", "pretrained", "mnist_mlp_scale.onnx")
-PY = "/usr/bin/python3"
-
-
-def run_sim(*args, check=True):
-    assert os.path.exists(EXE), f"{EXE} is missing: build first (scripts/setup.sh --no-run)"
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
-    if check:
-        assert p.returncode == 0, f"bayescim {' '.join(args)} failed ({p.returncode}):\n{p.stderr}"
-    return p
-
-
-def read_report(out):
-    """The run's report.json, checked against docs/report-schema.json."""
-    return check_report(os.path.join(out, "report.json"))
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A tiny training run (hidden 64, 150 steps) exported to ONNX: the training smoke test."""
     out = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
-    p = subprocess.run([PY, os.path.join(REPO_ROOT, "models", "train.py"), "--method", "scale", "--hidden", "64",
-                        "--max-steps", "150", "--train-limit", "6000", "--eval-limit", "200", "--eval-T", "5",
-                        "--seed", "3", "--out", str(out), "--quiet"], capture_output=True, text=True, cwd=REPO_ROOT)
+    p = run([PY, "-m", "models.train", "--method", "scale", "--hidden", "64",
+             "--max-steps", "150", "--train-limit", "6000", "--eval-limit", "200", "--eval-T", "5",
+             "--seed", "3", "--out", str(out), "--quiet"])
     assert p.returncode == 0, p.stderr
     return str(out)
 
@@ -68,7 +50,7 @@ def test_three_way_parity_on_the_same_dropout_bits(which, tiny_model, tmp_path):
     rows = hw.decode().splitlines()[1:]
     assert len(rows) == 300 * 6
     assert any(r.split(",")[3] != "000" for r in rows), "no dropout bit was ever 1"
-    import parity  # models/parity.py
+    from models import parity
     res = parity.run(model, str(tmp_path / "hw" / "samples.csv"), DATA_DIR, atol=1e-3)
     assert res.passed, res.summary()
     assert res.argmax_mismatches == 0

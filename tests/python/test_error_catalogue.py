@@ -5,7 +5,7 @@ traceback or crash text, and no output file.
 
 Inputs: the experiment YAML and the architecture and device YAML it includes, `--set`, the
 command line, ONNX models, idx datasets, sweep specs (sweep/bayescim-sweep) and golden reports
-(tests/golden/update.py --check). Variants: wrong type, out of range, NaN and inf, unknown key,
+(python3 -m tests.golden.update --check). Variants: wrong type, out of range, NaN and inf, unknown key,
 missing required key, empty file, binary garbage, truncated file, wrong shape, unsupported op or
 attribute or value, a path that does not exist, a folder where a file belongs.
 
@@ -20,18 +20,13 @@ import os
 import re
 import shutil
 import struct
-import subprocess
-import sys
 from collections import Counter, namedtuple
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import REPO_ROOT  # noqa: E402
+from tests.harness import ENV, EXE, PY, REPO_ROOT, SWEEP, run
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
-GOLDEN_TOOL = os.path.join(REPO_ROOT, "tests", "golden", "update.py")
+GOLDEN_TOOL = [PY, "-m", "tests.golden.update"]  # run in a scratch folder: the root comes by PYTHONPATH
 EXPERIMENT = "configs/experiments/mnist_mlp_scale.yaml"
 INCLUDED = {  # the files the experiment includes, by the key that names them
     "hardware.architecture": "configs/architectures/stt_cim_512x128.yaml",
@@ -644,7 +639,7 @@ def golden_cases():
             path = os.path.join(tmp, "mnist_mlp_scale.json")
             with open(path, "w") as f:
                 f.write(content)
-            return [sys.executable, GOLDEN_TOOL, "--check", path]
+            return GOLDEN_TOOL + ["--check", path]
         cases.append(Case(f"golden {variant}", "golden report", variant, build, ["mnist_mlp_scale.json"] + words,
                           INPUT_ERROR, "golden"))
     for variant in ("nonexistent path", "directory where a file belongs"):
@@ -652,7 +647,7 @@ def golden_cases():
             path = os.path.join(tmp, "mnist_mlp_scale.json")
             if variant != "nonexistent path":
                 os.mkdir(path)
-            return [sys.executable, GOLDEN_TOOL, "--check", path]
+            return GOLDEN_TOOL + ["--check", path]
         cases.append(Case(f"golden {variant}", "golden report", variant, build, ["mnist_mlp_scale.json"],
                           INPUT_ERROR, "golden"))
     return cases
@@ -680,8 +675,7 @@ def test_catalogue(case, tmp_path):
     tmp = make_tree(str(tmp_path))
     out = os.path.join(tmp, "out")
     argv = case.build(tmp, out)
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=tmp)
+    p = run(argv, env=dict(ENV, PYTHONPATH=REPO_ROOT), timeout=120, cwd=tmp)
     err = p.stderr.strip()
     lines = [line for line in err.split("\n") if line.strip()]
     assert p.returncode == case.code, f"exit {p.returncode}, expected {case.code}: {err}"
@@ -708,8 +702,7 @@ def test_optional_keys_have_defaults(rel, prefix, no, key, tmp_path):
     tmp = make_tree(str(tmp_path))
     with open(os.path.join(tmp, rel), "w") as f:
         f.write(delete_line(read(rel), no))
-    p = subprocess.run([EXE, "validate", os.path.join(tmp, EXPERIMENT)], capture_output=True, text=True,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
+    p = run([EXE, "validate", os.path.join(tmp, EXPERIMENT)], timeout=120)
     assert p.returncode == 0, p.stderr
 
 

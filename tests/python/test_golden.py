@@ -5,14 +5,11 @@ import glob
 import json
 import math
 import os
-import sys
 
 import pytest
 
-from conftest import REPO_ROOT
-
-sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "golden"))
-import update  # noqa: E402
+from tests.golden import update
+from tests.harness import REPO_ROOT
 
 CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "configs", "experiments", "*.yaml")))
 

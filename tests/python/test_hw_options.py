@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from test_e2e import read_report, run_sim, REPO_ROOT
+from tests.harness import REPO_ROOT, read_report, run_sim
 
 MLP = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 CNN = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_none.yaml")  # no draws in the layer times

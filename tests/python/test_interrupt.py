@@ -1,38 +1,29 @@
-"""Nothing lost: runs and sweeps killed at random moments (SIGINT, SIGTERM, SIGKILL) leave no file
-that looks complete, say what was finished, exit 130/143, and a rerun completes.
+"""Nothing lost: runs and sweeps killed mid-way (SIGINT, SIGTERM, SIGKILL) leave no file that looks
+complete, say what was finished, exit 130/143, and a rerun completes.
 
-The moments are drawn from a seed printed in every failure message; set BAYESCIM_KILL_SEED to
-replay one.
+Each signal follows an event the test observes (a file the run creates, a progress line, a point
+folder), never a fixed or random delay, so the moment does not depend on the machine's speed.
 """
 
 import csv
 import glob
 import json
 import os
-import random
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import REPO_ROOT, check_report
+from tests.harness import CONFIG, EXE, PY, SWEEP, check_report, kill_group, require_exe, run, wait_for
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
-CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
-SEED = int(os.environ.get("BAYESCIM_KILL_SEED") or int.from_bytes(os.urandom(4), "little"))
-ENV = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-LIMIT = 3000  # 6,000 images at T = 200: several seconds even with two workers; the signal comes earlier
+LIMIT = 3000  # 6,000 images at T = 200: several seconds even with two workers; the signal comes at the start
 SAMPLES = 200
 OUTPUTS = ("report.json", "predictions.csv", "layers.csv", "samples.csv", "run.vcd", "run.gtkw")
 # What a killed process may leave: temporaries with their pid, and the workers' hand-over files.
 TEMPORARY = re.compile(r"(\.tmp\.\d+(\.vcd)?$)|(^\.worker\d+\.(bin|err)$)")
-
-
-def rng(name):
-    return random.Random(f"{SEED}-{name}")
 
 
 def processes_mentioning(text):
@@ -73,15 +64,16 @@ def check_outputs_complete_or_absent(out, expected_rows, why):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp_path):
+def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp_path, spawn):
+    require_exe()
     out = str(tmp_path / "out")
     vcd = os.path.join(out, "run.vcd")
     argv = [EXE, "run", CONFIG, "--limit", str(LIMIT), "--out", out, "--jobs", str(jobs), "--vcd", vcd,
             "--samples-csv", "--log-level", "warn", "--set", f"mc.samples={SAMPLES}"]
-    delay = rng(f"run-{sig.name}-{jobs}").uniform(0.3, 1.5)
-    why = f"seed {SEED}: {sig.name} after {delay:.2f} s with --jobs {jobs}"
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    time.sleep(delay)
+    why = f"{sig.name} once tracing started, with --jobs {jobs}"
+    p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The VCD temporary (run.vcd.tmp.PID.vcd) is created as the simulation of the first image begins.
+    wait_for(lambda: glob.glob(vcd + ".tmp.*"), "the VCD temporary", alive=p)
     p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode != 0, f"{why}: the run finished before the signal (raise LIMIT)"
@@ -106,28 +98,34 @@ def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp
     # A rerun into the same folder (a short one: the point is the folder, and under ASan the long
     # run would take many minutes) completes and leaves only complete outputs.
     rerun = argv[:3] + ["--limit", "40"] + argv[5:-1] + ["mc.samples=2"]
-    r = subprocess.run(rerun, capture_output=True, text=True, env=ENV, timeout=300)
+    r = run(rerun, timeout=300)
     assert r.returncode == 0, f"{why}: rerun failed: {r.stderr}"
     check_outputs_complete_or_absent(out, 2 * 40, why)
     for name in ("report.json", "predictions.csv", "layers.csv", "samples.csv", "run.vcd", "run.gtkw"):
         assert os.path.exists(os.path.join(out, name)), f"{why}: rerun did not write {name}"
 
 
-def test_interrupt_with_a_single_worker_reports_progress_made(tmp_path):
+def test_interrupt_with_a_single_worker_reports_progress_made(tmp_path, spawn):
     """The count in the message is the number of images finished, not 0 or the total."""
     out = str(tmp_path / "out")
     # Without a terminal the progress is a log line every 10 s: the signal follows the first one,
     # so some images are done whatever the machine's speed. T = 1000 keeps the run far longer than
     # 10 s (about 3 min at 2026-12 speed; T = 50 stopped being enough once the MLP ran 20k x 50
     # samples in under 10 s); the kill comes after the first line, so the length costs nothing.
-    p = subprocess.Popen([EXE, "run", CONFIG, "--out", out, "--set", "mc.samples=1000"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=ENV)
+    require_exe()
+    p = spawn([EXE, "run", CONFIG, "--out", out, "--set", "mc.samples=1000"], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, kill_group, [p])  # no progress line in 2 min: end the read below
+    watchdog.start()
     first = None
-    for line in p.stderr:
-        m = re.search(r"simulating: (\d+)/20000 images", line)
-        if m:
-            first = int(m.group(1))
-            break
+    try:
+        for line in p.stderr:
+            m = re.search(r"simulating: (\d+)/20000 images", line)
+            if m:
+                first = int(m.group(1))
+                break
+    finally:
+        watchdog.cancel()
     assert first is not None and first > 0, "no progress line"
     p.send_signal(signal.SIGINT)
     _, rest = p.communicate(timeout=300)
@@ -166,22 +164,22 @@ def point_states(root):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
-def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path):
+def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path, spawn):
+    require_exe()
     spec = tmp_path / "killed.yaml"
     spec.write_text(SPEC)
     out = str(tmp_path / "sweep")
-    argv = ["/usr/bin/python3", SWEEP, "run", str(spec), "--out", out, "--workers", "2", "--no-plots", "--exe", EXE]
-    # The signal comes at a random moment after the first point completed: some points are then
+    argv = [PY, SWEEP, "run", str(spec), "--out", out, "--workers", "2", "--no-plots", "--exe", EXE]
+    # The signal comes once a point is complete and another one is running: some points are then
     # complete, some running, some pending.
-    delay = rng(f"sweep-{sig.name}").uniform(0.0, 1.5)
-    why = f"seed {SEED}: {sig.name} {delay:.2f} s after the first complete point"
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                         start_new_session=True)
-    deadline = time.time() + 300
-    while not glob.glob(os.path.join(out, "points", "*", "report.json")) and time.time() < deadline:
-        assert p.poll() is None, f"{why}: the sweep ended early: {p.communicate()[1][-2000:]}"
-        time.sleep(0.05)
-    time.sleep(delay)
+    why = f"{sig.name} after the first complete point, with another running"
+    p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def complete_and_running():
+        states = [os.path.exists(os.path.join(d, "report.json")) for d in glob.glob(os.path.join(out, "points", "*"))]
+        return any(states) and not all(states)
+
+    wait_for(complete_and_running, "a complete and a running point", timeout=300, alive=p)
     p.send_signal(sig)  # to the driver only, as `kill PID` does
     _, stderr = p.communicate(timeout=120)
     assert p.returncode != 0, f"{why}: the sweep finished before the signal (make the points larger)"
@@ -198,7 +196,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(sig, tmp_path):
         with open(os.path.join(out, "results.csv")) as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == 8 and {r["status"] for r in rows} <= {"ok", "pending", "failed"}, why
-    r = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=300)
+    r = run(argv, timeout=300)
     assert r.returncode == 0, f"{why}: resume failed: {r.stderr[-2000:]}"
     reused = re.search(r"(\d+) already complete", r.stderr)
     assert reused and int(reused.group(1)) == sum(s == "complete" for s in states.values()), \

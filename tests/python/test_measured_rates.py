@@ -5,25 +5,17 @@ against a normal approximation derived here."""
 
 import csv
 import math
-import os
-import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, check_report
-
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+from tests.harness import CONFIG, read_report, run_sim
 Z975 = 1.959963984540054  # standard normal quantile at 0.975 (tables)
 WER, RDR = 0.01, 0.002
 
 
 def run(out, *args):
-    p = subprocess.run([EXE, "run", CONFIG, "--limit", "30", "--set", "mc.samples=4", "--quiet", "--out", str(out),
-                        *args], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
-    assert p.returncode == 0, p.stderr
-    return check_report(os.path.join(out, "report.json")), p.stdout
+    p = run_sim("run", CONFIG, "--limit", "30", "--set", "mc.samples=4", "--quiet", "--out", str(out), *args)
+    return read_report(out), p.stdout
 
 
 @pytest.fixture(scope="module")

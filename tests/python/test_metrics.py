@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-import metrics
+from models import metrics
 
 P_BAR = np.array([[0.90, 0.10],   # label 0: correct, conf 0.90 (bin 13)
                   [0.08, 0.92],   # label 0: wrong,   conf 0.92 (bin 13)

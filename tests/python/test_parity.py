@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import datasets
-import parity
-from bnn import BinaryMLP, mc_forward
-from onnx_export import export_onnx
+from models import datasets
+from models import parity
+from models.bnn import BinaryMLP, mc_forward
+from models.onnx_export import export_onnx
 
 HEADER = ["split", "index", "sample", "bits"] + [f"logit{c}" for c in range(10)]
 

@@ -6,18 +6,14 @@ missing report, bayescim exit 3 when plotting fails)."""
 import json
 import os
 import struct
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import check_report
+from tests.harness import PY, REPO_ROOT, check_report, run, run_sim as run_bayescim
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 SCRIPT = os.path.join(REPO_ROOT, "sim", "plots.py")
-PY = "/usr/bin/python3"
 ALL = ("reliability.png", "entropy_id_ood.png", "energy.png", "latency.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -30,16 +26,15 @@ def env(**extra):
 
 
 def run_sim(out, *args, check=True, **extra_env):
-    assert os.path.exists(EXE), f"{EXE} is missing: build first (scripts/setup.sh --no-run)"
-    p = subprocess.run([EXE, "run", CONFIG, "--limit", "80", "--set", "mc.samples=3", "--quiet", "--out", str(out),
-                        "--plots", *args], capture_output=True, text=True, env=env(**extra_env), cwd=REPO_ROOT)
+    p = run_bayescim("run", CONFIG, "--limit", "80", "--set", "mc.samples=3", "--quiet", "--out", str(out),
+                     "--plots", *args, check=False, env=env(**extra_env))
     if check:
         assert p.returncode == 0, f"bayescim --plots failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr}"
     return p
 
 
 def run_script(*args):
-    return subprocess.run([PY, SCRIPT, *map(str, args)], capture_output=True, text=True, env=env(), cwd=REPO_ROOT)
+    return run([PY, SCRIPT, *map(str, args)], env=env())
 
 
 def check_png(path):
@@ -158,7 +153,5 @@ def test_plotting_failure_fails_the_run_with_exit_code_3(tmp_path):
 
 def test_without_the_flag_no_plots_are_written(tmp_path):
     out = tmp_path / "plain"
-    p = subprocess.run([EXE, "run", CONFIG, "--limit", "10", "--set", "mc.samples=1", "--quiet", "--out", str(out)],
-                       capture_output=True, text=True, env=env(), cwd=REPO_ROOT)
-    assert p.returncode == 0, p.stderr
+    run_bayescim("run", CONFIG, "--limit", "10", "--set", "mc.samples=1", "--quiet", "--out", str(out), env=env())
     assert not any(f.endswith(".png") for f in os.listdir(out))

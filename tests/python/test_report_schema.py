@@ -1,5 +1,5 @@
 """report.json against its documented schema (docs/report-schema.json, JSON Schema 2020-12),
-checked with Debian's python3-jsonschema through conftest.check_report (scripts/check_report.py).
+checked with Debian's python3-jsonschema through tests.harness.check_report (scripts/check_report.py).
 
 The tests validate reports of several real runs (hw and reference engines, with and without an
 OOD set, each dropout kind the shipped model takes, faults, --jobs 2) and every golden report
@@ -14,15 +14,13 @@ import glob
 import json
 import os
 import re
-import subprocess
 
 import jsonschema
 import pytest
 
-from conftest import REPO_ROOT, check_report, report_schema
+from tests.harness import PY, REPO_ROOT, check_report, report_schema, run, run_sim as run_bayescim
 
 SCHEMA_PATH = os.path.join(REPO_ROOT, "docs", "report-schema.json")
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 CNN_CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_none.yaml")
 CNN_MODEL = os.path.join(REPO_ROOT, "models", "pretrained", "fashion_cnn_none.onnx")
@@ -87,14 +85,10 @@ RUNS = {
 
 
 def run_sim(out, *args):
-    assert os.path.exists(EXE), f"{EXE} is missing: build first (scripts/setup.sh --no-run)"
     config = CONFIG
     if args and args[0].endswith(".yaml"):
         config, args = args[0], args[1:]
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, "run", config, "--limit", "60", "--set", "mc.samples=3", "--quiet", "--out", str(out),
-                        *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
-    assert p.returncode == 0, f"bayescim failed ({p.returncode}):\n{p.stderr}"
+    run_bayescim("run", config, "--limit", "60", "--set", "mc.samples=3", "--quiet", "--out", str(out), *args)
     return os.path.join(str(out), "report.json")
 
 
@@ -233,7 +227,7 @@ def test_nan_written_as_json_constant_is_rejected(reports, tmp_path):
 
 
 def run_check(*paths):
-    return subprocess.run(["/usr/bin/python3", CHECK, *map(str, paths)], capture_output=True, text=True, timeout=120)
+    return run([PY, CHECK, *map(str, paths)], timeout=120)
 
 
 def test_check_report_command(reports, tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import rng
+from models import rng
 
 
 def test_golden_values_from_the_cpp():

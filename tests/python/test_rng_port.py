@@ -3,7 +3,7 @@ values from the C++ are in test_rng.py)."""
 
 import numpy as np
 
-import rng
+from models import rng
 
 
 def test_vectorised_draws_equal_the_scalar_definition_and_are_independent():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bnn import BinaryLayer, BinaryMLP, binarize, binarize_input, mc_forward, mc_sample, sign_ste
+from models.bnn import BinaryLayer, BinaryMLP, binarize, binarize_input, mc_forward, mc_sample, sign_ste
 
 EPS = 1e-5
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 import yaml
 
-import datasets
-from bnn import bn_inference, mc_forward
-from conftest import REPO_ROOT
-from onnx_to_torch import onnx_to_torch
+from models import datasets
+from models.bnn import bn_inference, mc_forward
+from tests.harness import REPO_ROOT
+from models.onnx_to_torch import onnx_to_torch
 
 PRETRAINED = os.path.join(REPO_ROOT, "models", "pretrained")
 with open(os.path.join(PRETRAINED, "manifest.yaml")) as _f:

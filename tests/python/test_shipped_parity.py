@@ -3,24 +3,19 @@ SystemC simulation and the reference executor give identical samples, and the Py
 from the ONNX file gives the same predictions and logits on the same dropout draws (sampled images)."""
 
 import glob
-import json
 import os
-import subprocess
 
 import pytest
 
-from conftest import DATA_DIR, REPO_ROOT, check_report
+from tests.harness import DATA_DIR, REPO_ROOT, read_report, run_sim
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, "configs", "experiments", "*.yaml")))
 
 
 def run(config, out, *extra):
-    p = subprocess.run([EXE, "run", config, "--limit", "40", "--set", "mc.samples=3", "--samples-csv", "--quiet",
-                        "--out", str(out), *extra], capture_output=True, text=True,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
-    assert p.returncode == 0, p.stderr
-    return check_report(os.path.join(out, "report.json"))
+    run_sim("run", config, "--limit", "40", "--set", "mc.samples=3", "--samples-csv", "--quiet",
+            "--out", str(out), *extra)
+    return read_report(out)
 
 
 def test_every_shipped_model_has_an_experiment():
@@ -37,7 +32,7 @@ def test_hw_reference_and_pytorch_agree(config, tmp_path):
     run(config, tmp_path / "ref", "--set", "experiment.engine=reference")
     hw = (tmp_path / "hw" / "samples.csv").read_bytes()
     assert hw == (tmp_path / "ref" / "samples.csv").read_bytes()
-    import parity
+    from models import parity
     res = parity.run(rep["model"]["path"], str(tmp_path / "hw" / "samples.csv"), DATA_DIR, atol=1e-3)
     assert res.passed, res.summary()
     kind = rep["model"]["dropout"]["kind"]

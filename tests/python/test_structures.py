@@ -2,20 +2,14 @@
 module counts per layer against hand counts (K*K*C_in per-neuron vs C_in spatial: exactly 9x for
 3x3 convs; one shared unit), and the random bits each organisation draws per sample."""
 
-import json
 import os
-import subprocess
-import sys
 
 import onnx
 import pytest
 
-from conftest import REPO_ROOT, check_report
+from scripts import structures
+from tests.harness import REPO_ROOT, read_report, run_sim
 
-sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
-import structures  # noqa: E402
-
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 
 
@@ -27,13 +21,10 @@ def runs(tmp_path_factory):
     structures.write_synthetic_idx(str(d / "synth"), n=1)
     out = {}
     for kind in ("mc_dropout", "spatial", "scale"):
-        p = subprocess.run([EXE, "run", CONFIG, "--quiet", "--out", str(d / kind), "--set", f"model.path={model}",
-                            "--set", f"data.id.dir={d / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
-                            "--set", f"model.dropout.kind={kind}", "--set", "model.dropout.p=0.2"], capture_output=True, text=True,
-                           env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
-        assert p.returncode == 0, p.stderr
-        with open(d / kind / "report.json") as f:
-            out[kind] = check_report(json.load(f))
+        run_sim("run", CONFIG, "--quiet", "--out", str(d / kind), "--set", f"model.path={model}",
+                "--set", f"data.id.dir={d / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
+                "--set", f"model.dropout.kind={kind}", "--set", "model.dropout.p=0.2")
+        out[kind] = read_report(d / kind)
     return out
 
 

@@ -12,20 +12,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import REPO_ROOT, check_report
-
-PY = "/usr/bin/python3"
-SWEEP = os.path.join(REPO_ROOT, "sweep", "bayescim-sweep")
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-BASE = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
-SWEEP_DIR = os.path.join(REPO_ROOT, "sweep")
-if SWEEP_DIR not in sys.path:
-    sys.path.insert(0, SWEEP_DIR)
+from tests.harness import CONFIG as BASE, EXE, PY, REPO_ROOT, SWEEP, check_report, read_report, require_exe, run_sim, \
+    run_sweep, wait_for
 
 # grid (2) x zip (2) x random (2) = 8 points
 TINY = f"""\
@@ -49,18 +41,18 @@ N_POINTS = 8
 
 
 def sweep(*args, timeout=150, env=None):
-    p = subprocess.run([PY, SWEEP, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
-                       env=env)
-    return p
+    return run_sweep(*args, timeout=timeout, env=env)
 
 
-def counting_exe(path, count_file, delay=0.0):
-    """A wrapper around build/bayescim that appends one line per `run` (its pid and arguments)."""
+def counting_exe(path, count_file, gate=None):
+    """A wrapper around build/bayescim that appends one line per `run` (its pid and arguments).
+    With gate, each run then waits until that file exists: points stay running until the test
+    opens the gate, whatever the machine's speed."""
     with open(path, "w") as f:
         f.write("#!/bin/sh\n"
                 'if [ "$1" = run ]; then\n'
                 f'  echo "$$ $*" >> {count_file}\n'
-                + (f"  sleep {delay}\n" if delay else "")
+                + (f"  while [ ! -e {gate} ]; do sleep 0.05; done\n" if gate else "")
                 + "fi\n"
                 f'exec {EXE} "$@"\n')
     os.chmod(path, 0o755)
@@ -122,7 +114,7 @@ def stop(procs):
 
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory):
-    assert os.path.exists(EXE), f"{EXE} is missing: build first (scripts/setup.sh --no-run)"
+    require_exe()
     d = tmp_path_factory.mktemp("sweepspec")
     path = d / "tiny.yaml"
     path.write_text(TINY)
@@ -177,14 +169,12 @@ def test_results_match_a_direct_run_of_the_simulator(local_run, tmp_path):
     rows = read_rows(os.path.join(local_run["out"], "results.csv"))
     r = next(r for r in rows if r["model.dropout.kind"] == "mc_dropout" and r["model.dropout.p"] == "0.3")
     d = tmp_path / "direct"
-    p = subprocess.run([EXE, "run", BASE, "--set", "mc.samples=2", "--set", "data.limit=20",
-                        "--set", "model.dropout.kind=mc_dropout", "--set", "model.dropout.p=0.3",
-                        "--set", "experiment.seed=2",
-                        "--set", f"hardware.architecture.adc.bits={r['hardware.architecture.adc.bits']}",
-                        "--out", str(d), "--quiet"], capture_output=True, text=True,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
-    assert p.returncode == 0, p.stderr
-    rep = check_report(d / "report.json")
+    run_sim("run", BASE, "--set", "mc.samples=2", "--set", "data.limit=20",
+            "--set", "model.dropout.kind=mc_dropout", "--set", "model.dropout.p=0.3",
+            "--set", "experiment.seed=2",
+            "--set", f"hardware.architecture.adc.bits={r['hardware.architecture.adc.bits']}",
+            "--out", str(d), "--quiet")
+    rep = read_report(d)
     assert r["metrics.id.accuracy"] == repr(rep["metrics"]["id"]["accuracy"])
     assert r["metrics.id.ece"] == repr(rep["metrics"]["id"]["ece"])
     assert r["metrics.ood.auroc_entropy"] == repr(rep["metrics"]["ood"]["auroc_entropy"])
@@ -202,20 +192,19 @@ def test_rerun_of_a_complete_sweep_runs_nothing(local_run, spec_file):
     assert open(os.path.join(local_run["out"], "results.csv")).read() == before
 
 
-def test_existing_scheduler_with_two_separate_workers_gives_identical_results(local_run, spec_file, tmp_path):
+def test_existing_scheduler_with_two_separate_workers_gives_identical_results(local_run, spec_file, tmp_path, spawn):
     port = free_port()
     addr = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
     procs = []
     try:
-        procs.append(subprocess.Popen(["/usr/bin/dask-scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True))
+        procs.append(spawn(["/usr/bin/dask-scheduler", "--host", "127.0.0.1", "--port", str(port),
+                            "--no-dashboard"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL))
         for _ in range(2):
-            procs.append(subprocess.Popen(["/usr/bin/dask-worker", addr, "--nthreads", "1", "--nworkers", "1",
-                                           "--host", "127.0.0.1", "--no-dashboard"], cwd=tmp_path, env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True))
+            procs.append(spawn(["/usr/bin/dask-worker", addr, "--nthreads", "1", "--nworkers", "1",
+                                "--host", "127.0.0.1", "--no-dashboard"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         from distributed import Client
         deadline = time.time() + 60
         while True:  # the scheduler takes a moment to listen
@@ -246,66 +235,54 @@ def test_existing_scheduler_with_two_separate_workers_gives_identical_results(lo
         assert p.poll() is not None
 
 
-def test_sigkill_of_the_driver_then_rerun_completes_each_point_exactly_once(local_run, spec_file, tmp_path):
+def test_sigkill_of_the_driver_then_rerun_completes_each_point_exactly_once(local_run, spec_file, tmp_path, spawn):
     count = str(tmp_path / "count.txt")
-    exe = counting_exe(tmp_path / "bayescim", count, delay=1.0)  # slow points, so the kill lands mid-sweep
+    gate = tmp_path / "gate"
+    exe = counting_exe(tmp_path / "bayescim", count, gate=gate)  # points wait at the gate: the kill lands mid-sweep
     out = str(tmp_path / "out")
     args = [PY, SWEEP, "run", spec_file, "--out", out, "--workers", "2", "--exe", exe, "--no-plots"]
-    driver = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    driver = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 90
-        while sum(invocations(count).values()) < 3:
-            assert driver.poll() is None, "the sweep ended before it could be killed"
-            assert time.time() < deadline, "the sweep did not start"
-            time.sleep(0.05)
+        # Both workers have a point running (held at the gate); the other points are pending.
+        wait_for(lambda: sum(invocations(count).values()) >= 2, "two running points", alive=driver)
         os.kill(driver.pid, signal.SIGKILL)
-        driver.wait()
-        started = sum(invocations(count).values())
-        assert started < N_POINTS
-        p = sweep("run", spec_file, "--out", out, "--workers", "2", "--exe", exe, "--no-plots")
-        assert p.returncode == 0, p.stderr
-        reused = int(p.stderr.split(" already complete")[0].split(", ")[-1])
-        assert reused < N_POINTS, p.stderr  # the first run really was cut short
-        runs = invocations(count)
-        assert len(runs) == N_POINTS and set(runs.values()) == {1}, runs
-        with open(os.path.join(out, "results.csv")) as a, open(os.path.join(local_run["out"], "results.csv")) as b:
-            assert a.read() == b.read()
+        driver.wait(timeout=60)
     finally:
-        try:  # the killed driver's local workers (same process group) exit on their own; make sure
-            os.killpg(driver.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        gate.touch()  # the orphaned points (own sessions) finish, holding their locks until then
+    started = sum(invocations(count).values())
+    assert started < N_POINTS
+    p = sweep("run", spec_file, "--out", out, "--workers", "2", "--exe", exe, "--no-plots")
+    assert p.returncode == 0, p.stderr
+    reused = int(p.stderr.split(" already complete")[0].split(", ")[-1])
+    assert reused < N_POINTS, p.stderr  # the first run really was cut short
+    runs = invocations(count)
+    assert len(runs) == N_POINTS and set(runs.values()) == {1}, runs
+    with open(os.path.join(out, "results.csv")) as a, open(os.path.join(local_run["out"], "results.csv")) as b:
+        assert a.read() == b.read()
 
 
-def test_sigkill_of_a_worker_loses_no_point_and_runs_none_twice(local_run, spec_file, tmp_path):
+def test_sigkill_of_a_worker_loses_no_point_and_runs_none_twice(local_run, spec_file, tmp_path, spawn):
     count = str(tmp_path / "count.txt")
-    exe = counting_exe(tmp_path / "bayescim", count, delay=1.0)
+    gate = tmp_path / "gate"
+    exe = counting_exe(tmp_path / "bayescim", count, gate=gate)
     out = str(tmp_path / "out")
-    driver = subprocess.Popen([PY, SWEEP, "run", spec_file, "--out", out, "--workers", "2", "--exe", exe,
-                               "--no-plots"], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, start_new_session=True)
+    driver = spawn([PY, SWEEP, "run", spec_file, "--out", out, "--workers", "2", "--exe", exe, "--no-plots"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 90
-        while not invocations(count):
-            assert time.time() < deadline and driver.poll() is None
-            time.sleep(0.05)
+        wait_for(lambda: invocations(count), "a running point", alive=driver)
         with open(count) as f:
             wrapper = int(f.readline().split()[0])
         with open(f"/proc/{wrapper}/stat") as f:
             worker = int(f.read().rsplit(")", 1)[1].split()[1])  # the Dask worker that started it
-        os.kill(worker, signal.SIGKILL)
-        _, err = driver.communicate(timeout=120)
-        assert driver.returncode == 0, err
-        runs = invocations(count)
-        assert len(runs) == N_POINTS and set(runs.values()) == {1}, runs
-        with open(os.path.join(out, "results.csv")) as a, open(os.path.join(local_run["out"], "results.csv")) as b:
-            assert a.read() == b.read()
+        os.kill(worker, signal.SIGKILL)  # while its point waits at the gate
     finally:
-        try:
-            os.killpg(driver.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        gate.touch()
+    _, err = driver.communicate(timeout=300)
+    assert driver.returncode == 0, err
+    runs = invocations(count)
+    assert len(runs) == N_POINTS and set(runs.values()) == {1}, runs
+    with open(os.path.join(out, "results.csv")) as a, open(os.path.join(local_run["out"], "results.csv")) as b:
+        assert a.read() == b.read()
 
 
 # -- spec validation ---------------------------------------------------------------------------------------

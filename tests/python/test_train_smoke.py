@@ -12,10 +12,10 @@ import torch
 import yaml
 from onnx import numpy_helper
 
-import datasets
-import train
-from bnn import mc_forward
-from onnx_to_torch import onnx_to_torch
+from models import datasets
+from models import train
+from models.bnn import mc_forward
+from models.onnx_to_torch import onnx_to_torch
 
 HIDDEN = 64
 
@@ -108,7 +108,7 @@ def test_manifest_entry(trained, data_dir):
     entry = data["models"]["smoke.onnx"]
     assert entry["file"] == "smoke.onnx"
     assert entry["sha256"] == hashlib.sha256(open(out, "rb").read()).hexdigest()
-    assert "--max-steps 200" in entry["command"] and entry["command"].split()[1] == "models/train.py"
+    assert "--max-steps 200" in entry["command"] and entry["command"].split()[1:3] == ["-m", "models.train"]
     assert entry["seed"] == 7 and entry["method"] == "scale" and entry["p"] == 0.2
     assert entry["dropped_value"] == 1 and entry["steps"] == 200
     assert entry["torch_version"] == str(torch.__version__)

@@ -4,13 +4,11 @@ run did (checked against samples.csv, report.json and the architecture's timing 
 import csv
 import json
 import os
-import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, check_report
+from tests.harness import REPO_ROOT, check_report, run_sim
 
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 T = 4
 
@@ -59,11 +57,8 @@ def parse_vcd(path):
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     d = tmp_path_factory.mktemp("vcd")
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, "run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--samples-csv",
-                        "--vcd", str(d / "run.vcd"), "--out", str(d), "--quiet"], capture_output=True, text=True,
-                       env=env)
-    assert p.returncode == 0, p.stderr
+    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--samples-csv",
+            "--vcd", str(d / "run.vcd"), "--out", str(d), "--quiet")
     with open(d / "report.json") as f:
         rep = check_report(json.load(f))
     with open(d / "samples.csv") as f:
@@ -123,10 +118,7 @@ def test_transitions_follow_the_run(traced):
 
 def test_tracing_changes_nothing_but_the_files(traced, tmp_path):
     d, traced_rep, _ = traced
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, "run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--out", str(tmp_path),
-                        "--quiet"], capture_output=True, text=True, env=env)
-    assert p.returncode == 0
+    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--out", str(tmp_path), "--quiet")
     assert not [f for f in os.listdir(tmp_path) if f.endswith((".vcd", ".gtkw"))]
     with open(tmp_path / "report.json") as f:
         rep = check_report(json.load(f))

@@ -11,12 +11,12 @@ from onnx_numpy import numpy_graph
 import torch
 from onnx import numpy_helper
 
-import datasets
-import parity
-import rng
-import train
-from bnn import mc_forward
-from onnx_to_torch import OnnxFormatError, onnx_to_torch
+from models import datasets
+from models import parity
+from models import rng
+from models import train
+from models.bnn import mc_forward
+from models.onnx_to_torch import OnnxFormatError, onnx_to_torch
 
 CASES = [("mlp", "none"), ("mlp", "mc_dropout"), ("mlp", "scale"),
          ("cnn", "none"), ("cnn", "mc_dropout"), ("cnn", "spatial"), ("cnn", "scale")]
