@@ -16,36 +16,40 @@ import os
 import signal
 import sys
 import traceback
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, Sequence
 
 from . import spec as S
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 PROG = "bayescim-sweep"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def threading_main():
+def threading_main() -> bool:
     import threading
     return threading.current_thread() is threading.main_thread()
 
 
-def _err(msg):
+def _err(msg: str) -> None:
     sys.stderr.write(f"{PROG}: error: {msg}\n")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         _err(message)
         sys.exit(2)
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Design-space sweeps of bayescim on Dask distributed.",
                 epilog="exit codes: 0 ok, 1 input error, 2 usage error, 3 internal error, "
                        "4 some points failed or not run, 130 interrupted")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
-    def common(sp):
+    def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("spec", help="sweep spec (YAML), e.g. configs/sweeps/mlp_array_adc.yaml")
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set_",
                         help="add or replace a fixed override of every point, e.g. --set data.limit=0 "
@@ -86,14 +90,14 @@ def _parser():
     return p
 
 
-def _check_exe(exe):
+def _check_exe(exe: str) -> bool:
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
         _err(f"simulator executable not found: {exe} (build it: cmake --build build -j2, or pass --exe)")
         return False
     return True
 
 
-def _output(spec, out):
+def _output(spec: "Spec", out: Optional[str]) -> str:
     if out:
         return os.path.abspath(out)
     if spec.output:
@@ -105,12 +109,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C (exit code 143 instead of 130)."""
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
     raise Terminated()
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     if threading_main():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -120,7 +124,7 @@ def main(argv=None):
         return 143 if isinstance(e, Terminated) else 130
 
 
-def exit_quietly(code):
+def exit_quietly(code: int) -> NoReturn:
     """sys.exit for the launchers: a signal that arrives once everything is written (while Dask
     shuts down) changes nothing, so it no longer interrupts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -128,7 +132,7 @@ def exit_quietly(code):
     sys.exit(code)
 
 
-def _main(argv):
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = _parser().parse_args(argv)
     for name in ("workers", "jobs", "validate_max_points"):
         val = getattr(args, name, None)

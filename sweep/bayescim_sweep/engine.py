@@ -8,12 +8,17 @@ import sys
 import threading
 import time
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from . import results as R
 from . import task as T
 
+if TYPE_CHECKING:
+    from .expansion import Point
+    from .spec import Spec
 
-def log(msg, end="\n"):
+
+def log(msg: str, end: str = "\n") -> None:
     sys.stderr.write(msg + end)
     sys.stderr.flush()
 
@@ -22,7 +27,8 @@ class Progress:
     """Done / failed / remaining with rate and ETA: a live line on a terminal, a line every 10 s
     otherwise (and always at the end)."""
 
-    def __init__(self, total, reused, quiet=False, describe_cluster=None):
+    def __init__(self, total: int, reused: int, quiet: bool = False,
+                 describe_cluster: Optional[Callable[[], str]] = None) -> None:
         self.total = total
         self.reused = reused  # complete before this run started
         self.done = 0  # completed by this run (simulated, or finished by a killed earlier run)
@@ -34,19 +40,19 @@ class Progress:
         self.stop = threading.Event()
         self.describe_cluster = describe_cluster
         self.last_len = 0
-        self.thread = None
+        self.thread: Optional[threading.Thread] = None
 
-    def start(self):
+    def start(self) -> None:
         if not self.quiet:
             self.thread = threading.Thread(target=self._loop, daemon=True)
             self.thread.start()
 
-    def _loop(self):
+    def _loop(self) -> None:
         period = 1.0 if self.tty else 10.0
         while not self.stop.wait(period):
             self.show()
 
-    def line(self):
+    def line(self) -> str:
         with self.lock:
             finished = self.done + self.failed
             remaining = self.total - self.reused - finished
@@ -63,7 +69,7 @@ class Progress:
                 s += f" | {extra}"
         return s
 
-    def show(self, final=False):
+    def show(self, final: bool = False) -> None:
         if self.quiet and not final:
             return
         s = self.line()
@@ -77,20 +83,20 @@ class Progress:
                 sys.stderr.write("\r" + " " * self.last_len + "\r")
             log(s)
 
-    def note(self, msg):
+    def note(self, msg: str) -> None:
         """A message above the live line."""
         if self.tty and self.last_len:
             sys.stderr.write("\r" + " " * self.last_len + "\r")
             self.last_len = 0
         log(msg)
 
-    def finish(self):
+    def finish(self) -> None:
         self.stop.set()
         if self.thread:
             self.thread.join(timeout=2)
 
 
-def _dur(s):
+def _dur(s: float) -> str:
     s = int(round(s))
     if s < 60:
         return f"{s} s"
@@ -99,7 +105,8 @@ def _dur(s):
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def build_task(spec, point, exe, root, jobs, timeout_s, exe_sha256=None, force=False):
+def build_task(spec: "Spec", point: "Point", exe: str, root: str, jobs: int, timeout_s: Optional[float],
+               exe_sha256: Optional[str] = None, force: bool = False) -> Dict[str, Any]:
     folder = R.point_dir(root, point)
     argv = [exe, "run", point.base, *point.set_args(spec), "--out", folder, "--quiet"]
     if jobs and jobs > 1:
@@ -111,7 +118,7 @@ def build_task(spec, point, exe, root, jobs, timeout_s, exe_sha256=None, force=F
             "force": force}
 
 
-def _record_locally(task, res):
+def _record_locally(task: Dict[str, Any], res: Dict[str, Any]) -> None:
     """Without a shared filesystem the driver gets the report back from the worker: keep it in the
     point's folder here too, so resume works from the driver's side."""
     folder = task["dir"]
@@ -128,7 +135,8 @@ def _record_locally(task, res):
         T.write_atomic(os.path.join(folder, T.ERROR_NAME), json.dumps(err, indent=1) + "\n")
 
 
-def start_client(scheduler, workers, dashboard, scheduler_file=None):
+def start_client(scheduler: Optional[str], workers: Optional[int], dashboard: bool,
+                 scheduler_file: Optional[str] = None) -> Tuple[Any, Any, str]:
     import dask
     from distributed import Client, LocalCluster
 
@@ -159,8 +167,10 @@ def start_client(scheduler, workers, dashboard, scheduler_file=None):
     return client, cluster, where
 
 
-def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs=None, timeout_s=None,
-        quiet=False, plots=True, retry_failed=True, dashboard=False, force=False):
+def run(spec: "Spec", exe: str, root: str, scheduler: Optional[str] = None, scheduler_file: Optional[str] = None,
+        workers: Optional[int] = None, jobs: Optional[int] = None, timeout_s: Optional[float] = None,
+        quiet: bool = False, plots: bool = True, retry_failed: bool = True, dashboard: bool = False,
+        force: bool = False) -> int:
     """Runs the points of `spec` that have no complete report in `root`/points/, then writes
     results.csv, summary.md and the plots. Returns the exit code: 0 all points done, 4 some failed
     or not run, 130 interrupted (SIGINT), 143 (SIGTERM)."""
@@ -178,7 +188,7 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
     log(f"[sweep] {spec.name}: {len(spec.points)} points, {reused} already complete, {len(todo)} to run"
         + (f", {skipped_failed} failed earlier (not retried)" if skipped_failed else "") + f"; output {root}")
 
-    run_info = {"ran": 0, "reused": reused, "failed": 0, "wall_s": 0.0, "cluster": "nothing to run",
+    run_info: Dict[str, Any] = {"ran": 0, "reused": reused, "failed": 0, "wall_s": 0.0, "cluster": "nothing to run",
                 "mean_point_s": 0.0}
     interrupted = 0  # the exit code of an interruption: 130 SIGINT, 143 SIGTERM
     t0 = time.time()
@@ -199,7 +209,7 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
         run_info["cluster"] = where
         log(f"[sweep] running on {where}" + (f"; --jobs {jobs} inside each point" if jobs > 1 else ""))
 
-        def describe():
+        def describe() -> str:
             if cluster is not None:
                 return ""
             try:
@@ -270,7 +280,8 @@ def run(spec, exe, root, scheduler=None, scheduler_file=None, workers=None, jobs
     return interrupted if interrupted else code
 
 
-def write_outputs(spec, root, run_info=None, exe=None, plots=True):
+def write_outputs(spec: "Spec", root: str, run_info: Optional[Dict[str, Any]] = None, exe: Optional[str] = None,
+                  plots: bool = True) -> int:
     columns, rows = R.collect(spec, root)
     R.write_csv(os.path.join(root, "results.csv"), columns, rows)
     pngs = []

@@ -3,6 +3,7 @@ accuracy and OOD AUROC, coloured by method, and line plots of the main metrics a
 
 import os
 import re
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -11,13 +12,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .results import ACC, AUROC, ECE, ENERGY, FRONTS, _num, pareto  # noqa: E402
 
+if TYPE_CHECKING:
+    from .spec import Spec
+
 METHOD_ORDER = ("none", "mc_dropout", "spatial", "scale")
 PANELS = ((ACC, "accuracy (ID)"), (ECE, "ECE (ID)"), (AUROC, "OOD AUROC (entropy)"), (ENERGY, "energy / inference"))
 MAX_LINES = 8
 REPLICATE_KEYS = ("experiment.seed",)
 
 
-def _energy_unit(values):
+def _energy_unit(values: Sequence[Optional[float]]) -> Tuple[float, str]:
     vals = [v for v in values if v and v > 0]
     m = sorted(vals)[len(vals) // 2] if vals else 1e-9
     for scale, name in ((1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ")):
@@ -26,7 +30,7 @@ def _energy_unit(values):
     return 1e-15, "fJ"
 
 
-def _sortkey(v):
+def _sortkey(v: str) -> Tuple[int, float, str]:
     x = _num(v)
     return (0, x, "") if x is not None else (1, 0.0, v)
 
@@ -34,7 +38,7 @@ def _sortkey(v):
 METHOD_COLOURS = {"none": 7, "mc_dropout": 0, "spatial": 2, "scale": 1}  # tab10 indices, the same in every plot
 
 
-def _colors(groups):
+def _colors(groups: Any) -> Tuple[Dict[str, Any], List[str]]:
     cmap = plt.get_cmap("tab10")
     ordered = [g for g in METHOD_ORDER if g in groups] + sorted(g for g in groups if g not in METHOD_ORDER)
     free = [i for i in range(10) if i not in METHOD_COLOURS.values()]
@@ -48,7 +52,7 @@ def _colors(groups):
     return colors, ordered
 
 
-def _save(fig, path):
+def _save(fig: Any, path: str) -> str:
     tmp = path + ".tmp.png"
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -56,11 +60,18 @@ def _save(fig, path):
     return path
 
 
-def _slug(s):
+def _f(s: Any) -> float:
+    """_num of a value already known to be a finite number."""
+    x = _num(s)
+    assert x is not None, s
+    return x
+
+
+def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)
 
 
-def pareto_plots(spec, rows, outdir):
+def pareto_plots(spec: "Spec", rows: List[Dict[str, str]], outdir: str) -> List[str]:
     ok = [r for r in rows if r["status"] == "ok" and _num(r.get(ENERGY)) is not None]
     if not ok:
         return []
@@ -83,20 +94,20 @@ def pareto_plots(spec, rows, outdir):
             sub = [r for r in pts if (r.get(color_col, "") or "(base)") == g]
             if not sub:
                 continue
-            xs = [_num(r[ENERGY]) / scale for r in sub]
+            xs = [_f(r[ENERGY]) / scale for r in sub]
             ys = [_num(r[col]) for r in sub]
             ax.scatter(xs, ys, s=28, color=colors[g], alpha=0.75, label=g, zorder=3)
             # the group's own front, thin
             fr = [sub[i] for i in pareto(sub, col, direction)]
             if len(fr) > 1:
-                ax.step([_num(r[ENERGY]) / scale for r in fr], [_num(r[col]) for r in fr], where="post",
+                ax.step([_f(r[ENERGY]) / scale for r in fr], [_num(r[col]) for r in fr], where="post",
                         color=colors[g], lw=0.9, alpha=0.6, zorder=2)
         front = [rows[i] for i in pareto(rows, col, direction)]
-        ax.step([_num(r[ENERGY]) / scale for r in front], [_num(r[col]) for r in front], where="post",
+        ax.step([_f(r[ENERGY]) / scale for r in front], [_num(r[col]) for r in front], where="post",
                 color="black", lw=1.6, zorder=4, label="Pareto front (all)")
-        ax.scatter([_num(r[ENERGY]) / scale for r in front], [_num(r[col]) for r in front], s=70,
+        ax.scatter([_f(r[ENERGY]) / scale for r in front], [_num(r[col]) for r in front], s=70,
                    facecolors="none", edgecolors="black", lw=1.2, zorder=5)
-        xs = [_num(r[ENERGY]) for r in pts]
+        xs = [_f(r[ENERGY]) for r in pts]
         if min(xs) > 0 and max(xs) / min(xs) > 20:
             ax.set_xscale("log")
         ax.set_xlabel(f"energy per inference ({unit}, T MC samples)")
@@ -108,7 +119,7 @@ def pareto_plots(spec, rows, outdir):
     return out
 
 
-def _axis_x(rows, key):
+def _axis_x(rows: Sequence[Dict[str, str]], key: str) -> Tuple[List[Optional[float]], Optional[List[str]]]:
     """(x of each row or None, tick labels or None): numbers if every value is numeric, else
     categories in order of appearance."""
     vals = [r.get(key, "") for r in rows]
@@ -122,10 +133,10 @@ def _axis_x(rows, key):
     return [(cats.index(v) if v != "" else None) for v in vals], cats
 
 
-def axis_plots(spec, rows, outdir):
+def axis_plots(spec: "Spec", rows: List[Dict[str, str]], outdir: str) -> List[str]:
     ok = [r for r in rows if r["status"] == "ok"]
     out = []
-    kinds = {}
+    kinds: Dict[str, str] = {}
     for _, factors in spec.blocks:
         for axes, _ in factors:
             for a in axes:
@@ -140,7 +151,7 @@ def axis_plots(spec, rows, outdir):
                   and len({r.get(k, "") for r in sub}) > 1]
         combos = sorted({tuple(r.get(k, "") for k in others) for r in sub})
         scatter = kinds.get(key) == "random"
-        style = {}  # group -> (colour, linestyle, marker)
+        style: Dict[str, Tuple[Any, str, str]] = {}  # group -> (colour, linestyle, marker)
         if scatter or len(combos) > MAX_LINES:
             # group by the colour key (method): mean line and min-max band, or a scatter for random axes
             gcol = spec.color_by if spec.color_by != key else None
@@ -156,7 +167,7 @@ def axis_plots(spec, rows, outdir):
                 rest = [k for k in others if k != ccol and not (ccol == "method" and k == "model.dropout.kind")]
                 cname = ccol.split(".")[-1]
 
-                def gof(r):
+                def gof(r: Dict[str, str]) -> str:
                     parts = [r.get(ccol, "") or "(base)"]
                     parts += [f"{k.split('.')[-1]}={r[k]}" for k in rest if r.get(k, "")]
                     return ", ".join(parts)
@@ -169,13 +180,13 @@ def axis_plots(spec, rows, outdir):
                     style[gof(r)] = (ccolors[r.get(ccol, "") or "(base)"], ("-", "--", ":", "-.")[i % 4],
                                      "os^Dv<>p"[i % 8])
             else:
-                def gof(r):
+                def gof(r: Dict[str, str]) -> str:
                     return ", ".join(f"{k.split('.')[-1]}={r[k]}" for k in others if r.get(k, "")) or "(base)"
                 legend_title = ", ".join(others)
         groups = {gof(r) for r in sub}
         colors, ordered = _colors(groups)
         if style:  # legend in colour (method) order, then the other axes numerically
-            first = {}
+            first: Dict[str, Dict[str, str]] = {}
             for r in sub:
                 first.setdefault(gof(r), r)
             corder = list(METHOD_ORDER)
@@ -191,14 +202,14 @@ def axis_plots(spec, rows, outdir):
         for ax, (col, label) in zip(axs.flat, PANELS):
             f = (1 / scale) if col == ENERGY else 1
             for g in ordered:
-                pts = sorted((x, _num(r.get(col))) for x, r in zip(xs, sub)
+                pts = sorted((x, _f(r.get(col))) for x, r in zip(xs, sub)
                              if gof(r) == g and x is not None and _num(r.get(col)) is not None)
                 if not pts:
                     continue
                 if scatter:
                     ax.scatter([p[0] for p in pts], [p[1] * f for p in pts], s=20, color=style[g][0], label=g)
                     continue
-                by_x = {}
+                by_x: Dict[float, List[float]] = {}
                 for x, y in pts:
                     by_x.setdefault(x, []).append(y * f)
                 bx = sorted(by_x)
@@ -240,7 +251,7 @@ def axis_plots(spec, rows, outdir):
     return out
 
 
-def make_plots(spec, root, rows):
+def make_plots(spec: "Spec", root: str, rows: List[Dict[str, str]]) -> List[str]:
     outdir = os.path.join(root, "plots")
     os.makedirs(outdir, exist_ok=True)
     if "base" in spec.axis_keys:  # experiment files by their names, not their paths

@@ -11,9 +11,14 @@ import io
 import math
 import os
 import time
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import task as T
 from .spec import display
+
+if TYPE_CHECKING:
+    from .expansion import Point
+    from .spec import Spec
 
 ENERGY = "energy.per_inference_J"
 ACC = "metrics.id.accuracy"
@@ -25,11 +30,11 @@ LAT = "latency.per_inference_s"
 FRONTS = ((ECE, "ECE", "min"), (ACC, "accuracy", "max"), (AUROC, "OOD AUROC (entropy)", "max"))
 
 
-def point_dir(root, point):
+def point_dir(root: str, point: "Point") -> str:
     return os.path.join(root, "points", point.short)
 
 
-def lookup(report, path):
+def lookup(report: Any, path: str) -> Any:
     v = report
     for part in path.split("."):
         if not isinstance(v, dict) or part not in v:
@@ -38,7 +43,7 @@ def lookup(report, path):
     return v
 
 
-def cell(v):
+def cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -52,7 +57,7 @@ def cell(v):
     return str(v)
 
 
-def point_state(root, point):
+def point_state(root: str, point: "Point") -> Tuple[str, Optional[Dict[str, Any]], Optional[Dict[str, Any]]]:
     """(status, report or None, error dict or None) of a point from its folder."""
     folder = point_dir(root, point)
     rep = T.complete_report(folder, point.hash)
@@ -64,9 +69,9 @@ def point_state(root, point):
     return "pending", None, None
 
 
-def simulator_builds(spec, root):
+def simulator_builds(spec: "Spec", root: str) -> Dict[str, int]:
     """sha256 of the executable behind each complete point (from point.json): {sha: count}."""
-    builds = {}
+    builds: Dict[str, int] = {}
     for p in spec.points:
         if point_state(root, p)[0] == "ok":
             meta = T.read_json(os.path.join(point_dir(root, p), T.POINT_NAME)) or {}
@@ -75,8 +80,8 @@ def simulator_builds(spec, root):
     return builds
 
 
-def collect(spec, root):
-    """The rows (dicts, every value a string) and the column names."""
+def collect(spec: "Spec", root: str) -> Tuple[List[str], List[Dict[str, str]]]:
+    """The column names and the rows (dicts, every value a string)."""
     metric_cols = [name for name, _ in spec.metrics]
     columns = ["point", "status"] + list(spec.axis_keys) + ["method"] + metric_cols + ["error"]
     rows = []
@@ -100,7 +105,7 @@ def collect(spec, root):
     return columns, rows
 
 
-def write_csv(path, columns, rows):
+def write_csv(path: str, columns: Sequence[str], rows: Iterable[Dict[str, str]]) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
@@ -109,7 +114,7 @@ def write_csv(path, columns, rows):
     T.write_atomic(path, buf.getvalue())
 
 
-def _num(s):
+def _num(s: Any) -> Optional[float]:
     try:
         x = float(s)
     except (TypeError, ValueError):
@@ -117,7 +122,7 @@ def _num(s):
     return x if math.isfinite(x) else None
 
 
-def pareto(rows, ycol, direction):
+def pareto(rows: Sequence[Dict[str, str]], ycol: str, direction: str) -> List[int]:
     """Indices of the rows on the front of minimal energy and minimal (or maximal) ycol."""
     pts = []
     for i, r in enumerate(rows):
@@ -133,7 +138,7 @@ def pareto(rows, ycol, direction):
     return front
 
 
-def _si(x, unit):
+def _si(x: Optional[float], unit: str) -> str:
     if x is None:
         return ""
     for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
@@ -142,7 +147,7 @@ def _si(x, unit):
     return f"{x:.3g} {unit}"
 
 
-def _fmt(col, s):
+def _fmt(col: str, s: str) -> str:
     x = _num(s)
     if x is None:
         return s or "–"
@@ -155,12 +160,14 @@ def _fmt(col, s):
     return f"{x:.4g}"
 
 
-def _label(spec, row):
+def _label(spec: "Spec", row: Dict[str, str]) -> str:
     parts = [f"{k}={row[k]}" for k in spec.axis_keys if row.get(k, "") != ""]
     return ", ".join(parts) or "(base)"
 
 
-def write_summary(spec, root, columns, rows, run=None, plots=(), exe=None, max_rows=200):
+def write_summary(spec: "Spec", root: str, columns: Sequence[str], rows: Sequence[Dict[str, str]],
+                  run: Optional[Dict[str, Any]] = None, plots: Sequence[str] = (), exe: Optional[str] = None,
+                  max_rows: int = 200) -> None:
     """summary.md: what was swept, the status, a results table, the best points, the Pareto-optimal
     points, the failed points with their errors, and the plots."""
     ok = [r for r in rows if r["status"] == "ok"]
@@ -226,7 +233,7 @@ def write_summary(spec, root, columns, rows, run=None, plots=(), exe=None, max_r
             cand = [r for r in ok if _num(r.get(col)) is not None]
             if not cand:
                 continue
-            best = (max if d == "max" else min)(cand, key=lambda r: _num(r[col]))
+            best = (max if d == "max" else min)(cand, key=lambda r: float(r[col]))
             L.append(f"- {label}: {_fmt(col, best[col])} at {_label(spec, best)} (`{best['point'][:8]}`)")
         L += ["", "## Pareto-optimal points (energy per inference vs …)", ""]
         for col, label, d in FRONTS:
@@ -244,7 +251,7 @@ def write_summary(spec, root, columns, rows, run=None, plots=(), exe=None, max_r
                      f"`points/{r['point']}/error.json` and `sim.log`")
     if plots:
         L += ["", "## Plots", ""]
-        for p in plots:
-            rel = os.path.relpath(p, root)
-            L.append(f"![{os.path.basename(p)}]({rel})")
+        for plot in plots:
+            rel = os.path.relpath(plot, root)
+            L.append(f"![{os.path.basename(plot)}]({rel})")
     T.write_atomic(os.path.join(root, "summary.md"), "\n".join(L) + "\n")

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from .spec import Spec
 
 
-def _sim_validate(exe: str, base: str, set_args: List[str]) -> Tuple[int, str]:
+def _sim_validate(exe: str, base: Optional[str], set_args: List[str]) -> Tuple[int, str]:
+    assert base is not None  # every point has a base experiment (Spec checks it)
     env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
     try:
         p = subprocess.run([exe, "validate", base, *set_args], capture_output=True, text=True, env=env,

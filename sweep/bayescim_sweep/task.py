@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from typing import Any, Dict, Optional
 
 LOCK_NAME = ".lock"
 POINT_NAME = "point.json"
@@ -27,7 +28,7 @@ ERROR_NAME = "error.json"
 LOG_NAME = "sim.log"
 
 
-def write_atomic(path, text):
+def write_atomic(path: str, text: str) -> None:
     """Writes text to path via a temporary file in the same folder and a rename."""
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w") as f:
@@ -37,7 +38,7 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def read_json(path):
+def read_json(path: str) -> Any:
     try:
         with open(path) as f:
             return json.load(f)
@@ -45,7 +46,7 @@ def read_json(path):
         return None
 
 
-def complete_report(folder, hash_):
+def complete_report(folder: str, hash_: str) -> Optional[Dict[str, Any]]:
     """The point's report if the folder holds a complete report.json for this hash, else None."""
     meta = read_json(os.path.join(folder, POINT_NAME))
     if not meta or meta.get("hash") != hash_:
@@ -56,7 +57,7 @@ def complete_report(folder, hash_):
     return rep
 
 
-def _tail(path, lines=12, limit=2000):
+def _tail(path: str, lines: int = 12, limit: int = 2000) -> str:
     try:
         with open(path, errors="replace") as f:
             text = f.read()
@@ -66,7 +67,7 @@ def _tail(path, lines=12, limit=2000):
     return "\n".join(text.splitlines()[-lines:])[-limit:]
 
 
-def _error_message(log_text, rc):
+def _error_message(log_text: str, rc: int) -> str:
     """The simulator's own error line if there is one, else a summary of the exit."""
     for line in reversed(log_text.splitlines()):
         if "error:" in line:
@@ -79,7 +80,7 @@ def _error_message(log_text, rc):
     return f"exit code {rc}"
 
 
-def run_point(task):
+def run_point(task: Dict[str, Any]) -> Dict[str, Any]:
     """Runs one point unless its folder already holds its complete report. Returns a small dict:
     status (ok|failed), invoked (whether the simulator was started here), report (parsed
     report.json, so a driver without a shared filesystem still gets it), error, rc, wall_s,
@@ -108,7 +109,7 @@ def run_point(task):
         env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
         log_path = os.path.join(folder, LOG_NAME)
         t1 = time.time()
-        rc = None
+        rc: Any = None  # exit code, or "timeout"
         with open(log_path, "w") as log:
             # Own session: a Ctrl-C or SIGKILL of the sweep does not reach the simulator, which
             # finishes and releases the lock (the descriptor it inherits) when it exits.

@@ -70,7 +70,7 @@ class Axis:
     key: str
     values: List[Any]
     where: Where  # path tuple of the key in the spec document
-    value_wheres: Optional[List[Where]]  # path tuple of each value (None for random draws)
+    value_wheres: List[Where]  # path tuple of each value (empty for random draws)
     kind: str  # grid | zip | random
 
 
@@ -310,7 +310,7 @@ class SpecChecker:
 
     def _axis_list(self, block: Any, where: Where, errors: List[str], kind: str) -> List[Axis]:
         """[Axis] from a mapping key -> non-empty list."""
-        axes = []
+        axes: List[Axis] = []
         if not isinstance(block, dict) or not block:
             errors.append(self.doc.at(where, f"key '{where[-1]}': expected a non-empty mapping of config "
                                              f"keys to lists of values"))
@@ -448,12 +448,13 @@ class SpecChecker:
         axes = []
         for key, kind, arg, kw in dists:
             distinct = {json.dumps(a[key][0]): a[key][0] for a in assignments}
-            axes.append(Axis(key, list(distinct.values()), kw, None, "random"))
+            axes.append(Axis(key, list(distinct.values()), kw, [], "random"))
         return axes, assignments
 
     def _metrics(self, v: Dict[str, Any], errors: List[str]) -> List[Tuple[str, str]]:
         out = []  # (column, report path)
         names = set()
+        items: List[Tuple[Any, Any, Optional[Where]]]
         if "metrics" not in v:
             items = [(m, m, None) for m in DEFAULT_METRICS]
         else:
@@ -468,17 +469,17 @@ class SpecChecker:
                 items = []
         for name, path, where in items:
             if not isinstance(path, str) or not isinstance(name, str):
-                errors.append(self.doc.at(where, f"metric {path!r}: expected a report.json key like "
+                errors.append(self.doc.at(where or (), f"metric {path!r}: expected a report.json key like "
                                                  f"metrics.id.accuracy"))
                 continue
             if path not in REPORT_KEYS and not any(path.startswith(p) and len(path) > len(p)
                                                    for p in REPORT_PREFIXES):
                 near = sorted(k for k in REPORT_KEYS if k.split(".")[0] == path.split(".")[0])
                 hint = f" (known under '{path.split('.')[0]}': {', '.join(near)})" if near else ""
-                errors.append(self.doc.at(where, f"unknown report key '{path}'{hint}"))
+                errors.append(self.doc.at(where or (), f"unknown report key '{path}'{hint}"))
                 continue
             if name in names:
-                errors.append(self.doc.at(where, f"metric '{name}' is listed twice"))
+                errors.append(self.doc.at(where or (), f"metric '{name}' is listed twice"))
                 continue
             names.add(name)
             out.append((name, path))
