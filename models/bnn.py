@@ -8,10 +8,14 @@ positions * fan_in (mc_dropout, index p * fan_in + r), 0 without dropout.
 
 import ctypes
 import math
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import numpy as np
 
 METHODS = ("none", "mc_dropout", "spatial", "scale")
 TOPOLOGIES = ("mlp", "cnn")
@@ -23,32 +27,32 @@ class _SignSTE(torch.autograd.Function):
     """sign with sign(0)=+1 forward; hardtanh straight-through gradient (passes where |x|<=1)."""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return torch.where(x.abs() <= 1, grad, 0.0).to(grad.dtype)
 
 
-def sign_ste(x):
+def sign_ste(x: torch.Tensor) -> torch.Tensor:
     """Binarise to +-1 (+1 where x >= 0) with a straight-through gradient."""
     return _SignSTE.apply(x)
 
 
-def binarize(x):
+def binarize(x: torch.Tensor) -> torch.Tensor:
     """Binarise to +-1 (+1 where x >= 0), no gradient; never torch.sign (sign(0)=0)."""
     return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
 
-def binarize_input(x):
+def binarize_input(x: torch.Tensor) -> torch.Tensor:
     """First-layer input: +1 where pixel/255 >= 0.5, else -1."""
     return torch.where(x >= INPUT_THRESHOLD, 1.0, -1.0).to(x.dtype)
 
 
-def keep_freed_memory():
+def keep_freed_memory() -> None:
     """Make glibc keep freed large blocks (no mmap/trim): re-faulting pages for every big tensor costs up to 10x here."""
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -58,19 +62,19 @@ def keep_freed_memory():
         pass
 
 
-def _channel_view(v, ndim):
+def _channel_view(v: torch.Tensor, ndim: int) -> torch.Tensor:
     """Per-channel vector [C] shaped to broadcast over [B, C, ...] of rank ndim."""
     return v.view((1, -1) + (1,) * (ndim - 2))
 
 
-def bn_inference(z, bn):
+def bn_inference(z: torch.Tensor, bn: nn.Module) -> torch.Tensor:
     """BatchNorm with running statistics as the ONNX formula in float32: ((z - mean) / sqrt(var + eps)) * gamma + beta."""
     eps = torch.tensor(bn.eps, dtype=z.dtype)
     c = lambda v: _channel_view(v, z.dim())  # noqa: E731
     return (z - c(bn.running_mean)) / torch.sqrt(c(bn.running_var) + eps) * c(bn.weight) + c(bn.bias)
 
 
-def _zero_where_dropped(keep, x):
+def _zero_where_dropped(keep: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """x where keep, else 0 (a dropped input contributes nothing; no rescaling)."""
     return torch.where(keep, x, torch.zeros((), dtype=x.dtype))
 
@@ -78,7 +82,7 @@ def _zero_where_dropped(keep, x):
 class _Binary(nn.Module):
     """Shared tail of a binary layer: scale alpha (droppable), BatchNorm, optional sign."""
 
-    def _init_tail(self, out, learn_alpha, activation, bn_cls):
+    def _init_tail(self, out: int, learn_alpha: bool, activation: bool, bn_cls: Any) -> None:
         self.out_features = out
         self.activation = activation
         if learn_alpha:
@@ -87,16 +91,16 @@ class _Binary(nn.Module):
             self.register_buffer("alpha", torch.ones(out))
         self.bn = bn_cls(out, eps=BN_EPS)
 
-    def binary_weight(self):
+    def binary_weight(self) -> torch.Tensor:
         """The +-1 weights used in the forward pass."""
         return binarize(self.weight.detach())
 
-    def clip_(self):
+    def clip_(self) -> None:
         """Clip the latent weights to [-1, 1] (after each optimiser step)."""
         with torch.no_grad():
             self.weight.clamp_(-1.0, 1.0)
 
-    def _tail(self, a, drop, dropped_value, pool=0):
+    def _tail(self, a: torch.Tensor, drop: Optional[torch.Tensor], dropped_value: float, pool: int = 0) -> torch.Tensor:
         """alpha (or dropped_value), BN, then sign; a max-pool is taken as sign(maxpool(z)).
 
         sign is monotone, so sign(maxpool(z)) == maxpool(sign(z)) exactly (the convention's order);
@@ -121,7 +125,7 @@ class BinaryLayer(_Binary):
     kind = "dense"
     positions = 1
 
-    def __init__(self, in_features, out_features, learn_alpha=True, activation=True):
+    def __init__(self, in_features: int, out_features: int, learn_alpha: bool = True, activation: bool = True) -> None:
         super().__init__()
         self.in_features = in_features
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
@@ -129,14 +133,15 @@ class BinaryLayer(_Binary):
         self._init_tail(out_features, learn_alpha, activation, nn.BatchNorm1d)
 
     @property
-    def fan_in(self):
+    def fan_in(self) -> int:
         return self.in_features
 
     @property
-    def in_channels(self):
+    def in_channels(self) -> int:
         return self.in_features
 
-    def forward(self, xb, drop=None, dropped_value=1.0, keep=None):
+    def forward(self, xb: torch.Tensor, drop: Optional[torch.Tensor] = None, dropped_value: float = 1.0,
+                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
         """xb [B, in]; drop bool [B] (alpha -> dropped_value); keep bool [B, in] (False = input dropped, gives 0)."""
         if keep is not None:
             xb = _zero_where_dropped(keep, xb)
@@ -148,8 +153,9 @@ class BinaryConv2d(_Binary):
 
     kind = "conv"
 
-    def __init__(self, in_channels, out_channels, in_hw, kernel_size=3, padding=1, stride=1, pool=0,
-                 learn_alpha=True, activation=True):
+    def __init__(self, in_channels: int, out_channels: int, in_hw: Sequence[int], kernel_size: int = 3,
+                 padding: int = 1, stride: int = 1, pool: int = 0,
+                 learn_alpha: bool = True, activation: bool = True) -> None:
         super().__init__()
         self.in_channels, self.kernel_size, self.padding, self.stride, self.pool = \
             in_channels, kernel_size, padding, stride, pool
@@ -166,18 +172,18 @@ class BinaryConv2d(_Binary):
         self._init_tail(out_channels, learn_alpha, activation, nn.BatchNorm2d)
 
     @property
-    def fan_in(self):
+    def fan_in(self) -> int:
         return self.in_channels * self.kernel_size ** 2
 
     @property
-    def positions(self):
+    def positions(self) -> int:
         return self.out_hw[0] * self.out_hw[1]
 
     @property
-    def pooled_hw(self):
+    def pooled_hw(self) -> Tuple[int, ...]:
         return tuple(n // self.pool for n in self.out_hw) if self.pool else self.out_hw
 
-    def im2col(self, xb):
+    def im2col(self, xb: torch.Tensor) -> torch.Tensor:
         """[B, C, H, W] -> [B, fan_in, positions], rows (c, kh, kw), zero padding; equals F.unfold.
 
         Built from strided views and one copy: F.unfold (one parallel region per image) took up to
@@ -187,7 +193,8 @@ class BinaryConv2d(_Binary):
         v = F.pad(xb, (self.padding,) * 4).unfold(2, k, s).unfold(3, k, s)  # B, C, Ho, Wo, k, k
         return v.permute(0, 1, 4, 5, 2, 3).reshape(len(xb), self.fan_in, self.positions)
 
-    def forward(self, xb, drop=None, dropped_value=1.0, channel_keep=None, col_keep=None):
+    def forward(self, xb: torch.Tensor, drop: Optional[torch.Tensor] = None, dropped_value: float = 1.0,
+                channel_keep: Optional[torch.Tensor] = None, col_keep: Optional[torch.Tensor] = None) -> torch.Tensor:
         """xb [B, C, H, W]; bool keep masks: channel_keep [B, C] (spatial), col_keep [B, fan_in, positions] (mc_dropout)."""
         wb = sign_ste(self.weight)
         if channel_keep is not None:
@@ -200,7 +207,7 @@ class BinaryConv2d(_Binary):
         return self._tail(a, drop, dropped_value, self.pool)
 
 
-def layer_draws(layer, method):
+def layer_draws(layer: Any, method: str) -> int:
     """Draws per MC sample of a dropout layer: scale 1, spatial C_in, mc_dropout positions * fan_in."""
     if method == "scale":
         return 1
@@ -214,32 +221,33 @@ def layer_draws(layer, method):
 class BinaryNet(nn.Module):
     """A chain of binary layers (convs, then dense) with one dropout kind; see the module docstring."""
 
-    topology = None
+    topology: Optional[str] = None
 
-    def _setup(self, input_shape, method, p, dropped_value, dropout_layers):
+    def _setup(self, input_shape: Sequence[int], method: str, p: float, dropped_value: float,
+               dropout_layers: Optional[Sequence[str]]) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
         self.input_shape = tuple(input_shape)
         self.configure_dropout(method, p, dropout_layers, dropped_value)
 
     @property
-    def in_features(self):
+    def in_features(self) -> int:
         return math.prod(self.input_shape)
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
         return self.layers()[-1].out_features
 
     @property
-    def hidden(self):
+    def hidden(self) -> Tuple[int, ...]:
         """Widths of the hidden dense layers."""
         return tuple(l.out_features for l in self.layers()[:-1] if l.kind == "dense")
 
-    def layers(self):
+    def layers(self) -> List[Any]:
         """The binary layers in forward order."""
         return [getattr(self, n) for n in self.layer_names]
 
-    def default_dropout_layers(self, method):
+    def default_dropout_layers(self, method: str) -> List[str]:
         """Default placement: scale all layers; mc_dropout all but the first; spatial convs but the first."""
         if method == "scale":
             return list(self.layer_names)
@@ -249,7 +257,8 @@ class BinaryNet(nn.Module):
             return [n for n in self.layer_names[1:] if getattr(self, n).kind == "conv"]
         return []
 
-    def configure_dropout(self, method, p, dropout_layers=None, dropped_value=1.0):
+    def configure_dropout(self, method: str, p: float, dropout_layers: Optional[Sequence[str]] = None,
+                          dropped_value: float = 1.0) -> None:
         """Set the dropout kind, p, layers (None = default placement, kept in network order) and dropped value."""
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
@@ -276,12 +285,12 @@ class BinaryNet(nn.Module):
         self.draw_offsets = [sum(self.draw_counts[:i]) for i in range(len(self.draw_counts))]
         self.num_draws = sum(self.draw_counts)
 
-    def clip_(self):
+    def clip_(self) -> None:
         """Clip every layer's latent weights to [-1, 1]."""
         for layer in self.layers():
             layer.clip_()
 
-    def sample_bits(self, batch, generator=None):
+    def sample_bits(self, batch: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Draw dropout bits [batch, D] (uint8, 1 = dropped), independently per example.
 
         Scale-Dropout keeps torch.bernoulli (the stream the shipped scale model was trained with);
@@ -292,11 +301,11 @@ class BinaryNet(nn.Module):
             return torch.bernoulli(probs, generator=generator).to(torch.uint8)
         return (torch.rand(batch, self.num_draws, generator=generator) < self.p).to(torch.uint8)
 
-    def first_dropout_layer(self):
+    def first_dropout_layer(self) -> int:
         """Index of the first layer with draws (layers before it are deterministic)."""
         return next((i for i, n in enumerate(self.draw_counts) if n), len(self.draw_counts))
 
-    def _masks(self, i, layer, bits):
+    def _masks(self, i: int, layer: Any, bits: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
         n = self.draw_counts[i]
         if bits is None or n == 0:
             return {}
@@ -310,18 +319,18 @@ class BinaryNet(nn.Module):
             return {"col_keep": keep.view(len(sl), layer.positions, layer.fan_in).transpose(1, 2)}
         return {"keep": keep}
 
-    def _check_bits(self, bits, batch):
+    def _check_bits(self, bits: Any, batch: int) -> torch.Tensor:
         bits = torch.as_tensor(bits)
         if bits.shape != (batch, self.num_draws):
             raise ValueError(f"bits shape {tuple(bits.shape)} != (batch {batch}, draws {self.num_draws})")
         return bits.to(torch.bool)
 
-    def prefix(self, x):
+    def prefix(self, x: torch.Tensor) -> Tuple[torch.Tensor, int]:
         """Binarised input run through the deterministic layers before the first dropout layer: (h, start)."""
         start = self.first_dropout_layer()
         return self.run(binarize_input(x.reshape(len(x), *self.input_shape)), 0, None, stop=start), start
 
-    def run(self, h, start, bits, stop=None):
+    def run(self, h: torch.Tensor, start: int, bits: Optional[torch.Tensor], stop: Optional[int] = None) -> torch.Tensor:
         """Run layers[start:stop] on h with bool bits [B, D] or None."""
         names = self.layer_names[start:stop]
         for i, name in enumerate(names, start):
@@ -331,7 +340,7 @@ class BinaryNet(nn.Module):
             h = layer(h, dropped_value=self.dropped_value, **self._masks(i, layer, bits))
         return h
 
-    def forward(self, x, bits=None, generator=None):
+    def forward(self, x: torch.Tensor, bits: Any = None, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """x: float [B, ...] with values pixel/255 (reshaped to input_shape); bits: [B, D] forced draws or None."""
         if bits is None and self.training and self.num_draws:
             bits = self.sample_bits(x.shape[0], generator)
@@ -345,8 +354,9 @@ class BinaryMLP(BinaryNet):
 
     topology = "mlp"
 
-    def __init__(self, in_features=784, hidden=(512, 512), num_classes=10, method="scale",
-                 p=0.2, dropped_value=1.0, dropout_layers=None):
+    def __init__(self, in_features: int = 784, hidden: Sequence[int] = (512, 512), num_classes: int = 10,
+                 method: str = "scale",
+                 p: float = 0.2, dropped_value: float = 1.0, dropout_layers: Optional[Sequence[str]] = None) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
@@ -357,7 +367,7 @@ class BinaryMLP(BinaryNet):
                                               activation=i < len(sizes) - 2))
         self._setup((in_features,), method, p, dropped_value, dropout_layers)
 
-    def describe(self):
+    def describe(self) -> str:
         return "mlp " + "-".join(map(str, [self.in_features, *self.hidden, self.num_classes]))
 
 
@@ -366,8 +376,10 @@ class BinaryCNN(BinaryNet):
 
     topology = "cnn"
 
-    def __init__(self, input_shape=(1, 28, 28), convs=((32, 3, 1, 1, 2), (64, 3, 1, 1, 2)), hidden=(128,),
-                 num_classes=10, method="scale", p=0.2, dropped_value=1.0, dropout_layers=None):
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28),
+                 convs: Sequence[Sequence[int]] = ((32, 3, 1, 1, 2), (64, 3, 1, 1, 2)), hidden: Sequence[int] = (128,),
+                 num_classes: int = 10, method: str = "scale", p: float = 0.2, dropped_value: float = 1.0,
+                 dropout_layers: Optional[Sequence[str]] = None) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
@@ -386,10 +398,10 @@ class BinaryCNN(BinaryNet):
             self.layer_names.append(f"fc{i + 1}")
         self._setup(input_shape, method, p, dropped_value, dropout_layers)
 
-    def convs(self):
+    def convs(self) -> List[Any]:
         return [l for l in self.layers() if l.kind == "conv"]
 
-    def describe(self):
+    def describe(self) -> str:
         parts = ["cnn " + "x".join(map(str, self.input_shape))]
         for l in self.convs():
             parts.append(f"conv{l.kernel_size}x{l.kernel_size}/{l.stride}p{l.padding}-{l.out_features}"
@@ -398,7 +410,7 @@ class BinaryCNN(BinaryNet):
         return " ".join(parts)
 
 
-def mc_forward(model, x, bits):
+def mc_forward(model: "BinaryNet", x: torch.Tensor, bits: Any) -> torch.Tensor:
     """One inference pass (running BN statistics) with forced draws [B, D] (None = all kept); returns logits."""
     was_training = model.training
     model.eval()
@@ -409,7 +421,8 @@ def mc_forward(model, x, bits):
         model.train(was_training)
 
 
-def mc_sample(model, x, T, generator=None):
+def mc_sample(model: "BinaryNet", x: Any, T: int, generator: Optional[torch.Generator] = None
+              ) -> Tuple[torch.Tensor, torch.Tensor]:
     """T stochastic inference passes; returns (logits [T, B, C], bits uint8 [T, B, D])."""
     x = torch.as_tensor(x, dtype=torch.float32)
     all_bits = torch.stack([model.sample_bits(x.shape[0], generator) for _ in range(T)])
@@ -417,7 +430,8 @@ def mc_sample(model, x, T, generator=None):
     return logits, all_bits
 
 
-def mc_probs(model, x, T, generator=None, batch_size=2000):
+def mc_probs(model: "BinaryNet", x: Any, T: int, generator: Optional[torch.Generator] = None,
+             batch_size: int = 2000) -> "np.ndarray":
     """Per-sample softmax probabilities [T, N, C] (float64 numpy) over a dataset, in batches.
 
     The deterministic layers before the first dropout layer run once per batch; draws are taken

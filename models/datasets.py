@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class DatasetError(Exception):
     """A data file is missing or malformed; the message names the file."""
 
 
-def canonical_name(name):
+def canonical_name(name: str) -> str:
     """Map a user-given dataset name (mnist, fashion, fashion-mnist) to its canonical form."""
     key = name.strip().lower()
     if key not in ALIASES:
@@ -30,12 +31,12 @@ def canonical_name(name):
     return ALIASES[key]
 
 
-def other_dataset(name):
+def other_dataset(name: str) -> str:
     """The natural OOD partner of a dataset (mnist <-> fashion)."""
     return "fashion" if canonical_name(name) == "mnist" else "mnist"
 
 
-def data_files(data_dir, name, split):
+def data_files(data_dir: str, name: str, split: str) -> Tuple[str, str]:
     """Paths (images, labels) of one split ('train' or 'test') of a dataset."""
     sub = DATASET_DIRS[canonical_name(name)]
     if split not in SPLIT_PREFIX:
@@ -46,7 +47,7 @@ def data_files(data_dir, name, split):
             os.path.join(base, f"{prefix}-labels-idx1-ubyte"))
 
 
-def _read_header(path, raw, magic, ndim):
+def _read_header(path: str, raw: bytes, magic: int, ndim: int) -> List[int]:
     if len(raw) < 4 + 4 * ndim:
         raise DatasetError(f"{path}: file too short for an idx header ({len(raw)} bytes)")
     got = int.from_bytes(raw[0:4], "big")
@@ -55,7 +56,7 @@ def _read_header(path, raw, magic, ndim):
     return [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
 
 
-def read_idx_images(path, expected_count=None):
+def read_idx_images(path: str, expected_count: Optional[int] = None) -> np.ndarray:
     """Read an idx3 ubyte image file into a uint8 array [N, 28, 28]."""
     raw = _read_file(path)
     n, rows, cols = _read_header(path, raw, IDX_IMAGES_MAGIC, 3)
@@ -69,7 +70,7 @@ def read_idx_images(path, expected_count=None):
     return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows, cols)
 
 
-def read_idx_labels(path, expected_count=None, num_classes=10):
+def read_idx_labels(path: str, expected_count: Optional[int] = None, num_classes: int = 10) -> np.ndarray:
     """Read an idx1 ubyte label file into a uint8 array [N] (values checked < num_classes)."""
     raw = _read_file(path)
     (n,) = _read_header(path, raw, IDX_LABELS_MAGIC, 1)
@@ -83,7 +84,7 @@ def read_idx_labels(path, expected_count=None, num_classes=10):
     return labels
 
 
-def _read_file(path):
+def _read_file(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -93,7 +94,7 @@ def _read_file(path):
         raise DatasetError(f"{path}: cannot read: {e.strerror}") from None
 
 
-def load(data_dir, name, split):
+def load(data_dir: str, name: str, split: str) -> Tuple[np.ndarray, np.ndarray, Tuple[str, str]]:
     """Load one split: (images uint8 [N,28,28], labels uint8 [N], paths (images, labels))."""
     img_path, lbl_path = data_files(data_dir, name, split)
     expected = SPLIT_SIZE[SPLIT_PREFIX[split]]
@@ -102,12 +103,12 @@ def load(data_dir, name, split):
     return images, labels, (img_path, lbl_path)
 
 
-def to_float(images):
+def to_float(images: np.ndarray) -> np.ndarray:
     """Network input: float32 [N, 784] with values pixel/255."""
     return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
 
 
-def sha256_file(path):
+def sha256_file(path: str) -> str:
     """Hex sha256 of a file, for the model manifest."""
     h = hashlib.sha256()
     with open(path, "rb") as f:

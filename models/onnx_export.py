@@ -1,6 +1,7 @@
 """Write a BinaryMLP or BinaryCNN as ONNX following the bayescim convention in models/README.md."""
 
 import os
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import onnx
@@ -14,17 +15,17 @@ OUTPUT_NAME = "logits"
 META_PREFIX = "bayescim."
 
 
-def _f32(value):
+def _f32(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
-def _fmt(x):
+def _fmt(x: float) -> str:
     """Shortest string that round-trips a float ('0.2', '1', '0')."""
     s = repr(float(x))
     return s[:-2] if s.endswith(".0") else s
 
 
-def _layer_nodes(name, layer, x, last):
+def _layer_nodes(name: str, layer: Any, x: str, last: bool) -> Tuple[List[Any], List[Any], str]:
     """Initializers, nodes and output name of one binary layer (MatMul/Conv, Mul, BatchNormalization, sign)."""
     bn = layer.bn
     conv = layer.kind == "conv"
@@ -61,7 +62,7 @@ def _layer_nodes(name, layer, x, last):
     return inits, nodes, out
 
 
-def build_graph(model, dataset="mnist"):
+def build_graph(model: Any, dataset: str = "mnist") -> Any:
     """Build the onnx.ModelProto of a BinaryMLP or BinaryCNN (deterministic all-kept path plus metadata)."""
     inits = [
         numpy_helper.from_array(_f32(0.5), "input.threshold"),
@@ -105,7 +106,7 @@ def build_graph(model, dataset="mnist"):
     return onnx_model
 
 
-def metadata(model, dataset):
+def metadata(model: Any, dataset: str) -> Dict[str, str]:
     """The bayescim.* metadata_props of a model (all values strings)."""
     return {
         "bayescim.format": FORMAT_VERSION,
@@ -119,7 +120,7 @@ def metadata(model, dataset):
     }
 
 
-def export_onnx(model, path, dataset="mnist"):
+def export_onnx(model: Any, path: str, dataset: str = "mnist") -> Any:
     """Write the model to path (checked with onnx.checker); returns the ModelProto."""
     onnx_model = build_graph(model, dataset)
     tmp = f"{path}.tmp.{os.getpid()}"  # an interrupted export never leaves a truncated model at path

@@ -6,6 +6,8 @@ drop = uniform01(hash_key(seed, image_key, t, d)) < p, with image_key(split, ind
 All arithmetic is uint64 and wraps modulo 2^64 as in C++.
 """
 
+from typing import Any, Union
+
 import numpy as np
 
 U64 = np.uint64
@@ -14,11 +16,11 @@ SEED_SALT = U64(0x6A09E667F3BCC909)
 SPLITS = {"id": 0, "ood": 1}
 
 
-def _u64(x):
+def _u64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=U64)
 
 
-def splitmix64(x):
+def splitmix64(x: Any) -> np.ndarray:
     """splitmix64 finaliser of uint64 array x (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
         x = _u64(x) + GOLDEN
@@ -27,30 +29,30 @@ def splitmix64(x):
         return x ^ (x >> U64(31))
 
 
-def _row_part(seed, a, b):
+def _row_part(seed: Any, a: Any, b: Any) -> np.ndarray:
     """The (seed, a, b) prefix of hash_key: splitmix64(splitmix64(splitmix64(seed ^ S) + a) + b)."""
     with np.errstate(over="ignore"):
         return splitmix64(splitmix64(splitmix64(_u64(seed) ^ SEED_SALT) + _u64(a)) + _u64(b))
 
 
-def hash_key(seed, a, b, c):
+def hash_key(seed: Any, a: Any, b: Any, c: Any) -> np.ndarray:
     """hash_key(seed, a, b, c) of rng.h (broadcasting over arrays): one more round with c."""
     with np.errstate(over="ignore"):
         return splitmix64(_row_part(seed, a, b) + _u64(c))
 
 
-def uniform01(h):
+def uniform01(h: Any) -> np.ndarray:
     """Uniform double in [0, 1) from the top 53 bits (exact, as in C++)."""
     return (_u64(h) >> U64(11)).astype(np.float64) * (2.0 ** -53)
 
 
-def image_key(split, index):
+def image_key(split: Union[str, int], index: Any) -> np.ndarray:
     """Key of an image: split << 40 | index; split is 0/1 or 'id'/'ood'."""
     split = SPLITS.get(split, split) if isinstance(split, str) else split
     return (_u64(split) << U64(40)) | _u64(index)
 
 
-def dropout_draws(seed, image_keys, samples, num_draws, p):
+def dropout_draws(seed: int, image_keys: Any, samples: Any, num_draws: int, p: float) -> np.ndarray:
     """Bool [R, num_draws]: draw d of row r is uniform01(hash_key(seed, image_keys[r], samples[r], d)) < p."""
     rows = _row_part(seed, np.atleast_1d(_u64(image_keys)), np.atleast_1d(_u64(samples)))
     with np.errstate(over="ignore"):
