@@ -3,6 +3,7 @@
 import argparse
 import math
 import sys
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
@@ -16,41 +17,41 @@ class OnnxFormatError(Exception):
     """The ONNX file does not follow the bayescim convention; the message says why."""
 
 
-def read_metadata(onnx_model):
+def read_metadata(onnx_model: Any) -> Dict[str, str]:
     """metadata_props as a plain dict."""
     return {p.key: p.value for p in onnx_model.metadata_props}
 
 
-def _attrs(node):
+def _attrs(node: Any) -> Dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
 class _Walker:
     """Reads the linear node chain into layer descriptions (dicts), checking the convention."""
 
-    def __init__(self, om, path):
+    def __init__(self, om: Any, path: str) -> None:
         self.path = path
         self.init = {t.name: numpy_helper.to_array(t) for t in om.graph.initializer}
-        self.layers = []
-        self.open = None       # layer being assembled
+        self.layers: List[Dict[str, Any]] = []
+        self.open: Any = None  # layer being assembled
         self.stage = "input"   # input -> binary -> preact -> scaled -> normed -> binary ...
-        self.pending_ge = None
+        self.pending_ge: Any = None
         self.flat = True
 
-    def fail(self, node, what):
+    def fail(self, node: Any, what: str) -> NoReturn:
         raise OnnxFormatError(f"{self.path}: node '{node.name}' ({node.op_type}): {what}")
 
-    def const(self, node, i):
+    def const(self, node: Any, i: int) -> np.ndarray:
         if len(node.input) <= i or node.input[i] not in self.init:
             self.fail(node, f"input {i} must be an initializer")
         return np.array(self.init[node.input[i]], dtype=np.float32)
 
-    def pm1(self, node, w):
+    def pm1(self, node: Any, w: np.ndarray) -> np.ndarray:
         if not np.all(np.abs(w) == 1.0):
             self.fail(node, "weights must be exactly +1 or -1")
         return w
 
-    def close(self, sign):
+    def close(self, sign: bool) -> None:
         l = self.open
         l["sign"] = sign
         out = l["out"]
@@ -62,7 +63,7 @@ class _Walker:
         self.flat = l["kind"] == "dense"
         self.open = None
 
-    def node(self, n):
+    def node(self, n: Any) -> None:
         op, a = n.op_type, _attrs(n)
         if op == "GreaterOrEqual":
             thr = self.const(n, 1)
@@ -122,12 +123,13 @@ class _Walker:
             self.stage = "normed"
         elif op == "MaxPool":
             last = self.layers[-1] if self.layers else None
-            k = list(a.get("kernel_shape", []))
+            kernel = list(a.get("kernel_shape", []))
             if self.stage != "binary" or self.flat or not last or last["kind"] != "conv" or last["pool"]:
                 self.fail(n, "MaxPool is supported only right after a conv layer's sign")
-            if len(k) != 2 or k[0] != k[1] or list(a.get("strides", [])) != k or any(a.get("pads", [0])):
+            if len(kernel) != 2 or kernel[0] != kernel[1] or list(a.get("strides", [])) != kernel \
+                    or any(a.get("pads", [0])):
                 self.fail(n, "MaxPool must be square and non-overlapping (strides = kernel_shape, no pads)")
-            last["pool"] = k[0]
+            last["pool"] = kernel[0]
         elif op == "Flatten":
             if self.stage != "binary" or a.get("axis", 1) != 1:
                 self.fail(n, "only Flatten(axis=1) on binary values is supported")
@@ -136,7 +138,7 @@ class _Walker:
             self.fail(n, "unsupported op")
 
 
-def parse_graph(om, path):
+def parse_graph(om: Any, path: str) -> Tuple[List[int], List[Dict[str, Any]]]:
     """Walk the graph; returns (input dims without batch, list of layer dicts)."""
     w = _Walker(om, path)
     inputs = [i for i in om.graph.input if i.name not in w.init]
@@ -160,7 +162,7 @@ def parse_graph(om, path):
     return dims, w.layers
 
 
-def _check_names(layers, path):
+def _check_names(layers: Sequence[Dict[str, Any]], path: str) -> None:
     convs = [l for l in layers if l["kind"] == "conv"]
     if layers[:len(convs)] != convs:
         raise OnnxFormatError(f"{path}: conv layers must all come before the fully connected ones")
@@ -170,7 +172,7 @@ def _check_names(layers, path):
             raise OnnxFormatError(f"{path}: layer '{l['name']}' should be named '{e}' (conv1.., then fc1..)")
 
 
-def onnx_to_torch(path_or_model, path_label=None):
+def onnx_to_torch(path_or_model: Any, path_label: Optional[str] = None) -> Tuple[Union[BinaryMLP, BinaryCNN], Dict[str, str]]:
     """Return (BinaryMLP or BinaryCNN in eval mode, metadata dict) rebuilt from an exported ONNX model."""
     if isinstance(path_or_model, onnx.ModelProto):
         om, path = path_or_model, path_label or "<model>"
@@ -193,7 +195,7 @@ def onnx_to_torch(path_or_model, path_label=None):
     kind = meta.get("bayescim.dropout.kind", "none")
     p = float(meta.get("bayescim.dropout.p", "0") or 0)
     dropout_layers = [s for s in meta.get("bayescim.dropout.layers", "").split(",") if s] if kind != "none" else []
-    common = dict(method=kind, p=p, dropped_value=float(meta.get("bayescim.scale.dropped_value", "1")),
+    common: Dict[str, Any] = dict(method=kind, p=p, dropped_value=float(meta.get("bayescim.scale.dropped_value", "1")),
                   dropout_layers=dropout_layers)
     dense = [l for l in layers if l["kind"] == "dense"]
     hidden, classes = tuple(l["out"] for l in dense[:-1]), dense[-1]["out"]
@@ -229,7 +231,7 @@ def onnx_to_torch(path_or_model, path_label=None):
     return model, meta
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Print the rebuilt model's structure and metadata."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", help="path to a bayescim .onnx file")

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Sequence, Tuple, cast
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ class ParityResult:
     max_abs_diff: float
     argmax_mismatches: int
     nonfinite_rows: int = 0
-    worst: tuple = None
+    worst: Optional[tuple] = None
     mismatch_examples: list = field(default_factory=list)
     masks: str = "csv bits"
     bits_checked: int = 0
@@ -50,11 +51,11 @@ class ParityResult:
     bits_mismatch_examples: list = field(default_factory=list)
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return (self.rows > 0 and self.argmax_mismatches == 0 and self.nonfinite_rows == 0
                 and self.max_abs_diff <= self.atol and self.bits_mismatches == 0)
 
-    def summary(self):
+    def summary(self) -> str:
         """Human-readable one-paragraph report."""
         lines = [f"parity: {self.rows} rows, max |logit diff| = {self.max_abs_diff:.3g} (atol {self.atol:g}), "
                  f"argmax mismatches = {self.argmax_mismatches}; masks: {self.masks}"]
@@ -86,7 +87,7 @@ class ParityResult:
         return "\n".join(lines)
 
 
-def read_samples(path, num_classes, num_bits):
+def read_samples(path: str, num_classes: int, num_bits: int) -> Tuple[Any, ...]:
     """Parse samples.csv into (lines, splits, indices, samples, bits uint8 [R, L], logits float64 [R, C])."""
     expected = FIXED_COLUMNS + [f"logit{c}" for c in range(num_classes)]
     try:
@@ -102,6 +103,8 @@ def read_samples(path, num_classes, num_bits):
         if header != expected:
             raise ParityInputError(f"{path}:1: header is '{','.join(header)}', expected '{','.join(expected)}'")
         lines, splits, indices, samples, bits, logits = [], [], [], [], [], []
+        index: Any
+        sample: Any
         for row in reader:
             line = reader.line_num
             if not row or all(not c.strip() for c in row):
@@ -132,7 +135,7 @@ def read_samples(path, num_classes, num_bits):
             np.array(logits, dtype=np.float64).reshape(len(lines), num_classes))
 
 
-def read_report(path):
+def read_report(path: str) -> Dict[str, Any]:
     """Parse report.json into {seed, p (realised), dropout, data}; ParityInputError if unusable."""
     try:
         with open(path) as f:
@@ -155,7 +158,7 @@ def read_report(path):
     return {"seed": seed, "p": p, "dropout": dropout, "data": rep.get("data") or {}}
 
 
-def apply_report(model, report):
+def apply_report(model: Any, report: Dict[str, Any]) -> Any:
     """A copy of the model with the run's dropout spec (kind, layers, dropped value; p = realised p)."""
     d = report["dropout"]
     model = copy.deepcopy(model)
@@ -167,7 +170,8 @@ def apply_report(model, report):
     return model
 
 
-def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_examples=5, report=None):
+def compare(model: Any, samples_path: str, images_by_split: Dict[str, np.ndarray], atol: float = 1e-3,
+            batch: int = 4096, max_examples: int = 5, report: Optional[Dict[str, Any]] = None) -> "ParityResult":
     """Compare samples.csv against the model run on the same masks; images_by_split maps id/ood to uint8 [N,28,28].
 
     report (from read_report) regenerates every row's masks with the simulator's RNG; without it
@@ -222,8 +226,9 @@ def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_exa
         f"{model.method} draws regenerated (seed {report['seed']}, p {report['p']!r}, "
         f"{model.num_draws} per sample)" if model.num_draws else "none")
     bitstr = lambda v: "".join(str(int(c)) for c in v)  # noqa: E731
-    regen = lambda r: rng.dropout_draws(report["seed"], keys[r:r + 1], sample_arr[r:r + 1],  # noqa: E731
-                                        model.num_draws, report["p"])[0]
+    rep: Dict[str, Any] = report or {}  # regen is called only with a report
+    regen = lambda r: rng.dropout_draws(rep["seed"], keys[r:r + 1], sample_arr[r:r + 1],  # noqa: E731
+                                        model.num_draws, rep["p"])[0]
     return ParityResult(
         rows=n, atol=atol, max_abs_diff=float(row_diff.max()) if n else 0.0,
         argmax_mismatches=len(mism), nonfinite_rows=int((~finite).sum()), worst=worst,
@@ -235,35 +240,36 @@ def compare(model, samples_path, images_by_split, atol=1e-3, batch=4096, max_exa
                                 for r in bit_rows[:max_examples]])
 
 
-def load_test_images(data_dir, name):
+def load_test_images(data_dir: str, name: str) -> np.ndarray:
     """uint8 test images [10000, 28, 28] of a dataset."""
     images, _, _ = datasets.load(data_dir, name, "test")
     return images
 
 
-def _dataset_from_report(report, role):
+def _dataset_from_report(report: Any, role: str) -> Optional[str]:
     try:
         return datasets.canonical_name(report["data"][role]["dataset"])
     except (KeyError, TypeError, datasets.DatasetError):
         return None
 
 
-def run(model_path, samples_path, data_dir, atol=1e-3, id_dataset=None, ood_dataset=None, report_path=None):
+def run(model_path: str, samples_path: str, data_dir: str, atol: float = 1e-3, id_dataset: Optional[str] = None,
+        ood_dataset: Optional[str] = None, report_path: Optional[str] = None) -> "ParityResult":
     """Rebuild the model from ONNX and compare; report_path defaults to report.json next to samples.csv (if any)."""
     model, meta = onnx_to_torch(model_path)
     if report_path is None:
         auto = os.path.join(os.path.dirname(os.path.abspath(samples_path)), "report.json")
         report_path = auto if os.path.exists(auto) else None
     report = read_report(report_path) if report_path else None
-    id_name = datasets.canonical_name(id_dataset or (report and _dataset_from_report(report, "id"))
-                                      or meta.get("bayescim.dataset", "mnist"))
+    id_name = datasets.canonical_name(cast(str, id_dataset or (_dataset_from_report(report, "id") if report else None)
+                                           or meta.get("bayescim.dataset", "mnist")))
     ood_name = datasets.canonical_name(ood_dataset) if ood_dataset else (
-        (report and _dataset_from_report(report, "ood")) or datasets.other_dataset(id_name))
+        (_dataset_from_report(report, "ood") if report else None) or datasets.other_dataset(id_name))
     images = {"id": load_test_images(data_dir, id_name), "ood": load_test_images(data_dir, ood_name)}
     return compare(model, samples_path, images, atol=atol, report=report)
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="bayescim .onnx file")
     ap.add_argument("--samples", required=True, help="samples.csv written by the simulator")

@@ -6,7 +6,7 @@ drop = uniform01(hash_key(seed, image_key, t, d)) < p, with image_key(split, ind
 All arithmetic is uint64 and wraps modulo 2^64 as in C++.
 """
 
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def uniform01(h: Any) -> np.ndarray:
     return (_u64(h) >> U64(11)).astype(np.float64) * (2.0 ** -53)
 
 
-def image_key(split: Union[str, int], index: Any) -> np.ndarray:
+def image_key(split: Any, index: Any) -> np.ndarray:
     """Key of an image: split << 40 | index; split is 0/1 or 'id'/'ood'."""
     split = SPLITS.get(split, split) if isinstance(split, str) else split
     return (_u64(split) << U64(40)) | _u64(index)

@@ -7,6 +7,7 @@ import platform
 import shlex
 import sys
 import time
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from models.onnx_to_torch import onnx_to_torch
 MANIFEST_FORMAT = 1
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--method", choices=METHODS, default="scale")
     ap.add_argument("--topology", choices=TOPOLOGIES, default="mlp")
@@ -66,14 +67,15 @@ def parse_args(argv):
     return args
 
 
-def rel(path):
+def rel(path: str) -> str:
     """Path relative to the repo root when inside it (for the manifest)."""
     path = os.path.abspath(path)
     r = os.path.relpath(path, datasets.REPO_ROOT)
     return path if r.startswith("..") else r
 
 
-def load_split(args, name, split, limit, used_files):
+def load_split(args: argparse.Namespace, name: str, split: str, limit: Optional[int], used_files: Dict[str, str]
+               ) -> Tuple[torch.Tensor, torch.Tensor]:
     images, labels, paths = datasets.load(args.data_dir, name, split)
     for p in paths:
         used_files[rel(p)] = p
@@ -82,7 +84,7 @@ def load_split(args, name, split, limit, used_files):
     return torch.from_numpy(datasets.to_float(images)), torch.from_numpy(labels.astype(np.int64))
 
 
-def evaluate_deterministic(model, x, y, batch=2000):
+def evaluate_deterministic(model: Any, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> float:
     """Accuracy of the all-kept path (eval mode, no dropout)."""
     correct = 0
     for i in range(0, len(x), batch):
@@ -90,7 +92,7 @@ def evaluate_deterministic(model, x, y, batch=2000):
     return correct / max(len(x), 1)
 
 
-def build_model(args):
+def build_model(args: argparse.Namespace) -> Union[BinaryMLP, BinaryCNN]:
     """The untrained model the arguments describe."""
     layers = args.dropout_layers.split(",") if args.dropout_layers else None
     common = dict(num_classes=10, method=args.method, p=args.p, dropped_value=float(args.dropped_value),
@@ -100,7 +102,8 @@ def build_model(args):
     return BinaryCNN((1, 28, 28), [(c, 3, 1, 1, 2) for c in args.channels], hidden=(args.hidden,), **common)
 
 
-def train(args, x, y, x_val, y_val, log):
+def train(args: argparse.Namespace, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
+          log: Callable[[str], None]) -> Tuple[Any, int]:
     """Train from scratch; returns the model in eval mode."""
     torch.manual_seed(args.seed)
     model = build_model(args)
@@ -147,7 +150,7 @@ def train(args, x, y, x_val, y_val, log):
     return model, step
 
 
-def check_roundtrip(model, rebuilt, x, generator):
+def check_roundtrip(model: Any, rebuilt: Any, x: torch.Tensor, generator: torch.Generator) -> None:
     """Raise if the ONNX-rebuilt model's logits differ from the trained module's on a batch."""
     bits = model.sample_bits(len(x), generator)
     a, b = mc_forward(model, x, bits), mc_forward(rebuilt, x, bits)
@@ -155,9 +158,9 @@ def check_roundtrip(model, rebuilt, x, generator):
         raise RuntimeError(f"ONNX round trip changed the logits (max diff {float((a - b).abs().max()):g})")
 
 
-def update_manifest(path, key, entry):
+def update_manifest(path: str, key: str, entry: Dict[str, Any]) -> None:
     """Add or replace the entry for key in the manifest YAML."""
-    data = {}
+    data: Dict[str, Any] = {}
     if os.path.exists(path):
         with open(path) as f:
             data = yaml.safe_load(f) or {}
@@ -173,14 +176,14 @@ def update_manifest(path, key, entry):
     os.replace(tmp, path)
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Run training, export, ONNX round trip check and MC evaluation; returns a result dict."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     torch.set_num_threads(args.threads)
     keep_freed_memory()
-    used_files = {}
+    used_files: Dict[str, str] = {}
     ood_name = datasets.other_dataset(args.dataset)
     x_all, y_all = load_split(args, args.dataset, "train", args.train_limit, used_files)
     n_val = min(args.val_size, len(x_all) // 2)
