@@ -22,10 +22,10 @@ For scale it also gives
            (bench_kernels BM_XnorGemv/784/512 scalar and BM_SaColumns/1, AVX-512 VPOPCNTDQ where the CPU has
            it; one core), i.e. about the time no bit-packed executor on this CPU can beat on one core
 
-    /usr/bin/python3 bench/compare.py                    # all images (long: see docs/performance.md)
-    /usr/bin/python3 bench/compare.py --cnn-limit 2000 --analog-limit 2000   # the run in docs/performance.md
-    /usr/bin/python3 bench/compare.py --limit 500        # quick
-    /usr/bin/python3 bench/compare.py --only mlp_scale
+    /usr/bin/python3 -m bench.compare                    # all images (long: see docs/performance.md)
+    /usr/bin/python3 -m bench.compare --cnn-limit 2000 --analog-limit 2000   # the run in docs/performance.md
+    /usr/bin/python3 -m bench.compare --limit 500        # quick
+    /usr/bin/python3 -m bench.compare --only mlp_scale
 
 Writes bench/results/compare-<date>.json with the machine description.
 """
@@ -40,20 +40,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "models"))
 BIN = os.path.join(REPO, "build", "bayescim")
 EXP = os.path.join(REPO, "configs", "experiments")
 
-WORKLOADS = {
+WORKLOADS: Dict[str, Dict[str, Any]] = {
     "mlp_scale": {"config": "mnist_mlp_scale.yaml", "sets": []},
     "cnn_spatial": {"config": "fashion_cnn_spatial.yaml", "sets": []},
     "mlp_scale_analog": {"config": "mnist_mlp_scale.yaml", "sets": ["hardware.device.variation.r_p_sigma_log=0.05"]},
 }
 
 
-def run_sim(config, sets, T, limit, jobs, engine):
+def run_sim(config: str, sets: Sequence[str], T: int, limit: int, jobs: int, engine: str) -> Tuple[float, float, Any]:
     """Wall seconds and peak RSS (MB, largest single process) of one bayescim run."""
     out = tempfile.mkdtemp(prefix="bayescim-bench-")
     cmd = [BIN, "run", config, "--quiet", "--set", f"mc.samples={T}", "--set", f"experiment.engine={engine}",
@@ -81,10 +81,13 @@ def run_sim(config, sets, T, limit, jobs, engine):
     return wall, rss_kb / 1024.0, macs
 
 
-def gemv_rate():
+def gemv_rate() -> float:
     """Binary MACs per second of the fastest tight XNOR-popcount kernel (bench_kernels, one core): the
     scalar GEMV (784 x 512) or the SA-column kernel (AVX-512 VPOPCNTDQ when the CPU has it)."""
     exe = os.path.join(REPO, "build", "bench", "bench_kernels")
+    if not os.path.exists(exe):
+        sys.exit(f"bench/compare.py: {exe} is missing: the benchmarks are built when google-benchmark is found "
+                 f"(apt install libbenchmark-dev, then cmake --preset release; or -DBAYESCIM_BENCH=ON)")
     p = subprocess.run([exe, "--benchmark_filter=BM_XnorGemv/784/512$|BM_SaColumns/1$", "--benchmark_format=json",
                         "--benchmark_min_time=0.5", "--benchmark_repetitions=3"], capture_output=True, text=True,
                        check=True)
@@ -92,13 +95,13 @@ def gemv_rate():
     return max(b["items_per_second"] for b in runs)
 
 
-def run_torch(model_path, cfg, T, limit):
+def run_torch(model_path: str, cfg: Dict[str, Any], T: int, limit: int) -> float:
     """Wall seconds of PyTorch MC inference over the same images (data loading excluded)."""
     import numpy as np
     import torch
-    import datasets
-    from bnn import mc_probs
-    from onnx_to_torch import onnx_to_torch
+    from models import datasets
+    from models.bnn import mc_probs
+    from models.onnx_to_torch import onnx_to_torch
     torch.set_num_threads(os.cpu_count() or 1)
     model, _ = onnx_to_torch(model_path)
     imgs = []
@@ -115,7 +118,7 @@ def run_torch(model_path, cfg, T, limit):
     return wall
 
 
-def capacity(config, sets, T, limit, jobs, a1):
+def capacity(config: str, sets: Sequence[str], T: int, limit: int, jobs: int, a1: float) -> float:
     """How many cores this machine gives us right now: `jobs` independent --jobs 1 runs at once
     take `wall`; capacity = jobs * a1 / wall (jobs if they truly ran in parallel, 1 if not)."""
     import concurrent.futures
@@ -125,7 +128,7 @@ def capacity(config, sets, T, limit, jobs, a1):
     return jobs * a1 / (time.perf_counter() - t0)
 
 
-def best(reps, f):
+def best(reps: int, f: Callable[[], Any]) -> Any:
     """The fastest of reps measurements (a shared machine only ever adds time); RSS is the largest."""
     runs = [f() for _ in range(reps)]
     fastest = min(runs, key=lambda r: r[0])
@@ -134,7 +137,7 @@ def best(reps, f):
     return fastest
 
 
-def save(res, out):
+def save(res: Dict[str, Any], out: str) -> None:
     res["load_average_end"] = os.getloadavg()
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".tmp", "w") as f:
@@ -142,7 +145,15 @@ def save(res, out):
     os.replace(out + ".tmp", out)
 
 
-def machine():
+def _group(pattern: str, text: str) -> str:
+    """The first group of pattern's first match in text (ValueError if there is none)."""
+    m = re.search(pattern, text)
+    if m is None:
+        raise ValueError(f"no match for {pattern!r}")
+    return m.group(1)
+
+
+def machine() -> Dict[str, Any]:
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -150,7 +161,7 @@ def machine():
                 cpu = line.split(":", 1)[1].strip()
                 break
     with open("/proc/meminfo") as f:
-        mem_kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+        mem_kb = int(_group(r"MemTotal:\s+(\d+)", f.read()))
     versions = {"python": platform.python_version()}
     try:
         import torch
@@ -159,8 +170,8 @@ def machine():
         pass
     try:
         cache = open(os.path.join(REPO, "build", "CMakeCache.txt")).read()
-        versions["cxx"] = re.search(r"CMAKE_CXX_COMPILER:\w+=(.*)", cache).group(1)
-        versions["build_type"] = re.search(r"CMAKE_BUILD_TYPE:\w+=(.*)", cache).group(1)
+        versions["cxx"] = _group(r"CMAKE_CXX_COMPILER:\w+=(.*)", cache)
+        versions["build_type"] = _group(r"CMAKE_BUILD_TYPE:\w+=(.*)", cache)
         versions["cxx_version"] = subprocess.run([versions["cxx"], "-dumpfullversion"], capture_output=True,
                                                  text=True).stdout.strip()
     except (OSError, AttributeError):
@@ -174,7 +185,9 @@ def machine():
             "platform": platform.platform(), "versions": versions}
 
 
-def main():
+def main() -> None:
+    if not __package__:  # B imports models/, a package of the repository root
+        sys.exit("bench/compare.py: run it as a module from the repository root: /usr/bin/python3 -m bench.compare")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=0, help="images per split for mlp_scale (0 = all 10k + 10k)")
     ap.add_argument("--cnn-limit", type=int, default=None, help="images per split for cnn_spatial (default --limit)")

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from typing import Any, Dict, List, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(REPO, "build", "bayescim")
@@ -31,7 +32,7 @@ NETS = {"mlp": "mnist_mlp_scale.yaml", "cnn": "fashion_cnn_spatial.yaml"}
 T_SERIES = [1, 2, 5, 10, 20, 50, 100]
 
 
-def run(config, T, limit, reps):
+def run(config: str, T: int, limit: int, reps: int) -> Tuple[float, Any]:
     """Best-of-reps wall seconds of one run, and the model's binary MACs per sample."""
     best = float("inf")
     macs = None
@@ -49,7 +50,7 @@ def run(config, T, limit, reps):
     return best, macs
 
 
-def fit(units, walls):
+def fit(units: Sequence[float], walls: Sequence[float]) -> Tuple[float, float, float, float]:
     """Least squares wall = a + b * units; returns a, b, R^2, max relative deviation."""
     n = len(units)
     mu, mw = sum(units) / n, sum(walls) / n
@@ -62,7 +63,7 @@ def fit(units, walls):
     return a, b, 1 - ss_res / ss_tot, dev
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=250, help="MLP images per split (x2 splits)")
     ap.add_argument("--cnn-limit", type=int, default=25, help="CNN images per split (x2 splits)")
@@ -70,7 +71,8 @@ def main():
     ap.add_argument("--only", choices=sorted(NETS), action="append")
     ap.add_argument("--no-plot", action="store_true")
     args = ap.parse_args()
-    rows, summary = [], {}
+    rows: List[Dict[str, Any]] = []
+    summary: Dict[str, Any] = {}
     for net in args.only or list(NETS):
         limit = args.limit if net == "mlp" else args.cnn_limit
         series = {"T": [(T, limit) for T in T_SERIES],
@@ -112,11 +114,11 @@ def main():
             pts = [r for r in rows if r["net"] == net and r["series"] == name]
             xs = [r[name] for r in pts]
             ys = [r["wall_s"] for r in pts]
-            f = summary[net][name]
+            fitted = summary[net][name]
             ax.plot(xs, ys, "o", label=f"{net} ({pts[0]['images'] if name == 'T' else 'T=20'})")
-            ax.plot(xs, [f["fixed_s"] + f["per_image_sample_us"] * 1e-6 * r["image_samples"] for r in pts], "-",
-                    color=ax.lines[-1].get_color(), alpha=0.6,
-                    label=f"fit: {f['per_image_sample_us']:.0f} us/image-sample, R²={f['r2']:.4f}")
+            ax.plot(xs, [fitted["fixed_s"] + fitted["per_image_sample_us"] * 1e-6 * r["image_samples"] for r in pts],
+                    "-", color=ax.lines[-1].get_color(), alpha=0.6,
+                    label=f"fit: {fitted['per_image_sample_us']:.0f} us/image-sample, R²={fitted['r2']:.4f}")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("wall time of bayescim run (s)")
         ax.grid(alpha=0.3)

@@ -3,8 +3,8 @@
 docs/results.md: module counts, dropout and total energy, latency, the T-dependence, and the
 quality of the shipped models. Every number comes from a `bayescim run` in this invocation.
 
-    /usr/bin/python3 scripts/compare_dropout.py            # the full tables (tens of minutes)
-    /usr/bin/python3 scripts/compare_dropout.py --quick    # small image counts (a minute or two)
+    /usr/bin/python3 -m scripts.compare_dropout            # the full tables (tens of minutes)
+    /usr/bin/python3 -m scripts.compare_dropout --quick    # small image counts (a minute or two)
 """
 
 import argparse
@@ -13,13 +13,13 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
+from typing import Any, Dict, List, Optional, Sequence
+
+from scripts import structures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-import structures  # noqa: E402
 
 EXE = os.path.join(REPO, "build", "bayescim")
 BASE = os.path.join(REPO, "configs", "experiments", "mnist_mlp_scale.yaml")
@@ -29,7 +29,7 @@ LABEL = {"none": "none (deterministic)", "mc_dropout": "per-neuron (SpinDrop)", 
 SHIPPED = [("mnist_mlp", "mnist", "fashion-mnist"), ("fashion_cnn", "fashion-mnist", "mnist")]
 
 
-def run(out, *sets, jobs=1, limit=None):
+def run(out: str, *sets: str, jobs: int = 1, limit: Optional[int] = None) -> Dict[str, Any]:
     cmd = [EXE, "run", BASE, "--quiet", "--out", out, "--jobs", str(jobs)]
     if limit:
         cmd += ["--limit", str(limit)]
@@ -42,18 +42,18 @@ def run(out, *sets, jobs=1, limit=None):
         return json.load(f)
 
 
-def eng(x, unit):
+def eng(x: float, unit: str) -> str:
     for f, p in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
         if abs(x) >= f * 0.9995:
             return f"{x / f:.3g} {p}{unit}"
     return f"{x:.3g} {unit}" if x else f"0 {unit}"
 
 
-def ratio(a, b):
+def ratio(a: float, b: float) -> str:
     return f"{a / b:,.0f}x" if b else "–"
 
 
-def structure_section(tmp, T, jobs):
+def structure_section(tmp: str, T: int, jobs: int) -> List[str]:
     lines = ["## 1. Dropout modules, energy and latency on the same crossbars", "",
              f"Random ±1 weights (counts, energy and latency do not depend on training), {T} MC samples, p = 0.2, "
              "2 synthetic 3x32x32 images, default architecture (`configs/architectures/stt_cim_512x128.yaml`) and "
@@ -106,7 +106,7 @@ def structure_section(tmp, T, jobs):
     return lines
 
 
-def shipped_section(tmp, Ts, limit, jobs):
+def shipped_section(tmp: str, Ts: Sequence[int], limit: Optional[int], jobs: int) -> List[str]:
     lines = ["## 2. The shipped models: quality, cost and the T-dependence", "",
              f"Each shipped model on its test set (first {limit} images of ID and of OOD), with the dropout it was "
              "trained with.", ""]
@@ -139,7 +139,7 @@ def shipped_section(tmp, Ts, limit, jobs):
     return lines
 
 
-def corruption_section(tmp, limit, jobs):
+def corruption_section(tmp: str, limit: Optional[int], jobs: int) -> List[str]:
     """Accuracy and uncertainty under input corruption, per method (the claims' "predictive
     performance" on shifted inputs)."""
     lines = ["## 3. Under input corruption", "",
@@ -164,7 +164,7 @@ def corruption_section(tmp, limit, jobs):
     return lines + [""]
 
 
-def robustness_section(tmp, limit, jobs):
+def robustness_section(tmp: str, limit: Optional[int], jobs: int) -> List[str]:
     """Stochastic-MTJ variation: how the realised p and the uncertainty drift, per method."""
     lines = ["## 4. Robustness to dropout-device variation", "",
              "Each dropout module gets its own thermal stability Δ (relative Gaussian σ below) and is driven with "
@@ -193,7 +193,7 @@ def robustness_section(tmp, limit, jobs):
     return lines + [""]
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "results.md"))
     ap.add_argument("--quick", action="store_true", help="small image counts and T values")
@@ -203,7 +203,7 @@ def main():
     Ts, limit = ([1, 5], 100) if args.quick else ([1, 5, 10, 20, 50], 1000)
     with tempfile.TemporaryDirectory() as tmp:
         lines = ["# Dropout hardware side by side", "",
-                 f"Written by `/usr/bin/python3 scripts/compare_dropout.py{' --quick' if args.quick else ''}` on "
+                 f"Written by `/usr/bin/python3 -m scripts.compare_dropout{' --quick' if args.quick else ''}` on "
                  f"{datetime.date.today()} ({platform.machine()}, {os.cpu_count()} cores). Regenerate it with the "
                  "same command; every number below is from a simulator run made by that command.", ""]
         lines += structure_section(tmp, T, args.jobs)

@@ -17,7 +17,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates npm nodejs   # git: t
       libsystemc-dev libboost-dev libboost-program-options-dev          # Boost.Math (header-only), Program_options
       libspdlog-dev libyaml-cpp-dev libgtest-dev libonnx-dev libprotobuf-dev nlohmann-json3-dev libbenchmark-dev
       python3-torch python3-onnx python3-numpy python3-yaml python3-matplotlib
-      python3-distributed python3-pytest python3-jsonschema libopenblas0-pthread
+      python3-distributed python3-pytest python3-jsonschema mypy libopenblas0-pthread
       dataset-fashion-mnist
       clang libclang-rt-14-dev)  # clang (14 on Debian 12) and its runtime: the libFuzzer harnesses, fuzz/
 missing=()

@@ -4,6 +4,7 @@ VGG-small and a ResNet-18-shaped chain on 32x32x3 inputs, written in the bayesci
 
 import os
 import struct
+from typing import Any, List, Tuple
 
 import numpy as np
 import onnx
@@ -15,7 +16,7 @@ VGG_SMALL = [("conv1", 128, 1, 0), ("conv2", 128, 1, 2), ("conv3", 256, 1, 0), (
 # ResNet-18's 17 conv layers (3x3; stride 2 at the first conv of stages 2-4) without the skip
 # connections and 1x1 shortcut convs, which this importer does not take; a 4x4 max-pool stands in
 # for the global average pool. Counts, energy and latency of the 3x3 convs are those of ResNet-18.
-RESNET18_CHAIN = ([("conv1", 64, 1, 0)] +
+RESNET18_CHAIN: Tuple[List[Tuple[str, int, int, int]], List[Any]] = ([("conv1", 64, 1, 0)] +
                   [(f"s1c{i}", 64, 1, 0) for i in range(1, 5)] +
                   [("s2c1", 128, 2, 0)] + [(f"s2c{i}", 128, 1, 0) for i in range(2, 5)] +
                   [("s3c1", 256, 2, 0)] + [(f"s3c{i}", 256, 1, 0) for i in range(2, 5)] +
@@ -24,24 +25,29 @@ RESNET18_CHAIN = ([("conv1", 64, 1, 0)] +
 STRUCTURES = {"vgg_small_32": VGG_SMALL, "resnet18_chain_32": RESNET18_CHAIN}
 
 
-def build(name, seed=0, classes=10):
+def build(name: str, seed: int = 0, classes: int = 10) -> Any:
     convs, fcs = STRUCTURES[name]
     rng = np.random.default_rng(seed)
     inits, nodes = [], []
 
-    def const(n, v):
+    def const(n: str, v: Any) -> None:
         inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), n))
 
-    const("input.threshold", 0.5), const("const.one", 1.0), const("const.minus_one", -1.0), const("const.zero", 0.0)
+    const("input.threshold", 0.5)
+    const("const.one", 1.0)
+    const("const.minus_one", -1.0)
+    const("const.zero", 0.0)
     nodes += [helper.make_node("GreaterOrEqual", ["input", "input.threshold"], ["input.ge"], name="input.binarize"),
               helper.make_node("Where", ["input.ge", "const.one", "const.minus_one"], ["x0"], name="input.sign")]
     cur, c, h = "x0", 3, 32
 
-    def tail(layer, n, fan_in, shape, sign):
+    def tail(layer: str, n: int, fan_in: int, shape: Any, sign: bool) -> None:
         nonlocal cur
         const(f"{layer}.alpha", np.ones(shape, np.float32))
-        const(f"{layer}.bn.gamma", rng.uniform(0.5, 1.5, n)), const(f"{layer}.bn.beta", rng.normal(0, 0.1, n))
-        const(f"{layer}.bn.mean", rng.normal(0, np.sqrt(fan_in), n)), const(f"{layer}.bn.var", np.full(n, float(fan_in)))
+        const(f"{layer}.bn.gamma", rng.uniform(0.5, 1.5, n))
+        const(f"{layer}.bn.beta", rng.normal(0, 0.1, n))
+        const(f"{layer}.bn.mean", rng.normal(0, np.sqrt(fan_in), n))
+        const(f"{layer}.bn.var", np.full(n, float(fan_in)))
         nodes.append(helper.make_node("Mul", [cur, f"{layer}.alpha"], [f"{layer}.s"], name=f"{layer}.scale"))
         nodes.append(helper.make_node("BatchNormalization", [f"{layer}.s"] + [f"{layer}.bn.{k}" for k in
                                       ("gamma", "beta", "mean", "var")], [f"{layer}.z"], name=f"{layer}.bn",
@@ -84,7 +90,7 @@ def build(name, seed=0, classes=10):
     return model
 
 
-def write_synthetic_idx(folder, n=8, seed=0):
+def write_synthetic_idx(folder: str, n: int = 8, seed: int = 0) -> None:
     """Random 3x32x32 images stored as idx with 96 rows x 32 columns (CHW bytes), and labels."""
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
