@@ -109,7 +109,7 @@ def stop(procs):
             os.killpg(p.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        p.wait()
+        p.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -24,3 +24,18 @@ def test_mypy_config_demands_hints_on_every_function():
         cfg = tomllib.load(f)["tool"]["mypy"]
     assert cfg["disallow_untyped_defs"] is True and cfg["disallow_incomplete_defs"] is True
     assert set(cfg["files"]) == {"models", "sweep/bayescim_sweep", "bench", "scripts"}
+
+
+def test_no_python_file_above_600_lines():
+    """Files stay small enough to read (the spec loader was split for this)."""
+    long = []
+    for folder in ("models", "sweep", "bench", "scripts"):
+        for root, _, files in os.walk(os.path.join(REPO_ROOT, folder)):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(root, name)
+                    with open(path) as f:
+                        n = sum(1 for _ in f)
+                    if n > 600:
+                        long.append(f"{os.path.relpath(path, REPO_ROOT)}: {n} lines")
+    assert not long, long
