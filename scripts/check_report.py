@@ -8,22 +8,23 @@ Prints one line per report ("ok", or the number of violations followed by one li
 the JSON path of the offending value) and exits 0 when every report conforms, 1 when one does
 not, 2 on a usage error. Beyond the schema, a report must be strict JSON: NaN and Infinity are
 rejected, in a file and in an already-parsed report alike. The tests use report_errors() through
-tests/python/conftest.py (check_report).
+tests/harness.py (check_report).
 """
 
 import json
 import math
 import os
 import sys
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import jsonschema
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "report-schema.json")
 
-_validator = None
+_validator: Optional[Any] = None
 
 
-def validator():
+def validator() -> Any:
     """The schema's validator; the schema itself is checked against its meta-schema first."""
     global _validator
     if _validator is None:
@@ -34,14 +35,14 @@ def validator():
     return _validator
 
 
-def _where(path):
+def _where(path: Sequence[Union[str, int]]) -> str:
     out = "$"
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
 
 
-def _non_finite(x, path="$"):
+def _non_finite(x: Any, path: str = "$") -> Iterator[str]:
     """JSON has no NaN or infinity; jsonschema counts float('nan') as a number, so look for them here."""
     if isinstance(x, float) and not math.isfinite(x):
         yield f"{path}: {x!r} is not a JSON number"
@@ -53,17 +54,17 @@ def _non_finite(x, path="$"):
             yield from _non_finite(v, f"{path}[{i}]")
 
 
-def load_report(path):
+def load_report(path: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
     """Parses a report file as strict JSON (NaN, Infinity and -Infinity are errors)."""
 
-    def no_constant(name):
+    def no_constant(name: str) -> Any:
         raise ValueError(f"{path}: non-JSON constant {name}")
 
     with open(path) as f:
         return json.load(f, parse_constant=no_constant)
 
 
-def report_errors(report):
+def report_errors(report: Union[str, "os.PathLike[str]", Dict[str, Any]]) -> List[str]:
     """The violations of one report (a path or a parsed report), each '<JSON path>: <what>', sorted."""
     if isinstance(report, (str, os.PathLike)):
         report = load_report(report)
@@ -73,7 +74,7 @@ def report_errors(report):
     return sorted(errors)
 
 
-def main(argv):
+def main(argv: List[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr if not argv else sys.stdout)
         return 2 if not argv else 0
@@ -84,8 +85,8 @@ def main(argv):
         except (OSError, ValueError) as e:  # unreadable, not JSON, NaN
             errors = [str(e)]
         print(f"{path}: {'ok' if not errors else f'{len(errors)} violation(s)'}")
-        for e in errors:
-            print(f"  {e}")
+        for line in errors:
+            print(f"  {line}")
         bad += bool(errors)
     return 1 if bad else 0
 
