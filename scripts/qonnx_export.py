@@ -17,7 +17,7 @@ The graph has the exporter's idioms, which `models/onnx_import.cpp` folds (model
 simulator refuses by name and bit width. Weights are random (`--seed`), or trained for
 `--epochs` on MNIST with a straight-through estimator (`--data-dir`, default data/).
 
-    /usr/bin/python3 scripts/qonnx_export.py --hidden 64,64,64 --epochs 1 --out out/tfc_w1a1.onnx
+    /usr/bin/python3 -m scripts.qonnx_export --hidden 64,64,64 --epochs 1 --out out/tfc_w1a1.onnx
 """
 
 import argparse
@@ -26,6 +26,7 @@ import os
 import sys
 import time
 import warnings
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -41,17 +42,17 @@ class _BipolarQuant(torch.autograd.Function):
     """+scale where x >= 0, else -scale; straight-through gradient where |x| <= 1."""
 
     @staticmethod
-    def forward(ctx, x, scale):
+    def forward(ctx: Any, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return torch.where(x >= 0, scale, -scale)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
         (x,) = ctx.saved_tensors
         return grad * (x.abs() <= 1).to(grad.dtype), None
 
     @staticmethod
-    def symbolic(g, x, scale):
+    def symbolic(g: Any, x: Any, scale: Any) -> Any:
         return g.op(f"{_EXPORT['domain']}::BipolarQuant", x, scale)
 
 
@@ -59,7 +60,7 @@ class _Quant(torch.autograd.Function):
     """QONNX Quant, signed and narrow: q = clip(round(x / scale + zeropt)); a 1-bit signed Quant is bipolar."""
 
     @staticmethod
-    def forward(ctx, x, scale, zeropt, bits):
+    def forward(ctx: Any, x: torch.Tensor, scale: torch.Tensor, zeropt: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         b = int(bits.item())
         u = x / scale + zeropt
@@ -71,12 +72,12 @@ class _Quant(torch.autograd.Function):
         return (q - zeropt) * scale
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
         (x,) = ctx.saved_tensors
         return grad * (x.abs() <= 1).to(grad.dtype), None, None, None
 
     @staticmethod
-    def symbolic(g, x, scale, zeropt, bits):
+    def symbolic(g: Any, x: Any, scale: Any, zeropt: Any, bits: Any) -> Any:
         return g.op(f"{_EXPORT['domain']}::Quant", x, scale, zeropt, bits, signed_i=1, narrow_i=1,
                     rounding_mode_s="ROUND")
 
@@ -84,14 +85,14 @@ class _Quant(torch.autograd.Function):
 class Quantizer(nn.Module):
     """A Brevitas-style quantiser: BipolarQuant for 1 bit (or Quant with quant_op='quant'), Quant otherwise."""
 
-    def __init__(self, bits, quant_op="bipolar"):
+    def __init__(self, bits: int, quant_op: str = "bipolar") -> None:
         super().__init__()
         self.register_buffer("scale", torch.tensor(1.0))
         self.register_buffer("zeropt", torch.tensor(0.0))
         self.register_buffer("bits", torch.tensor(float(bits)))
         self.bipolar = bits == 1 and quant_op == "bipolar"
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bipolar:
             return _BipolarQuant.apply(x, self.scale)
         return _Quant.apply(x, self.scale, self.zeropt, self.bits)
@@ -100,7 +101,7 @@ class Quantizer(nn.Module):
 class TensorNorm(nn.Module):
     """Per-tensor affine normalisation of the logits (one mean, variance, weight and bias)."""
 
-    def __init__(self, eps=1e-4, momentum=0.1):
+    def __init__(self, eps: float = 1e-4, momentum: float = 0.1) -> None:
         super().__init__()
         self.eps, self.momentum = eps, momentum
         self.weight = nn.Parameter(torch.ones(1))
@@ -108,7 +109,7 @@ class TensorNorm(nn.Module):
         self.register_buffer("running_mean", torch.zeros(1))
         self.register_buffer("running_var", torch.ones(1))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             mean, var = x.mean(), x.var(unbiased=False)
             with torch.no_grad():
@@ -124,8 +125,9 @@ class BrevitasStyleNet(nn.Module):
     """mlp: 784 -> hidden... -> classes. cnn: conv 3x3 (no padding) per channel count, each with BN and
     sign, max-pool 2 after the last conv, flatten, then the dense layers as in the mlp."""
 
-    def __init__(self, topology="mlp", hidden=(64, 64, 64), channels=(8, 16), classes=10, weight_bits=1,
-                 act_bits=1, quant_op="bipolar"):
+    def __init__(self, topology: str = "mlp", hidden: Sequence[int] = (64, 64, 64), channels: Sequence[int] = (8, 16),
+                 classes: int = 10, weight_bits: int = 1,
+                 act_bits: int = 1, quant_op: str = "bipolar") -> None:
         super().__init__()
         self.topology = topology
         self.input_shape = (1, 28, 28)
@@ -154,7 +156,7 @@ class BrevitasStyleNet(nn.Module):
         self.weight_quant = Quantizer(weight_bits, quant_op)
         self.tensor_norm = TensorNorm()
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.topology == "mlp":
             x = x.view(x.shape[0], -1)
         x = 2.0 * x - torch.tensor([1.0])
@@ -169,7 +171,7 @@ class BrevitasStyleNet(nn.Module):
             x = act(bn(F.linear(x, self.weight_quant(w))))
         return self.tensor_norm(F.linear(x, self.weight_quant(self.fc_w[-1])))
 
-    def randomize(self, seed):
+    def randomize(self, seed: int) -> "BrevitasStyleNet":
         """Random BN and TensorNorm statistics of the scale a binary layer's pre-activations have."""
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():
@@ -190,10 +192,9 @@ class BrevitasStyleNet(nn.Module):
         return self
 
 
-def train(model, data_dir, epochs, seed, batch=100, lr=1e-2):
+def train(model: "BrevitasStyleNet", data_dir: str, epochs: int, seed: int, batch: int = 100, lr: float = 1e-2) -> float:
     """A short STE training on MNIST (latent weights clipped to [-1, 1]); returns the test accuracy."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models"))
-    import datasets  # models/datasets.py
+    from models import datasets
 
     images, labels, _ = datasets.load(data_dir, "mnist", "train")
     x = torch.from_numpy(images.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
@@ -220,7 +221,7 @@ def train(model, data_dir, epochs, seed, batch=100, lr=1e-2):
     return float((logits.argmax(1).numpy() == labels).mean())
 
 
-def export(model, opset=9, domain=DOMAINS[0]):
+def export(model: "BrevitasStyleNet", opset: int = 9, domain: str = DOMAINS[0]) -> bytes:
     """The ONNX bytes of the model as the Brevitas QONNX export writes them (see the module doc)."""
     _EXPORT["domain"] = domain
     f = io.BytesIO()
@@ -239,7 +240,7 @@ def export(model, opset=9, domain=DOMAINS[0]):
     return m.SerializeToString()
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="the .onnx file to write")
     ap.add_argument("--topology", choices=("mlp", "cnn"), default="mlp")

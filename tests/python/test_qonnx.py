@@ -5,26 +5,19 @@ added from the config (the draws regenerated with rng.py, as parity.py does). A 
 refused with one error naming the node and its bit width."""
 
 import csv
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
 
-from conftest import DATA_DIR, REPO_ROOT
-import datasets
-import rng
 from onnx_numpy import numpy_graph
 
-sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
-import qonnx_export  # noqa: E402
-
-EXE = os.environ.get("BAYESCIM_EXE") or os.path.join(REPO_ROOT, "build", "bayescim")
-CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
+from models import datasets
+from models import rng
+from scripts import qonnx_export
+from tests.harness import CONFIG, DATA_DIR, read_report, run_sim as run_bayescim
 N = 12
 
 
@@ -35,14 +28,12 @@ def write_model(path, topology="mlp", opset=9, domain="onnx.brevitas", quant_op=
 
 
 def run_sim(model, out, *extra, check=True):
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    p = subprocess.run([EXE, "run", CONFIG, "--set", f"model.path={model}", "--limit", str(N), "--samples-csv",
-                        "--quiet", "--out", str(out), *extra], capture_output=True, text=True, env=env, timeout=300)
+    p = run_bayescim("run", CONFIG, "--set", f"model.path={model}", "--limit", str(N), "--samples-csv",
+                     "--quiet", "--out", str(out), *extra, check=False, timeout=300)
     if not check:
         return p
     assert p.returncode == 0, p.stderr
-    with open(os.path.join(out, "report.json")) as f:
-        rep = json.load(f)
+    rep = read_report(out)
     with open(os.path.join(out, "samples.csv")) as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "id"]
     logits = np.array([[float(r[f"logit{c}"]) for c in range(10)] for r in rows])
