@@ -59,22 +59,40 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
       break;
     }
   prefix_counts_.assign(cfg_.net->layers.size(), LayerCounts{});
+  prefix_drive_.resize(cfg_.net->layers.size());
+}
+
+TileOp Controller::tile_op(const models::CompiledLayer& l, int a, const std::uint64_t* rows,
+                           const std::uint64_t* active, bool drop, std::uint64_t* dst,
+                           const InferenceRequest& req) {
+  const int positions = l.src->positions();
+  const int rt = cfg_.mapping->arrays[static_cast<std::size_t>(a)].row_tile;
+  TileOp op;
+  op.rows = rows;
+  op.active = active;
+  op.words = l.words;
+  op.positions = positions;
+  op.drop = drop;
+  op.out_bits = dst;
+  op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
+  op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
+  op.trace = req.trace;
+  op.image_key = req.image_key;
+  op.sample = req.sample;
+  return op;
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
-  if (tx.get_command() != tlm::TLM_WRITE_COMMAND) {
-    tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    return;
-  }
-  switch (tx.get_address()) {
-    case kProgram: program_all(delay); break;
-    case kInfer: infer(*reinterpret_cast<InferenceRequest*>(tx.get_data_ptr()), delay); break;
-    case kDrain: {
-      const sc_time now = sc_core::sc_time_stamp() + delay;
-      if (drain_ > now) delay += drain_ - now;
-      break;
-    }
-    default: tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); return;
+  if (!check_payload(tx, name())) return;
+  if (command_of<ProgramRequest>(tx)) {
+    program_all(delay);
+  } else if (auto* req = command_of<InferenceRequest>(tx)) {
+    infer(*req, delay);
+  } else if (command_of<DrainRequest>(tx)) {
+    const sc_time now = sc_core::sc_time_stamp() + delay;
+    if (drain_ > now) delay += drain_ - now;
+  } else {
+    return reject_command(tx, name(), "ProgramRequest, InferenceRequest or DrainRequest");
   }
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -83,8 +101,9 @@ void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
 void Controller::program_all(sc_time& delay) {
   const auto& arrays = cfg_.mapping->arrays;
   for (std::size_t a = 0; a < arrays.size(); ++a) {
-    TileProgram p{&cfg_.net->layers[arrays[a].layer]};
-    transport(tile_socket[static_cast<int>(a)], tlm::TLM_WRITE_COMMAND, kProgram, p, delay, name());
+    TileProgram p;
+    p.layer = &cfg_.net->layers[arrays[a].layer];
+    send(tile_socket[static_cast<int>(a)], p, delay, name());
   }
   log_->debug("programmed {} arrays", arrays.size());
 }
@@ -135,14 +154,16 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     const LayerCounts counts_before{digital_adds_, digital_neurons_, buffer_bits_, pool_ops_};
 
     if (replay && static_cast<int>(li) < prefix) {
-      // The same inputs as in this image's first sample: the arrays repeat their accounting and
-      // time, the digital periphery its counts; the activations come from the first sample.
+      // The same inputs as in this image's first sample: the arrays read the drive kept from it
+      // (each tile's memo answers the repeated operation), the digital periphery repeats its
+      // counts; the activations come from the first sample.
       const sc_time issue = delay;
       sc_time done = issue;
+      const Drive& drive = prefix_drive_[li];
       for (int a : lm.arrays) {
         sc_time t = issue;
-        TileReplay r;
-        transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kReplay, r, t, name());
+        TileOp op = tile_op(l, a, drive.rows.data(), drive.active.data(), false, s.pool ? buf_pre_.data() : y, req);
+        send(tile_socket[a], op, t, name());
         done = std::max(done, t);
       }
       delay = done + digital_time_[li];
@@ -178,7 +199,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       d.bits = mask_.data();
       d.trace = req.trace;
       if (overlap) not_before(dropout_free_);
-      transport(dropout_socket, tlm::TLM_READ_COMMAND, kDraw, d, delay, name());
+      send(dropout_socket, d, delay, name());
       draws_pending = d.overlapped;
       if (overlap) dropout_free_ = base + delay + draws_pending;
       mask = mask_.data();
@@ -206,6 +227,11 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
                   active_.data() + static_cast<std::size_t>(p) * l.words);
     }
 
+    if (static_cast<int>(li) < prefix) {  // kept for the later samples of this image
+      const std::size_t n = static_cast<std::size_t>(positions) * l.words;
+      prefix_drive_[li].rows.assign(rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(n));
+      prefix_drive_[li].active.assign(active_.begin(), active_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
     sync(2);
     if (req.trace) {
       sig_wordlines_.write(active_[0]);
@@ -224,21 +250,10 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       for (int rep = 0; rep < lm.replicas; ++rep)
         for (int rt = 0; rt < lm.row_tiles; ++rt) {
           const int a = lm.arrays[(static_cast<std::size_t>(rep) * lm.col_tiles + ct) * lm.row_tiles + rt];
-          TileOp op;
-          op.rows = rows_.data();
-          op.active = active_.data();
-          op.words = l.words;
-          op.positions = positions;
-          op.drop = drop;
-          op.out_bits = dst;
-          op.partial = partial_.data() + static_cast<std::size_t>(rt) * positions * cfg_.arch.cols;
-          op.active_rows = active_rows_.data() + static_cast<std::size_t>(rt) * positions;
-          op.trace = req.trace;
-          op.image_key = req.image_key;
-          op.sample = req.sample;
+          TileOp op = tile_op(l, a, rows_.data(), active_.data(), drop, dst, req);
           sc_time t = issue;
           if (req.trace) tiles_[a]->set_busy(true);
-          transport(tile_socket[a], tlm::TLM_WRITE_COMMAND, kCompute, op, t, name());
+          send(tile_socket[a], op, t, name());
           done = std::max(done, t);
           if (req.trace) finish.push_back({t, a});
           buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) *

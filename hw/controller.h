@@ -53,6 +53,8 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program_all(sc_core::sc_time& delay);
   void infer(InferenceRequest& req, sc_core::sc_time& delay);
+  TileOp tile_op(const models::CompiledLayer& l, int a, const std::uint64_t* rows, const std::uint64_t* active,
+                 bool drop, std::uint64_t* dst, const InferenceRequest& req);
 
   Config cfg_;
   ActionTable actions_;
@@ -94,6 +96,10 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   std::vector<std::uint64_t> prefix_x_;
   std::vector<float> prefix_logits_;
   std::vector<LayerCounts> prefix_counts_;
+  struct Drive {
+    std::vector<std::uint64_t> rows, active;
+  };
+  std::vector<Drive> prefix_drive_;  // each prefix layer's wordline drive in the image's first sample
   // The first dropout layer's input is the same in every MC sample of an image: its unmasked
   // wordline drive is gathered once per image and each sample's draws only clear rows of it.
   bool gather_valid_ = false;

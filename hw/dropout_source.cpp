@@ -92,11 +92,11 @@ DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
 }
 
 void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
-  if (tx.get_command() != tlm::TLM_READ_COMMAND || tx.get_address() != kDraw || cfg_.modules.modules == 0) {
-    tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    return;
-  }
-  auto& r = *reinterpret_cast<DropoutRequest*>(tx.get_data_ptr());
+  if (!check_payload(tx, name())) return;
+  auto* req = command_of<DropoutRequest>(tx);
+  if (!req) return reject_command(tx, name(), "DropoutRequest");
+  if (cfg_.modules.modules == 0) return fail(tx, tlm::TLM_GENERIC_ERROR_RESPONSE, name(), "draws requested from a design without dropout modules");
+  auto& r = *req;
   std::fill(r.bits, r.bits + models::words_for(static_cast<int>(r.count)), 0);
   for (std::size_t i = 0; i < r.count; ++i) {
     const double p = module_p_[cfg_.modules.module_of(static_cast<std::size_t>(r.layer), i)];

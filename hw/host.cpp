@@ -21,7 +21,7 @@ void Host::run() {
 
   ProgramRequest prog;
   sc_time d = sc_core::SC_ZERO_TIME;
-  transport(socket, tlm::TLM_WRITE_COMMAND, kProgram, prog, d, name());
+  send(socket, prog, d, name());
   wait(d);  // programming finishes before inference starts
   program_ps_ = d.value();
   qk.reset();
@@ -42,7 +42,7 @@ void Host::run() {
       req.trace = j < cfg_.trace_images;
       if (req.trace) qk.sync();  // the traced window runs at real simulated time
       sc_time delay = qk.get_local_time();
-      transport(socket, tlm::TLM_WRITE_COMMAND, kInfer, req, delay, name());
+      send(socket, req, delay, name());
       qk.set(delay);
       if (qk.need_sync()) qk.sync();
       cfg_.sink(j, t, logits.data(), bits.data());
@@ -51,7 +51,7 @@ void Host::run() {
   }
   DrainRequest drain;
   sc_time d_end = qk.get_local_time();
-  transport(socket, tlm::TLM_WRITE_COMMAND, kDrain, drain, d_end, name());
+  send(socket, drain, d_end, name());
   qk.set(d_end);
   qk.sync();
   infer_ps_ = (sc_core::sc_time_stamp() - t0).value();

@@ -1,44 +1,53 @@
-// Transaction contents exchanged over the TLM sockets. A generic payload's data pointer points to
-// one of these structs; the address selects the command (LT modelling with delay annotation).
+// The commands exchanged over the TLM sockets. Each command is its own type, carried by the
+// generic payload as a tlm_extension (no data buffer, no address decoding): the initiator sends
+// it with send(), the target takes it with command_of<T>() after check_payload(). A payload that
+// carries no known command, has the wrong TLM command or a data buffer, gets an error response
+// and an SC_REPORT_ERROR naming the target (loosely-timed modelling with delay annotation).
 #pragma once
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <systemc>
 #include <tlm>
-#include <vector>
 
 #include "models/compiled.h"
 
 namespace bayescim::hw {
 
-enum Address : std::uint64_t {
-  kProgram = 0x0,  // write: TileProgram / ProgramRequest
-  kCompute = 0x1,  // write: TileOp
-  kInfer = 0x2,    // write: InferenceRequest (host -> controller)
-  kDraw = 0x3,     // read: DropoutDraw (controller -> dropout unit)
-  kDrain = 0x4,    // write: DrainRequest (host -> controller): wait until every issued sample is done
-  kReplay = 0x5,   // write: TileReplay (controller -> tile): repeat the tile's last operation's accounting
+// A command type: T derives from Command<T, its TLM command>. The payload never owns a command
+// (send() detaches it before the payload is destroyed), so free() is never reached.
+template <class T, tlm::tlm_command Cmd>
+struct Command : tlm::tlm_extension<T> {
+  static constexpr tlm::tlm_command kTlmCommand = Cmd;
+  tlm::tlm_extension_base* clone() const override { return new T(static_cast<const T&>(*this)); }
+  void copy_from(const tlm::tlm_extension_base& other) override { static_cast<T&>(*this) = static_cast<const T&>(other); }
 };
 
-// Controller -> tile: the tile's last operation is repeated with the same inputs (a layer before
-// the first dropout layer, in a later MC sample of the same image, ideal devices). The outputs are
-// known; the tile adds that operation's action counts and busy time again and annotates its time.
-struct TileReplay {};
+// Host -> controller: write the weights of the whole network into the tiles.
+struct ProgramRequest : Command<ProgramRequest, tlm::TLM_WRITE_COMMAND> {};
 
 // Host -> controller, after the last sample: the annotated delay is raised to the time the last
 // sample leaves the pipeline (samples may still be in flight when pipeline_samples is on).
-struct DrainRequest {};
+struct DrainRequest : Command<DrainRequest, tlm::TLM_WRITE_COMMAND> {};
 
-// Host -> controller: write the weights of the whole network into the tiles.
-struct ProgramRequest {};
+// Host -> controller: one MC sample of one image.
+struct InferenceRequest : Command<InferenceRequest, tlm::TLM_WRITE_COMMAND> {
+  const std::uint8_t* pixels = nullptr;
+  std::uint64_t image_key = 0;
+  int sample = 0;
+  float* logits = nullptr;            // [classes]
+  std::uint8_t* drop_bits = nullptr;  // [dropout layers], filled with the bits used
+  int image = 0;                      // index of the job, for tracing
+  bool trace = false;                 // inside the VCD window: sync at every step, update signals
+};
 
 // Controller -> tile: store a weight slice and its per-column references (both scale states).
-struct TileProgram {
+struct TileProgram : Command<TileProgram, tlm::TLM_WRITE_COMMAND> {
   const models::CompiledLayer* layer = nullptr;
 };
 
 // Controller -> tile: read the array once per output position of the layer.
-struct TileOp {
+struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND> {
   const std::uint64_t* rows = nullptr;    // [positions][words] the layer's packed row vectors
   const std::uint64_t* active = nullptr;  // [positions][words] wordlines on (padding, dropout off)
   std::size_t words = 0;                  // stride of rows and active
@@ -52,44 +61,56 @@ struct TileOp {
   int sample = 0;
 };
 
-// Host -> controller: one MC sample of one image.
-struct InferenceRequest {
-  const std::uint8_t* pixels = nullptr;
-  std::uint64_t image_key = 0;
-  int sample = 0;
-  float* logits = nullptr;           // [classes]
-  std::uint8_t* drop_bits = nullptr; // [dropout layers], filled with the bits used
-  int image = 0;                     // index of the job, for tracing
-  bool trace = false;                // inside the VCD window: sync at every step, update signals
-};
-
 // Controller -> dropout source: the draws one layer needs in one MC sample.
-struct DropoutRequest {
+struct DropoutRequest : Command<DropoutRequest, tlm::TLM_READ_COMMAND> {
   std::uint64_t image_key = 0;
   int sample = 0;
-  int layer = 0;                 // index of the layer in the network
-  std::size_t offset = 0;        // first draw index of the layer within the sample
-  std::size_t count = 0;         // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
-  std::uint64_t* bits = nullptr; // [words_for(count)] output, 1 = drop
+  int layer = 0;                  // index of the layer in the network
+  std::size_t offset = 0;         // first draw index of the layer within the sample
+  std::size_t count = 0;          // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
+  std::uint64_t* bits = nullptr;  // [words_for(count)] output, 1 = drop
   bool trace = false;
-  // Pipelined modules annotate only their first round; the remaining rounds (one per further
-  // output position) overlap the array reads, and the layer cannot end before they do.
+  // Response: pipelined modules annotate only their first round; the remaining rounds (one per
+  // further output position) overlap the array reads, and the layer cannot end before they do.
   sc_core::sc_time overlapped{sc_core::SC_ZERO_TIME};
 };
 
-// Sends one command through an initiator socket (anything with operator->() to a transport
-// interface) and throws std::logic_error naming `who` if the target answers with an error.
-template <class Socket, class Payload>
-void transport(Socket&& socket, tlm::tlm_command cmd, std::uint64_t addr, Payload& data, sc_core::sc_time& delay,
-               const char* who) {
+// Target side. Checks what every command shares (no data buffer, no byte enables); on a
+// violation sets the error response, reports it and returns false.
+bool check_payload(tlm::tlm_generic_payload& tx, const char* target);
+// The command of type T the payload carries with T's TLM command, or nullptr.
+template <class T>
+T* command_of(tlm::tlm_generic_payload& tx) {
+  T* c = nullptr;
+  tx.get_extension(c);
+  return c && tx.get_command() == T::kTlmCommand ? c : nullptr;
+}
+// Sets the error response `status` and reports `why` (SC_REPORT_ERROR, which throws by default).
+void fail(tlm::tlm_generic_payload& tx, tlm::tlm_response_status status, const char* target, const std::string& why);
+// A payload with no command this target takes: TLM_COMMAND_ERROR_RESPONSE and SC_REPORT_ERROR.
+void reject_command(tlm::tlm_generic_payload& tx, const char* target, const char* expected);
+
+// Initiator side: sends one command through a socket (anything with operator->() to a transport
+// interface); throws std::logic_error naming `who` if the target answers with an error.
+template <class Socket, class T>
+void send(Socket&& socket, T& cmd, sc_core::sc_time& delay, const char* who) {
   tlm::tlm_generic_payload tx;
-  tx.set_command(cmd);
-  tx.set_address(addr);
-  tx.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-  tx.set_data_length(sizeof(Payload));
+  tx.set_command(T::kTlmCommand);
+  tx.set_address(0);
+  tx.set_data_ptr(nullptr);
+  tx.set_data_length(0);
+  tx.set_streaming_width(0);
+  tx.set_byte_enable_ptr(nullptr);
   tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  tx.set_extension(&cmd);
+  struct Detach {  // the payload must not free the caller's command, even if the target throws
+    tlm::tlm_generic_payload& tx;
+    T* cmd;
+    ~Detach() { tx.clear_extension(cmd); }
+  } detach{tx, &cmd};
   socket->b_transport(tx, delay);
-  if (tx.is_response_error()) throw std::logic_error(std::string(who) + ": transaction to address " + std::to_string(addr) + " failed");
+  if (tx.is_response_error())
+    throw std::logic_error(std::string(who) + ": command failed: " + tx.get_response_string());
 }
 
 }  // namespace bayescim::hw

@@ -65,15 +65,10 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
 }
 
 void Tile::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
-  const auto addr = tx.get_address();
-  if (tx.get_command() != tlm::TLM_WRITE_COMMAND || (addr != kProgram && addr != kCompute && addr != kReplay) ||
-      (addr == kReplay && analog_)) {  // an analog tile's read energy is a float sum: never replayed
-    tx.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    return;
-  }
-  if (addr == kProgram) program(*reinterpret_cast<TileProgram*>(tx.get_data_ptr()), delay);
-  else if (addr == kReplay) replay(delay);
-  else compute(*reinterpret_cast<TileOp*>(tx.get_data_ptr()), delay);
+  if (!check_payload(tx, name())) return;
+  if (auto* p = command_of<TileProgram>(tx)) program(*p, delay);
+  else if (auto* op = command_of<TileOp>(tx)) compute(*op, delay);
+  else return reject_command(tx, name(), "TileProgram or TileOp");
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
