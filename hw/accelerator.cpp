@@ -48,14 +48,11 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
     tc.sa_path = mapping_.layers[mapping_.arrays[a].layer].sa_path;
     tc.index = static_cast<int>(a);
     tc.seed = cfg.seed;
-    tc.memo = cfg.prefix_reuse;
+    tc.accelerate = cfg.prefix_reuse;
     const std::string tname = "tile_" + std::to_string(a);
     tiles_.push_back(std::make_unique<Tile>(tname.c_str(), tc));
     controller_->tile_socket.bind(tiles_.back()->socket);
   }
-  std::vector<Tile*> raw;
-  for (auto& t : tiles_) raw.push_back(t.get());
-  controller_->attach_tiles(raw);
 }
 
 void Accelerator::trace(sc_core::sc_trace_file* tf, const TraceSelection& which) const {

@@ -243,7 +243,6 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     std::uint64_t* dst = s.pool ? buf_pre_.data() : y;
     const sc_time issue = delay;
     sc_time done = issue;
-    std::vector<std::pair<sc_time, int>> finish;  // traced window: each array's end, to drop its busy line
     done = std::max(done, issue + draws_pending);
     for (int ct = 0; ct < lm.col_tiles; ++ct) {
       const auto& first = mapping.arrays[lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles]];
@@ -252,10 +251,8 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
           const int a = lm.arrays[(static_cast<std::size_t>(rep) * lm.col_tiles + ct) * lm.row_tiles + rt];
           TileOp op = tile_op(l, a, rows_.data(), active_.data(), drop, dst, req);
           sc_time t = issue;
-          if (req.trace) tiles_[a]->set_busy(true);
           send(tile_socket[a], op, t, name());
           done = std::max(done, t);
-          if (req.trace) finish.push_back({t, a});
           buffer_bits_ += static_cast<std::uint64_t>(mapping.arrays[a].rows) *
                           static_cast<std::uint64_t>(mapping.arrays[a].positions);
         }
@@ -284,19 +281,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
       digital_adds_ += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
       digital_neurons_ += static_cast<std::uint64_t>(first.cols) * positions;
     }
-    if (req.trace) {  // lower each array's busy line when it finishes
-      std::stable_sort(finish.begin(), finish.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
-      sc_time now = issue;
-      for (const auto& [t, a] : finish) {
-        wait(t - now);
-        now = t;
-        tiles_[a]->set_busy(false);
-      }
-      delay = done - now;
-    } else {
-      delay = done;
-    }
+    delay = done;  // inside the VCD window each tile lowers its own busy line at its end
     sync(3);
     delay += digital_time_[li];
     if (l.sign) {

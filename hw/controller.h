@@ -46,8 +46,6 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void report_stats(StatsSink& sink) const override;
   // Registers this module's signals (state, wordline enables, dropout mask) in a VCD.
   void trace(sc_core::sc_trace_file* tf) const;
-  // Lets the controller drive the traced busy lines of its tiles.
-  void attach_tiles(std::vector<class Tile*> tiles) { tiles_ = std::move(tiles); }
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -68,8 +66,6 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   std::vector<int> pre_;                      // one position's pre-activations, summed over row tiles
   std::vector<sc_core::sc_time> digital_time_;  // per layer
 
-  std::vector<class Tile*> tiles_;
-  void run_layer_traced(const std::vector<int>& arrays, std::vector<TileOp>& ops, sc_core::sc_time& delay);
 
   // traced signals (written only inside the VCD window)
   sc_core::sc_signal<int> sig_image_{"image", -1}, sig_sample_{"sample", -1}, sig_layer_{"layer", -1};

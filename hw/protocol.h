@@ -10,6 +10,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/engine/array_op.h"
 #include "models/compiled.h"
 
 namespace bayescim::hw {
@@ -46,20 +47,8 @@ struct TileProgram : Command<TileProgram, tlm::TLM_WRITE_COMMAND> {
   const models::CompiledLayer* layer = nullptr;
 };
 
-// Controller -> tile: read the array once per output position of the layer.
-struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND> {
-  const std::uint64_t* rows = nullptr;    // [positions][words] the layer's packed row vectors
-  const std::uint64_t* active = nullptr;  // [positions][words] wordlines on (padding, dropout off)
-  std::size_t words = 0;                  // stride of rows and active
-  int positions = 1;
-  bool drop = false;                      // reference select: dropped scale (true) or alpha
-  std::uint64_t* out_bits = nullptr;      // SA path: outputs [out][positions] of the whole layer
-  int* partial = nullptr;                 // ADC path: match counts [positions][array cols] of this tile
-  int* active_rows = nullptr;             // ADC path: active rows [positions] of this tile
-  bool trace = false;                     // inside the VCD window: update the traced signals
-  std::uint64_t image_key = 0;            // for per-decision noise (SA offset), drawn per read
-  int sample = 0;
-};
+// Controller -> tile: read the array once per output position of the layer (hw/engine/array_op.h).
+struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND>, ArrayOp {};
 
 // Controller -> dropout source: the draws one layer needs in one MC sample.
 struct DropoutRequest : Command<DropoutRequest, tlm::TLM_READ_COMMAND> {

@@ -47,7 +47,8 @@ void StatsSink::merge(const StatsSink& other) {
   for (std::size_t i = 0; i < stats_.size(); ++i) {
     Stat& a = stats_[i];
     const Stat& b = other.stats_[i];
-    if (a.module != b.module || a.name != b.name || a.kind != b.kind || a.energy_each != b.energy_each)
+    if (a.module != b.module || a.name != b.name || a.kind != b.kind || a.energy_each != b.energy_each ||
+        a.array != b.array)
       throw std::logic_error("merging statistics of different designs: " + a.module + "." + a.name);
     if (a.name.rfind("programming", 0) == 0) continue;  // one chip is programmed once; every worker simulates it
     if (a.kind == Stat::Kind::Param) {
@@ -63,7 +64,7 @@ std::string StatsSink::serialise() const {
   os << std::setprecision(17);
   for (const auto& s : stats_)
     os << static_cast<int>(s.kind) << '\t' << s.module << '\t' << s.name << '\t' << s.value << '\t' << s.energy_each
-       << '\t' << s.unit << '\n';
+       << '\t' << s.array << '\t' << s.unit << '\n';
   return os.str();
 }
 
@@ -75,17 +76,19 @@ StatsSink StatsSink::deserialise(const std::string& text) {
     std::istringstream ls(line);
     Stat s;
     int kind = 0;
-    std::string value, each;
+    std::string value, each, array;
     ls >> kind;
     ls.ignore(1);
     std::getline(ls, s.module, '\t');
     std::getline(ls, s.name, '\t');
     std::getline(ls, value, '\t');
     std::getline(ls, each, '\t');
+    std::getline(ls, array, '\t');
     std::getline(ls, s.unit);
     s.kind = static_cast<Stat::Kind>(kind);
     s.value = std::stod(value);
     s.energy_each = std::stod(each);
+    s.array = std::stoi(array);
     sink.stats_.push_back(s);
   }
   return sink;

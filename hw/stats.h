@@ -20,23 +20,36 @@ struct Stat {
   double value = 0;       // count, picoseconds, action count, or parameter value
   double energy_each = 0; // Action: joules per occurrence
   std::string unit;
+  int array = -1;         // the mapping's array (Mapping::arrays index) it belongs to, or -1
 };
 
 class StatsSink {
  public:
   void count(const std::string& module, const std::string& name, double n) {
-    stats_.push_back({Stat::Kind::Count, module, name, n, 0, "1"});
+    stats_.push_back({Stat::Kind::Count, module, name, n, 0, "1", array_});
   }
   void time_ps(const std::string& module, const std::string& name, std::uint64_t ps) {
-    stats_.push_back({Stat::Kind::TimePs, module, name, static_cast<double>(ps), 0, "ps"});
+    stats_.push_back({Stat::Kind::TimePs, module, name, static_cast<double>(ps), 0, "ps", array_});
   }
   void action(const std::string& module, const std::string& component, const std::string& action, double n,
               double energy_each_J) {
-    stats_.push_back({Stat::Kind::Action, module, component + "." + action, n, energy_each_J, "J"});
+    stats_.push_back({Stat::Kind::Action, module, component + "." + action, n, energy_each_J, "J", array_});
   }
   void param(const std::string& module, const std::string& name, double v, const std::string& unit) {
-    stats_.push_back({Stat::Kind::Param, module, name, v, 0, unit});
+    stats_.push_back({Stat::Kind::Param, module, name, v, 0, unit, array_});
   }
+  // While one lives, the statistics reported belong to array `k` of the mapping (a tile's).
+  class ArrayScope {
+   public:
+    ArrayScope(StatsSink& sink, int k) : sink_(sink), before_(sink.array_) { sink_.array_ = k; }
+    ~ArrayScope() { sink_.array_ = before_; }
+    ArrayScope(const ArrayScope&) = delete;
+    ArrayScope& operator=(const ArrayScope&) = delete;
+
+   private:
+    StatsSink& sink_;
+    int before_;
+  };
 
   const std::vector<Stat>& stats() const { return stats_; }
   // Sum of a count or time over all modules (times in seconds).
@@ -57,6 +70,7 @@ class StatsSink {
 
  private:
   std::vector<Stat> stats_;
+  int array_ = -1;
 };
 
 // Implemented by every module that has statistics.

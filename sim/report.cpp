@@ -139,13 +139,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                     {"programming_s", st.sum("programming_time")},
                     {"dropout_draws_per_inference_s", st.sum("dropout_time") / inferences},
                     {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0}};
-    // Per-layer energy: the actions of each layer's arrays (tile_<k> -> Mapping::arrays[k].layer).
+    // Per-layer energy: the actions of each layer's arrays (Stat::array -> Mapping::arrays[k].layer).
     std::vector<std::map<std::pair<std::string, double>, double>> layer_counts(r.mapping->layers.size());
-    const std::string tile_prefix = "accelerator.tile_";
     for (const auto& s : st.stats()) {
-      if (s.kind != hw::Stat::Kind::Action || s.module.rfind(tile_prefix, 0) != 0 || s.name.rfind("programming", 0) == 0)
-        continue;
-      const auto k = static_cast<std::size_t>(std::stoul(s.module.substr(tile_prefix.size())));
+      if (s.kind != hw::Stat::Kind::Action || s.array < 0 || s.name.rfind("programming", 0) == 0) continue;
+      const auto k = static_cast<std::size_t>(s.array);
       layer_counts.at(static_cast<std::size_t>(r.mapping->arrays.at(k).layer))[{s.name, s.energy_each}] += s.value;
     }
     json layers = json::array();
@@ -202,8 +200,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     {  // per array: its place in the mapping and its busy time (simulated), over the whole run
       std::vector<double> busy(r.mapping->arrays.size(), 0.0);
       for (const auto& s : st.stats())
-        if (s.kind == hw::Stat::Kind::TimePs && s.name == "busy_time" && s.module.rfind(tile_prefix, 0) == 0)
-          busy.at(std::stoul(s.module.substr(tile_prefix.size()))) += s.value * 1e-12;
+        if (s.kind == hw::Stat::Kind::TimePs && s.name == "busy_time" && s.array >= 0)
+          busy.at(static_cast<std::size_t>(s.array)) += s.value * 1e-12;
       json tiles = json::array();
       for (std::size_t k = 0; k < busy.size(); ++k) {
         const auto& a = r.mapping->arrays[k];

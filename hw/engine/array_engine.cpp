@@ -1,0 +1,100 @@
+#include "hw/engine/array_engine.h"
+
+#include <algorithm>
+
+#include "hw/physics/energy_table.h"
+
+namespace bayescim::hw {
+
+ArrayEngine::ArrayEngine(const Config& cfg)
+    : cfg_(cfg),
+      phys_(cfg.device.cell),
+      cells_(cfg.device, cfg.arch, cfg.slice, cfg.index, cfg.seed),
+      sa_(phys_, cfg.arch.sa_offset_sigma_A, cfg.seed, cfg.index) {
+  group_rows_ = std::min(rows_per_read(cfg_.arch), std::max(cfg_.slice.rows, 1));
+  groups_ = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
+  adc_levels_ = (1 << adc_bits_for(cfg_.arch)) - 1;
+  const std::size_t cols = static_cast<std::size_t>(cfg_.slice.cols);
+  read_.codes.assign(cols, 0);
+  read_.sa_current.assign(cols, 0.0);
+  sum_.assign(cols, 0);
+}
+
+std::uint64_t ArrayEngine::program(const models::CompiledLayer& layer) {
+  layer_ = &layer;
+  const std::uint64_t rounds = cells_.program(layer);
+  const auto& s = cfg_.slice;
+  const bool two_phase = cfg_.arch.cell == CellScheme::TwoPhase;
+  if (cells_.analog() && cfg_.accelerate && cfg_.device.variation.read_disturb_rate == 0)
+    cache_.configure(static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_), cells_.words(),
+                     static_cast<std::size_t>(s.cols) * (two_phase ? 2 : 1));
+  ReadEnv env{cells_, phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
+              cfg_.device.variation.read_disturb_rate, cache_, op_counts_, analog_aJ_};
+  readout_ = make_readout(cfg_.arch.cell, env);
+  return rounds;
+}
+
+ReadCounts ArrayEngine::compute(const ArrayOp& op) {
+  const auto& s = cfg_.slice;
+  op_counts_ = ReadCounts{};
+  cells_.start_image(op.image_key);
+  const auto& thr = layer_->threshold[op.drop ? 1 : 0];
+  // Column by column pays off when a column has positions to fill the kernel's 8 lanes (conv
+  // layers); a dense layer's single position stays on the position loop.
+  const bool columns = cfg_.accelerate && cfg_.sa_path && deterministic() && !cells_.two_phase() &&
+                       cells_.aligned() && groups_ == 1 && cells_.words() > 0 && s.positions >= 8;
+  if (columns) {
+    sa_.decide_columns(op, s, thr, cells_.column(0), cells_.words(), op_counts_);
+    return op_counts_;
+  }
+  for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) compute_position(op, p, thr);
+  return op_counts_;
+}
+
+void ArrayEngine::compute_position(const ArrayOp& op, int p, const std::vector<models::Threshold>& thr) {
+  const auto& s = cfg_.slice;
+  const int n = s.rows;
+  const std::uint64_t* rows = op.rows + static_cast<std::size_t>(p) * op.words;
+  const std::uint64_t* act = op.active + static_cast<std::size_t>(p) * op.words;
+  std::uint64_t xl[64], al[64];  // this slice's rows of the position, word-aligned
+  ReadRequest r;
+  r.p = p;
+  r.image_key = op.image_key;
+  r.sample = op.sample;
+  if (cells_.aligned()) {
+    r.x = rows + s.row_begin / 64;
+    r.a = act + s.row_begin / 64;
+  } else {
+    for (std::size_t w = 0; w < cells_.words(); ++w) xl[w] = al[w] = 0;
+    for (int i = 0; i < n; ++i) {
+      if (models::get_bit(rows, s.row_begin + i)) xl[i / 64] |= std::uint64_t{1} << (i % 64);
+      if (models::get_bit(act, s.row_begin + i)) al[i / 64] |= std::uint64_t{1} << (i % 64);
+    }
+    r.x = xl;
+    r.a = al;
+  }
+  int active = 0;
+  std::fill(sum_.begin(), sum_.end(), 0);
+  for (int lo = 0; lo < n; lo += group_rows_, ++r.g) {
+    r.lo = lo;
+    r.hi = std::min(n, lo + group_rows_);
+    active += readout_->read(r, read_);
+    for (int c = 0; c < s.cols; ++c) sum_[static_cast<std::size_t>(c)] += read_.codes[static_cast<std::size_t>(c)];
+    if (lo > 0) op_counts_.tile_adds += static_cast<std::uint64_t>(s.cols) * (cells_.two_phase() ? 2 : 1);
+  }
+  if (!cfg_.sa_path) {
+    std::copy(sum_.begin(), sum_.end(), op.partial + static_cast<std::size_t>(p) * cfg_.arch.cols);
+    op.active_rows[p] = active;
+    return;
+  }
+  models::BitWriter out(op.out_bits, static_cast<std::size_t>(s.col_begin) * op.positions + p,
+                        static_cast<std::size_t>(op.positions));
+  const bool analog = cells_.analog();
+  for (int c = 0; c < s.cols; ++c) {
+    const std::size_t k = static_cast<std::size_t>(c);
+    out.push(sa_.decide(thr[static_cast<std::size_t>(s.col_begin + c)], read_.codes[k], read_.sa_current[k], active,
+                        analog, {op.image_key, op.sample, p, c}, op_counts_));
+  }
+}
+
+}  // namespace bayescim::hw

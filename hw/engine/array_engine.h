@@ -1,0 +1,72 @@
+// The functional core of a tile (plain C++, no SystemC): its cells, the readout of its cell
+// scheme and its sensing path. compute() performs one operation bit-exactly and returns the
+// actions it took; the tile shell decides when, and keeps the statistics.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hw/engine/array_op.h"
+#include "hw/engine/cell_array.h"
+#include "hw/engine/read_counts.h"
+#include "hw/engine/readout.h"
+#include "hw/engine/sense_amp.h"
+#include "hw/mapper.h"
+#include "hw/params.h"
+#include "hw/physics/crossbar_physics.h"
+#include "hw/reuse/read_cache.h"
+#include "models/compiled.h"
+
+namespace bayescim::hw {
+
+class ArrayEngine {
+ public:
+  struct Config {
+    ArchParams arch;
+    DeviceParams device;
+    ArrayAssignment slice;
+    bool sa_path = false;
+    int index = 0;           // the array's index in the mapping (identifies its devices)
+    std::uint64_t seed = 0;  // variation, faults and SA offset noise
+    bool accelerate = true;  // the analog read cache and the column-by-column SA kernel (same results)
+  };
+  explicit ArrayEngine(const Config& cfg);
+  ArrayEngine(const ArrayEngine&) = delete;
+  ArrayEngine& operator=(const ArrayEngine&) = delete;
+
+  // Stores the layer's slice and writes its MTJs; returns the write rounds (CellArray::program).
+  std::uint64_t program(const models::CompiledLayer& layer);
+  // Reads every position of the slice: SA path, writes the outputs' bits into op.out_bits; ADC
+  // path, each position's column codes summed over the read groups into op.partial and the active
+  // rows into op.active_rows. Returns the actions of this operation.
+  ReadCounts compute(const ArrayOp& op);
+
+  // Reads of one position: groups of rows_per_read rows, times two phases with 1T-1MTJ cells.
+  int reads_per_position() const { return groups_ * (cfg_.arch.cell == CellScheme::TwoPhase ? 2 : 1); }
+  // true: an operation's outputs and actions depend only on its inputs (ideal devices, no SA
+  // offset), so a repeat may be answered from the previous one (hw/reuse/tile_memo.h).
+  bool deterministic() const { return !cells_.analog() && cfg_.arch.sa_offset_sigma_A == 0; }
+  const CellArray& cells() const { return cells_; }
+  const CrossbarPhysics& physics() const { return phys_; }
+  const models::CompiledLayer* layer() const { return layer_; }
+  double analog_read_aJ() const { return analog_aJ_; }  // read energy of analog devices so far
+
+ private:
+  // One position: its drive word-aligned, the read groups summed, then SA decisions or partials.
+  void compute_position(const ArrayOp& op, int p, const std::vector<models::Threshold>& thr);
+
+  Config cfg_;
+  CrossbarPhysics phys_;
+  CellArray cells_;
+  SenseAmp sa_;
+  ReadCache cache_;
+  ReadCounts op_counts_;
+  double analog_aJ_ = 0;
+  int group_rows_ = 0, groups_ = 1, adc_levels_ = 0;
+  std::unique_ptr<Readout> readout_;
+  const models::CompiledLayer* layer_ = nullptr;
+  ReadOutput read_;
+  std::vector<int> sum_;  // per column: codes summed over the groups of one position
+};
+
+}  // namespace bayescim::hw

@@ -1,0 +1,136 @@
+// 2T-2MTJ complementary cell: one read per group; every active row conducts through A (x = +1)
+// or B (x = -1), so a column's current tracks its XNOR matches m (eq. X1).
+#include <algorithm>
+
+#include "hw/engine/bit_range.h"
+#include "hw/engine/readout.h"
+#include "hw/physics/kernels.h"
+
+namespace bayescim::hw {
+
+namespace {
+
+class ComplementaryReadout final : public Readout {
+ public:
+  explicit ComplementaryReadout(const ReadEnv& env) : Readout(env) {
+    sel_a_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
+    sel_b_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
+  }
+  int read(const ReadRequest& r, ReadOutput& out) override;
+
+ private:
+  // Ideal devices: every column's matches over the group's rows at once.
+  void count_matches(const ReadRequest& r);
+  // Analog devices: every column's conductance sum (all at once with the AVX-512 nibble kernel).
+  void sum_conductances(const ReadRequest& r, bool all_columns);
+
+  std::vector<std::uint64_t> range_a_;  // the enables of rows [lo, hi)
+  std::vector<std::int32_t> col_m_;     // every column's matches
+  std::vector<std::uint8_t> sel_nib_;   // the selectors, 4 rows per byte
+  std::vector<double> col_g_;           // every column's conductance sum
+};
+
+void ComplementaryReadout::count_matches(const ReadRequest& r) {
+  const int cols = env_.slice.cols;
+  const int w0 = r.lo / 64, w1 = (r.hi + 63) / 64;
+  range_a_.resize(static_cast<std::size_t>(w1 - w0));
+  for (int w = w0; w < w1; ++w) {
+    const int b0 = std::max(r.lo, w * 64) - w * 64, b1 = std::min(r.hi, (w + 1) * 64) - w * 64;
+    const std::uint64_t upto = b1 == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << b1) - 1;
+    range_a_[static_cast<std::size_t>(w - w0)] = r.a[w] & upto & (~std::uint64_t{0} << b0);
+  }
+  col_m_.resize(static_cast<std::size_t>(cols));
+  xnor_counts_columns(r.x + w0, range_a_.data(), env_.cells.cells_by_word() + static_cast<std::size_t>(w0) * cols,
+                      static_cast<std::size_t>(w1 - w0), static_cast<std::size_t>(cols), col_m_.data());
+}
+
+void ComplementaryReadout::sum_conductances(const ReadRequest& r, bool all_columns) {
+  const int size = r.hi - r.lo;
+  if (all_columns) {
+    sel_nib_.resize(static_cast<std::size_t>((size + 3) / 4));
+    col_g_.resize(static_cast<std::size_t>(env_.slice.cols));
+    expand_selector_nibbles(r.x, r.a, r.lo, size, sel_nib_.data());
+    conductance_sums_nibbles(env_.cells.g_a() + r.lo, env_.cells.g_b() + r.lo, static_cast<std::size_t>(env_.slice.rows),
+                             sel_nib_.data(), size, env_.slice.cols, col_g_.data());
+  } else {
+    expand_selectors(r.x, r.a, r.lo, r.hi, sel_a_.data() + r.lo, sel_b_.data() + r.lo);
+  }
+}
+
+int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
+  const auto& s = env_.slice;
+  const bool analog = env_.cells.analog();
+  const double pulse = env_.arch.read_pulse_s;
+  const int size = r.hi - r.lo;
+  const int step = CrossbarPhysics::adc_step(size, env_.adc_levels);
+  const bool disturb = disturb_on();
+  const std::uint64_t dkey = disturb ? disturb_key(r) : 0;
+  const ReadCache::Slot slot = cache_slot(r);
+  // Without read disturb the devices do not change during the read: every column's sum at once
+  // from the packed bits (same terms, same order as conductance_sum).
+  static const bool kNibbles = conductance_sums_nibbles_vectorised();
+  const bool all_columns = kNibbles && analog && !slot.hit && !disturb;
+  if (analog && !slot.hit) sum_conductances(r, all_columns);
+  if (!analog) count_matches(r);
+  const int active = count_range(r.lo, r.hi, [&](std::size_t w) { return r.a[w]; });
+  // Counters are kept in locals (a store to a member could alias the packed inputs and force reloads).
+  const bool sa = env_.sa_path;
+  const double sa_offset = env_.arch.sa_offset_sigma_A;
+  std::uint64_t match = 0, mismatch = 0, conversions = 0;
+  double aJ = env_.analog_aJ;  // the same additions in the same order, without a store per column
+  for (int c = 0; c < s.cols; ++c) {
+    const int m = analog ? 0 : col_m_[static_cast<std::size_t>(c)];
+    double i_col = 0;
+    if (analog) {  // Kirchhoff over the conducting MTJ of every active row
+      if (slot.hit) {
+        i_col = slot.current[c];
+      } else {
+        const std::size_t base = static_cast<std::size_t>(c) * s.rows + r.lo;
+        i_col = env_.phys.v_read() * (all_columns ? col_g_[static_cast<std::size_t>(c)]
+                                                  : conductance_sum(env_.cells.g_a() + base, env_.cells.g_b() + base,
+                                                                    sel_a_.data() + r.lo, sel_b_.data() + r.lo, size));
+        if (slot.current) slot.current[c] = i_col;
+      }
+      aJ += env_.phys.column_energy(i_col, pulse) * 1e18;
+    } else {
+      if (sa_offset > 0) i_col = env_.phys.column_current(m, active);
+      match += static_cast<std::uint64_t>(m);
+      mismatch += static_cast<std::uint64_t>(active - m);
+    }
+    if (sa) {  // the sense amplifier decides from the count or the current
+      out.codes[c] = m;
+      out.sa_current[c] = i_col;
+    } else {
+      if (analog) {  // a cached read has its code: same current, same active rows
+        if (slot.hit) {
+          out.codes[c] = slot.code[c];
+        } else {
+          out.codes[c] = env_.phys.adc(i_col, active, size, env_.adc_levels);
+          if (slot.code) slot.code[c] = out.codes[c];
+        }
+      } else {
+        out.codes[c] = step == 1 ? m  // an exact ADC: the code is the count (m <= active)
+                                 : CrossbarPhysics::adc_of_matches(m, active, step);
+      }
+      ++conversions;
+    }
+    if (disturb) env_.cells.disturb(c, r.x, r.a, r.lo, r.hi, dkey);
+  }
+  env_.analog_aJ = aJ;
+  ReadCounts& n = env_.counts;
+  n.cell_match += match;
+  n.cell_mismatch += mismatch;
+  n.adc_conversions += conversions;
+  ++n.reads;
+  n.wordlines += static_cast<std::uint64_t>(active);
+  n.bitlines += static_cast<std::uint64_t>(s.cols);
+  return active;
+}
+
+}  // namespace
+
+std::unique_ptr<Readout> make_complementary_readout(const ReadEnv& env) {
+  return std::make_unique<ComplementaryReadout>(env);
+}
+
+}  // namespace bayescim::hw
