@@ -43,6 +43,7 @@ class Accelerator : public sc_core::sc_module, public StatsProvider {
 
   const Mapping& mapping() const { return mapping_; }
   const Host& host() const { return *host_; }
+  void request_stop() { host_->request_stop(); }
   const DropoutSource& dropout_source() const { return *dropout_; }
   // Leakage of all arrays over the inference time (known after the simulation ends).
   void report_stats(StatsSink& sink) const override;

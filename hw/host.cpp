@@ -30,7 +30,7 @@ void Host::run() {
   std::vector<float> logits(static_cast<std::size_t>(cfg_.classes));
   std::vector<std::uint8_t> bits(static_cast<std::size_t>(std::max(cfg_.dropout_bits, 1)));
   const auto& jobs = *cfg_.jobs;
-  for (std::size_t j = 0; j < jobs.size(); ++j) {
+  for (std::size_t j = 0; j < jobs.size() && !stop_; ++j) {
     for (int t = 0; t < cfg_.samples; ++t) {
       InferenceRequest req;
       req.pixels = jobs[j].pixels;

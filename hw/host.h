@@ -39,6 +39,9 @@ class Host : public sc_core::sc_module, public StatsProvider {
 
   void report_stats(StatsSink& sink) const override;
   std::uint64_t inference_time_ps() const { return infer_ps_; }
+  // Ends the run after the image in progress: no further image is issued, the pipeline drains
+  // and the simulation ends normally (safe to call from the sample sink).
+  void request_stop() { stop_ = true; }
 
  private:
   void run();
@@ -46,6 +49,7 @@ class Host : public sc_core::sc_module, public StatsProvider {
   Config cfg_;
   std::uint64_t program_ps_ = 0, infer_ps_ = 0;
   std::uint64_t samples_ = 0;
+  bool stop_ = false;
 };
 
 }  // namespace bayescim::hw

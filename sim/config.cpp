@@ -274,6 +274,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     if (c.name.empty() || c.name.find('/') != std::string::npos) e.fail("name", "a non-empty name without '/'");
     c.seed = static_cast<std::uint64_t>(e.integer("seed", 1, 0, (std::int64_t{1} << 53)));
     c.engine = e.choice("engine", std::string("hw"), {"hw", "reference"}) == "hw" ? Engine::Hw : Engine::Reference;
+    c.accelerate = e.boolean("accelerate", true);
     e.finish();
   }
   {

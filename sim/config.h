@@ -48,6 +48,7 @@ struct ExperimentConfig {
   std::string name;
   std::uint64_t seed = 1;
   Engine engine = Engine::Hw;
+  bool accelerate = true;  // simulation shortcuts that leave every result unchanged (hw/reuse/)
   std::string model_path;
   std::string model_where;  // config location of model.path, for errors found in the model file
   DropoutOverride dropout;

@@ -124,8 +124,9 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
   ChunkResult out;
   std::ostringstream rows;
   McReducer reducer(net.classes, cfg.samples);
-  std::vector<hw::Job> jobs(ctx.jobs.begin() + static_cast<std::ptrdiff_t>(begin),
-                            ctx.jobs.begin() + static_cast<std::ptrdiff_t>(end));
+  const std::vector<hw::Job> jobs(ctx.jobs.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  ctx.jobs.begin() + static_cast<std::ptrdiff_t>(end));
+  hw::Accelerator* accelerator = nullptr;  // the hw engine's, once built
   auto sink = [&](std::size_t j, int t, const float* logits, const std::uint8_t* bits) {
     const auto [d, idx] = ctx.where[begin + j];
     if (cfg.samples_csv) {
@@ -147,10 +148,10 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
       im.p = reducer.take_mean(im.mean_entropy);
       out.images.push_back(std::move(im));
       done(out.images.size());
-      // Stop between images (sim/stop.h): the host reads jobs.size() before every image, so
-      // its loop ends after this one and the simulation ends normally. (sc_stop would leave the
-      // host thread suspended forever, its locals never freed: LeakSanitizer reports them.)
-      if (stop_requested() && cfg.engine == Engine::Hw && jobs.size() > j + 1) jobs.resize(j + 1);
+      // Stop between images (sim/stop.h): the host issues no further image and the simulation
+      // ends normally. (sc_stop would leave the host thread suspended forever, its locals never
+      // freed: LeakSanitizer reports them.)
+      if (stop_requested() && accelerator) accelerator->request_stop();
     }
   };
 
@@ -162,10 +163,12 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     ac.dropout_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
     ac.seed = cfg.seed;
     ac.samples = cfg.samples;
+    ac.prefix_reuse = cfg.accelerate;
     TraceConfig tc = cfg.trace;
     if (!trace) tc.vcd.clear();
     ac.trace_images = tc.vcd.empty() ? 0 : tc.images;
     hw::Accelerator acc("accelerator", ac, ctx.compiled, jobs, sink);
+    accelerator = &acc;
     for (const auto& [mod, level] : cfg.log_modules) {
       auto log = spdlog::get("accelerator." + mod);
       if (!log)
