@@ -6,31 +6,83 @@
 
 namespace bayescim::hw {
 
-void TileMemo::key_of(const ArrayOp& op, std::vector<std::uint64_t>& key) const {
+// The words of a row-vector array ([positions][words]) that hold this slice's rows, at its positions;
+// one block when the slice spans whole row vectors.
+template <class F>
+void TileMemo::for_each_block(const ArrayOp& op, const std::uint64_t* v, F f) const {
   const auto& s = slice_;
   const std::size_t w0 = static_cast<std::size_t>(s.row_begin) / 64;
   const std::size_t w1 = static_cast<std::size_t>(s.row_begin + s.rows - 1) / 64 + 1;
-  key.clear();
-  key.push_back(op.drop ? 1 : 0);
-  key.push_back(static_cast<std::uint64_t>(op.positions));
-  for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) {
-    const std::size_t base = static_cast<std::size_t>(p) * op.words;
-    key.insert(key.end(), op.rows + base + w0, op.rows + base + w1);
-    key.insert(key.end(), op.active + base + w0, op.active + base + w1);
+  const std::size_t first = static_cast<std::size_t>(s.position_begin) * op.words;
+  if (w0 == 0 && w1 == op.words) {
+    f(v + first, v + first + static_cast<std::size_t>(s.positions) * op.words);
+    return;
+  }
+  for (int p = 0; p < s.positions; ++p) {
+    const std::uint64_t* at = v + first + static_cast<std::size_t>(p) * op.words;
+    f(at + w0, at + w1);
   }
 }
 
+void TileMemo::key_of(const ArrayOp& op, std::vector<std::uint64_t>& key) const {
+  key.clear();
+  key.push_back(op.drop ? 1 : 0);
+  key.push_back(static_cast<std::uint64_t>(op.positions));
+  for (const std::uint64_t* v : {op.rows, op.active})
+    for_each_block(op, v, [&](const std::uint64_t* b, const std::uint64_t* e) { key.insert(key.end(), b, e); });
+}
+
+// The slice's SA outputs as runs of consecutive bits of out_bits ([out][positions]): one run per
+// column (its positions), or with one position per layer, one run of all columns.
+std::vector<TileMemo::Run> TileMemo::runs(const ArrayOp& op) const {
+  const auto& s = slice_;
+  std::vector<Run> out;
+  std::size_t word = 0;
+  auto add = [&](std::size_t at, int len) {
+    out.push_back({at, len, word});
+    word += models::words_for(len);
+  };
+  if (op.positions == 1) {
+    add(static_cast<std::size_t>(s.col_begin), s.cols);
+  } else {
+    for (int c = 0; c < s.cols; ++c)
+      add(static_cast<std::size_t>(s.col_begin + c) * static_cast<std::size_t>(op.positions) +
+              static_cast<std::size_t>(s.position_begin),
+          s.positions);
+  }
+  return out;
+}
+
+bool TileMemo::same_inputs(const ArrayOp& op) const {
+  if (key_.size() < 2 || key_[0] != (op.drop ? 1U : 0U) || key_[1] != static_cast<std::uint64_t>(op.positions))
+    return false;
+  const std::uint64_t* k = key_.data() + 2;
+  const std::uint64_t* end = key_.data() + key_.size();
+  bool same = true;
+  for (const std::uint64_t* v : {op.rows, op.active})
+    for_each_block(op, v, [&](const std::uint64_t* b, const std::uint64_t* e) {
+      if (!same) return;
+      const auto n = e - b;
+      same = end - k >= n && std::equal(b, e, k);
+      k += same ? n : 0;
+    });
+  return same && k == end;
+}
+
 bool TileMemo::answer(const ArrayOp& op, ReadCounts& counts) {
-  key_of(op, key_now_);
-  if (!valid_ || key_now_ != key_) return false;
+  if (!valid_ || !same_inputs(op)) {
+    key_of(op, key_now_);
+    return false;
+  }
   ++hits_;
   const auto& s = slice_;
-  for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
-    if (sa_path_) {
-      models::BitWriter out(op.out_bits, static_cast<std::size_t>(s.col_begin) * op.positions + p,
-                            static_cast<std::size_t>(op.positions));
-      for (int c = 0; c < s.cols; ++c) out.push(bits_[static_cast<std::size_t>(i) * s.cols + c] != 0);
-    } else {
+  if (sa_path_) {
+    for (const Run& r : runs_) {
+      for (int i = 0; i < r.len; i += 64)
+        models::write_bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i), bits_[r.word + static_cast<std::size_t>(i) / 64]);
+    }
+  } else {
+    for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
       std::copy_n(partial_.data() + static_cast<std::size_t>(i) * s.cols, s.cols,
                   op.partial + static_cast<std::size_t>(p) * arch_cols_);
       op.active_rows[p] = active_[static_cast<std::size_t>(i)];
@@ -46,15 +98,13 @@ void TileMemo::keep(const ArrayOp& op, const ReadCounts& counts) {
   valid_ = true;
   counts_ = counts;
   const auto& s = slice_;
-  const std::size_t n_out = static_cast<std::size_t>(s.positions) * s.cols;
   if (sa_path_) {
-    bits_.resize(n_out);
-    for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i)
-      for (int c = 0; c < s.cols; ++c)
-        bits_[static_cast<std::size_t>(i) * s.cols + c] =
-            models::get_bit(op.out_bits, (s.col_begin + c) * op.positions + p) ? 1 : 0;
+    if (runs_.empty()) runs_ = runs(op);  // the tile's layer, so its positions, never change
+    bits_.clear();
+    for (const Run& r : runs_)
+      for (int i = 0; i < r.len; i += 64) bits_.push_back(models::bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i)));
   } else {
-    partial_.resize(n_out);
+    partial_.resize(static_cast<std::size_t>(s.positions) * s.cols);
     active_.resize(static_cast<std::size_t>(s.positions));
     for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
       std::copy_n(op.partial + static_cast<std::size_t>(p) * arch_cols_, s.cols,

@@ -31,8 +31,19 @@ class TileMemo {
   std::uint64_t misses() const { return misses_; }
 
  private:
-  // The words of op's row vectors and wordline enables that hold this slice's rows, at its positions.
+  template <class F>
+  void for_each_block(const ArrayOp& op, const std::uint64_t* v, F f) const;
+  // drop, positions, then the words of op's row vectors and of its wordline enables that hold
+  // this slice's rows, at its positions.
   void key_of(const ArrayOp& op, std::vector<std::uint64_t>& key) const;
+  struct Run {
+    std::size_t at;    // first bit in out_bits
+    int len;           // bits
+    std::size_t word;  // first word in bits_
+  };
+  std::vector<Run> runs(const ArrayOp& op) const;
+  // key_of(op) == key_, compared in place.
+  bool same_inputs(const ArrayOp& op) const;
 
   ArrayAssignment slice_;
   bool sa_path_;
@@ -40,7 +51,8 @@ class TileMemo {
   bool valid_ = false;
   std::uint64_t hits_ = 0, misses_ = 0;
   std::vector<std::uint64_t> key_, key_now_;
-  std::vector<std::uint8_t> bits_;  // SA path: [position][col] outputs
+  std::vector<Run> runs_;
+  std::vector<std::uint64_t> bits_;  // SA path: the outputs, packed run by run
   std::vector<int> partial_, active_;  // ADC path: [position][col] partial sums, [position] active rows
   ReadCounts counts_;
 };
