@@ -27,8 +27,8 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   cc.mapping = &mapping_;
   cc.arch = cfg.arch;
   // Deterministic layers only: every tile on its integer path, no per-decision noise.
-  cc.prefix_reuse = !cfg.device.variation.any() && cfg.device.variation.write_error_rate == 0 &&
-                    cfg.arch.sa_offset_sigma_A == 0 && cfg.prefix_reuse;
+  cc.accelerate = !cfg.device.variation.any() && cfg.device.variation.write_error_rate == 0 &&
+                  cfg.arch.sa_offset_sigma_A == 0 && cfg.accelerate;
   controller_ = std::make_unique<Controller>("controller", cc);
 
   DropoutSource::Config dc;
@@ -48,7 +48,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
     tc.sa_path = mapping_.layers[mapping_.arrays[a].layer].sa_path;
     tc.index = static_cast<int>(a);
     tc.seed = cfg.seed;
-    tc.accelerate = cfg.prefix_reuse;
+    tc.accelerate = cfg.accelerate;
     const std::string tname = "tile_" + std::to_string(a);
     tiles_.push_back(std::make_unique<Tile>(tname.c_str(), tc));
     controller_->tile_socket.bind(tiles_.back()->socket);

@@ -24,9 +24,9 @@ struct AcceleratorConfig {
   int samples = 1;
   std::size_t trace_images = 0;  // VCD window: the first N images (all their samples)
   // Simulation shortcuts that leave results unchanged (off to check that claim): the controller
-  // replays the layers before the first dropout layer, and each ideal tile answers an operation
-  // that repeats its previous one from it.
-  bool prefix_reuse = true;
+  // replays the layers before the first dropout layer and gathers the first dropout layer's drive
+  // once per image, and each ideal tile answers an operation that repeats its previous one from it.
+  bool accelerate = true;
 };
 
 // Which modules register their signals in the VCD.

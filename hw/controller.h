@@ -1,10 +1,15 @@
 // The controller: schedules the layers of one MC sample over the tiles. Layers run in sequence;
 // the arrays of one layer (all row and column tiles and copies) run in parallel (the layer takes
 // as long as its slowest array), then the digital periphery adds partial sums and applies
-// thresholds or BatchNorm. With pipeline_samples, the layers of successive MC samples of one
-// image overlap: sample t+1 enters layer l when sample t has left it (each layer holds its own
-// arrays), and the dropout unit serves one layer at a time; an image starts when the previous
-// one has left the pipeline, so per-image times add up the same way in any split of the images.
+// thresholds or BatchNorm, for its cycles times the clock period. A dropout layer first draws its
+// bits (they gate its wordlines or select its references); a pipelined dropout module's rounds
+// after the first overlap the array reads, and the layer cannot end before they do. With
+// pipeline_samples, the layers of successive MC samples of one image overlap
+// (hw/engine/sample_pipeline.h).
+//
+// This module is the shell: sockets, the timing of each step, the traced signals and statistics.
+// What each step computes lives in plain-C++ engines (hw/engine/), the simulation shortcuts in
+// hw/reuse/ (switched off together by Config::accelerate).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -16,10 +21,15 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
+#include "hw/engine/digital_periphery.h"
+#include "hw/engine/sample_pipeline.h"
+#include "hw/engine/wordline_drive.h"
 #include "hw/mapper.h"
 #include "hw/params.h"
-#include "hw/protocol.h"
 #include "hw/physics/energy_table.h"
+#include "hw/protocol.h"
+#include "hw/reuse/gather_cache.h"
+#include "hw/reuse/prefix_cache.h"
 #include "hw/stats.h"
 #include "models/compiled.h"
 
@@ -31,9 +41,11 @@ class Controller : public sc_core::sc_module, public StatsProvider {
     const models::CompiledNetwork* net = nullptr;
     const Mapping* mapping = nullptr;
     ArchParams arch;
-    // Replay the layers before the first dropout layer in later MC samples of an image (only
-    // valid when they are deterministic: ideal devices, no SA offset).
-    bool prefix_reuse = false;
+    // Simulation shortcuts that leave results unchanged (hw/reuse/): replay the layers before the
+    // first dropout layer in later MC samples of an image, and gather the first dropout layer's
+    // drive once per image. Only valid when those layers are deterministic (ideal devices, no
+    // SA offset); never used inside the VCD window.
+    bool accelerate = false;
   };
   tlm_utils::simple_target_socket<Controller> host_socket;
   tlm_utils::multi_passthrough_initiator_socket<Controller> tile_socket;  // bound in Mapping::arrays order
@@ -48,24 +60,45 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void trace(sc_core::sc_trace_file* tf) const;
 
  private:
+  // One MC sample on its way through the layers.
+  struct Sample {
+    InferenceRequest& req;
+    sc_core::sc_time base;      // the sample's absolute time is base + delay
+    bool overlap = false;       // pipelined with its neighbours (never inside the VCD window)
+    int scale_bit = 0;          // next entry of req.drop_bits
+    sc_core::sc_time next_issue = sc_core::SC_ZERO_TIME;  // when layer 0 can take the next sample
+  };
+
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program_all(sc_core::sc_time& delay);
   void infer(InferenceRequest& req, sc_core::sc_time& delay);
-  TileOp tile_op(const models::CompiledLayer& l, int a, const std::uint64_t* rows, const std::uint64_t* active,
-                 bool drop, std::uint64_t* dst, const InferenceRequest& req);
+  // The per-layer steps of infer; each advances `delay` by the time it takes.
+  void compute_layer(std::size_t li, Sample& s, sc_core::sc_time& delay);
+  void replay_layer(std::size_t li, Sample& s, sc_core::sc_time& delay);
+  const std::uint64_t* draw_dropout(std::size_t li, Sample& s, bool& drop, sc_core::sc_time& pending,
+                                    sc_core::sc_time& delay);
+  void drive_wordlines(std::size_t li, const std::uint64_t* mask, const Sample& s);
+  // Issues layer li's tile operations on `drive`, all at `issue`; returns when the slowest ends.
+  sc_core::sc_time read_arrays(std::size_t li, const std::uint64_t* rows, const std::uint64_t* active, bool drop,
+                               const Sample& s, sc_core::sc_time issue);
+  void leave_layer(std::size_t li, Sample& s, sc_core::sc_time start, sc_core::sc_time& delay);
+  void end_sample(Sample& s, sc_core::sc_time& delay);
+  // Inside the VCD window: waits for the annotated delay, then enters `phase`.
+  void sync(const Sample& s, int phase, sc_core::sc_time& delay);
+  // Moves the sample's time to the absolute time `ps` if that is later.
+  static void not_before(const Sample& s, std::uint64_t ps, sc_core::sc_time& delay);
+  static std::uint64_t now_ps(const Sample& s, const sc_core::sc_time& delay) { return (s.base + delay).value(); }
 
   Config cfg_;
   ActionTable actions_;
   std::shared_ptr<spdlog::logger> log_;
-  std::vector<std::uint64_t> buf_a_, buf_b_;  // activation buffers (ping-pong)
-  std::vector<std::uint64_t> buf_pre_;        // conv outputs before max-pooling
-  std::vector<std::uint64_t> rows_, active_;  // [positions][words] wordline drive of one layer
-  std::vector<std::uint64_t> mask_;           // one layer's dropout draws
-  std::vector<int> partial_;                  // [row_tile][position][col] ADC outputs of one column tile
-  std::vector<int> active_rows_;              // [row_tile][position]
-  std::vector<int> pre_;                      // one position's pre-activations, summed over row tiles
-  std::vector<sc_core::sc_time> digital_time_;  // per layer
-
+  std::vector<sc_core::sc_time> digital_time_;  // per layer: the periphery's cycles x clock period
+  DigitalPeriphery periphery_;
+  WordlineDrive drive_;
+  std::vector<std::uint64_t> mask_;  // one layer's dropout draws
+  SamplePipeline pipeline_;
+  PrefixCache prefix_;
+  GatherCache gather_;
 
   // traced signals (written only inside the VCD window)
   sc_core::sc_signal<int> sig_image_{"image", -1}, sig_sample_{"sample", -1}, sig_layer_{"layer", -1};
@@ -74,33 +107,9 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   sc_core::sc_signal<std::uint64_t> sig_mask_{"dropout_mask"};    // first 64 draws of the layer (1 = drop)
   sc_core::sc_signal<bool> sig_scale_select_{"scale_select"};     // Scale-Dropout reference select
 
-  // statistics
-  std::uint64_t samples_ = 0, digital_adds_ = 0, digital_neurons_ = 0, buffer_bits_ = 0, pool_ops_ = 0;
+  // statistics (the digital periphery's counts are in periphery_)
+  std::uint64_t samples_ = 0;
   std::vector<std::uint64_t> layer_ps_;
-  // pipeline_samples: absolute times at which each layer's arrays, and the dropout unit, are free,
-  // and the time the last issued sample completes.
-  std::vector<sc_core::sc_time> layer_free_;
-  sc_core::sc_time dropout_free_, drain_;
-  // Prefix reuse: the activations (or logits) after the layers before the first dropout layer,
-  // for the image that computed them, and each of those layers' digital counts.
-  struct LayerCounts {
-    std::uint64_t digital_adds = 0, digital_neurons = 0, buffer_bits = 0, pool_ops = 0;
-  };
-  int first_dropout_ = 0;
-  bool prefix_valid_ = false;
-  std::uint64_t prefix_image_ = 0;
-  std::vector<std::uint64_t> prefix_x_;
-  std::vector<float> prefix_logits_;
-  std::vector<LayerCounts> prefix_counts_;
-  struct Drive {
-    std::vector<std::uint64_t> rows, active;
-  };
-  std::vector<Drive> prefix_drive_;  // each prefix layer's wordline drive in the image's first sample
-  // The first dropout layer's input is the same in every MC sample of an image: its unmasked
-  // wordline drive is gathered once per image and each sample's draws only clear rows of it.
-  bool gather_valid_ = false;
-  std::uint64_t gather_image_ = 0;
-  std::vector<std::uint64_t> rows0_, active0_;
 };
 
 }  // namespace bayescim::hw

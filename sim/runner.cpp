@@ -163,7 +163,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
     ac.dropout_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
     ac.seed = cfg.seed;
     ac.samples = cfg.samples;
-    ac.prefix_reuse = cfg.accelerate;
+    ac.accelerate = cfg.accelerate;
     TraceConfig tc = cfg.trace;
     if (!trace) tc.vcd.clear();
     ac.trace_images = tc.vcd.empty() ? 0 : tc.images;

@@ -418,7 +418,7 @@ std::string simulate(models::DropoutKind kind, bool reuse, bool pipelined, int r
   cfg.arch.pipeline_samples = pipelined;
   cfg.samples = 4;
   cfg.dropout_p = 0.3;
-  cfg.prefix_reuse = reuse;
+  cfg.accelerate = reuse;
   std::ostringstream os;
   os.precision(17);
   Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {

@@ -1,0 +1,116 @@
+#include "hw/engine/digital_periphery.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace bayescim::hw {
+
+DigitalCounts& DigitalCounts::operator+=(const DigitalCounts& o) {
+  adds += o.adds;
+  neurons += o.neurons;
+  buffer_bits += o.buffer_bits;
+  pool_ops += o.pool_ops;
+  return *this;
+}
+
+DigitalCounts operator-(DigitalCounts a, const DigitalCounts& b) {
+  a.adds -= b.adds;
+  a.neurons -= b.neurons;
+  a.buffer_bits -= b.buffer_bits;
+  a.pool_ops -= b.pool_ops;
+  return a;
+}
+
+bool operator==(const DigitalCounts& a, const DigitalCounts& b) {
+  return a.adds == b.adds && a.neurons == b.neurons && a.buffer_bits == b.buffer_bits && a.pool_ops == b.pool_ops;
+}
+
+DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Mapping& mapping, int array_cols)
+    : net_(net), mapping_(mapping), cols_(static_cast<std::size_t>(array_cols)) {
+  std::size_t partial = 0, counts = 0;
+  for (std::size_t li = 0; li < net.layers.size(); ++li) {
+    const auto& lm = mapping.layers[li];
+    const std::size_t positions = static_cast<std::size_t>(net.layers[li].src->positions());
+    partial = std::max(partial, static_cast<std::size_t>(lm.row_tiles) * positions * cols_);
+    counts = std::max(counts, static_cast<std::size_t>(lm.row_tiles) * positions);
+    std::uint64_t per_position = 0;
+    if (!lm.sa_path) {
+      int depth = 0;
+      while ((1 << depth) < lm.row_tiles) ++depth;
+      per_position = static_cast<std::uint64_t>(depth) + 1;
+    }
+    cycles_.push_back(per_position * positions);
+  }
+  const std::size_t words = net.max_words();
+  buf_a_.assign(words, 0);
+  buf_b_.assign(words, 0);
+  buf_pre_.assign(words, 0);
+  x_ = buf_a_.data();
+  y_ = buf_b_.data();
+  partial_.assign(partial, 0);
+  active_rows_.assign(counts, 0);
+}
+
+void DigitalPeriphery::load_input(const std::uint8_t* pixels) {
+  x_ = buf_a_.data();
+  y_ = buf_b_.data();
+  net_.binarize(pixels, x_);
+  counts_.buffer_bits += static_cast<std::uint64_t>(net_.net->input_size);
+}
+
+std::uint64_t* DigitalPeriphery::layer_output(std::size_t li) {
+  return net_.layers[li].src->pool ? buf_pre_.data() : y_;
+}
+
+void DigitalPeriphery::count_array(const ArrayAssignment& a) {
+  counts_.buffer_bits += static_cast<std::uint64_t>(a.rows) * static_cast<std::uint64_t>(a.positions);
+}
+
+void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) {
+  const auto& l = net_.layers[li];
+  const auto& lm = mapping_.layers[li];
+  const auto& first = mapping_.arrays[static_cast<std::size_t>(lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles])];
+  const int positions = l.src->positions();
+  std::uint64_t* dst = layer_output(li);
+  const auto& thr = l.threshold[drop ? 1 : 0];
+  pre_.resize(static_cast<std::size_t>(first.cols));
+  for (int p = 0; p < positions; ++p) {
+    std::fill(pre_.begin(), pre_.end(), 0);
+    for (int rt = 0; rt < lm.row_tiles; ++rt) {
+      const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);
+      const int* part = partial_.data() + at * cols_;
+      const int act = active_rows_[at];
+      for (int c = 0; c < first.cols; ++c) pre_[static_cast<std::size_t>(c)] += 2 * part[c] - act;
+    }
+    // Output o at position p is bit o * positions + p: consecutive columns are `positions` apart.
+    models::BitWriter out(dst, static_cast<std::size_t>(first.col_begin) * positions + static_cast<std::size_t>(p),
+                          static_cast<std::size_t>(positions));
+    for (int c = 0; c < first.cols; ++c) {
+      const int o = first.col_begin + c;
+      const int pre = pre_[static_cast<std::size_t>(c)];
+      if (l.sign) out.push(thr[static_cast<std::size_t>(o)].fires(pre));
+      else logits[o] = static_cast<float>(l.preactivation(o, pre, drop));
+    }
+  }
+  counts_.adds += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
+  counts_.neurons += static_cast<std::uint64_t>(first.cols) * positions;
+}
+
+void DigitalPeriphery::end_layer(std::size_t li) {
+  const auto& l = net_.layers[li];
+  if (!l.sign) return;
+  const auto& s = *l.src;
+  if (s.pool) {
+    models::or_pool(buf_pre_.data(), l.out, s.h_out, s.w_out, s.pool, y_);
+    counts_.pool_ops += static_cast<std::uint64_t>(l.out) * s.positions();
+  }
+  counts_.buffer_bits += static_cast<std::uint64_t>(s.output_elems());
+  std::swap(x_, y_);
+}
+
+void DigitalPeriphery::repeat_layer(std::size_t li, const DigitalCounts& c) {
+  counts_ += c;
+  if (net_.layers[li].sign) std::swap(x_, y_);
+}
+
+}  // namespace bayescim::hw
