@@ -170,21 +170,22 @@ sc_time Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const
   const auto& l = cfg_.net->layers[li];
   const auto& lm = cfg_.mapping->layers[li];
   const bool fresh = !prefix_.replays(li);  // a replay repeats its counts and outputs
-  TileOp op;
-  op.rows = rows;
-  op.active = active;
-  op.words = l.words;
-  op.positions = l.src->positions();
-  op.drop = drop;
-  op.out_bits = periphery_.layer_output(li);
-  op.trace = s.req.trace;
-  op.image_key = s.req.image_key;
-  op.sample = s.req.sample;
+  TileOp layer_op;
+  layer_op.rows = rows;
+  layer_op.active = active;
+  layer_op.words = l.words;
+  layer_op.positions = l.src->positions();
+  layer_op.drop = drop;
+  layer_op.out_bits = periphery_.layer_output(li);
+  layer_op.trace = s.req.trace;
+  layer_op.image_key = s.req.image_key;
+  layer_op.sample = s.req.sample;
   sc_time done = issue;
   for (int ct = 0; ct < lm.col_tiles; ++ct) {
     for (int rep = 0; rep < lm.replicas; ++rep)
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
         const int a = lm.arrays[(static_cast<std::size_t>(rep) * lm.col_tiles + ct) * lm.row_tiles + rt];
+        TileOp op = layer_op;  // each tile gets its own command
         op.partial = periphery_.partial(rt, op.positions);
         op.active_rows = periphery_.active_rows(rt, op.positions);
         sc_time t = issue;

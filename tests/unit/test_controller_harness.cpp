@@ -27,6 +27,8 @@ namespace {
 using sc_core::SC_NS;
 using sc_core::sc_time;
 
+constexpr int kArrayCols = 7;  // the harness's arrays: 50 rows x 7 columns
+
 // A tile that takes op_time per operation and program_time per programming. On the ADC path it
 // reports match count (index + c + p) mod 3 for column c at position p, with all its rows active.
 struct StubTile : sc_core::sc_module {
@@ -49,7 +51,7 @@ struct StubTile : sc_core::sc_module {
     } else if (auto* op = command_of<TileOp>(tx)) {
       rows_seen.emplace_back(op->rows, op->rows + op->words * static_cast<std::size_t>(op->positions));
       for (int p = slice.position_begin; p < slice.position_begin + slice.positions; ++p) {
-        for (int c = 0; c < slice.cols; ++c) op->partial[p * 7 + c] = matches(index, c, p);  // 7 array cols
+        for (int c = 0; c < slice.cols; ++c) op->partial[p * kArrayCols + c] = matches(index, c, p);
         op->active_rows[p] = slice.rows;
       }
       delay += op_time;
@@ -105,7 +107,7 @@ struct Harness {
 
   Harness() {
     arch.rows = 50;
-    arch.cols = 7;
+    arch.cols = kArrayCols;
     arch.clock_period_s = 1e-9;
     mapping = map_network(compiled, arch);
     Controller::Config cc;
