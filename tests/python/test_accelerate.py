@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from test_e2e import REPO_ROOT, run_sim
+from tests.harness import REPO_ROOT, check_report, run_sim
 
 EXP = os.path.join(REPO_ROOT, "configs", "experiments")
 ARCH = "hardware.architecture."
@@ -40,6 +40,7 @@ def run(tmp_path, name, config, sets, accelerate):
     run_sim(*args)
     with open(out / "report.json") as f:
         rep = json.load(f)
+    check_report(rep)
     return rep, out
 
 
