@@ -64,7 +64,7 @@ struct DropoutRequest : Command<DropoutRequest, tlm::TLM_READ_COMMAND> {
   sc_core::sc_time overlapped{sc_core::SC_ZERO_TIME};
 };
 
-// Target side. Checks what every command shares (no data buffer, no byte enables); on a
+// Target side. Checks what every command shares (a data length of 0, no byte enables); on a
 // violation sets the error response, reports it and returns false.
 bool check_payload(tlm::tlm_generic_payload& tx, const char* target);
 // The command of type T the payload carries with T's TLM command, or nullptr.
