@@ -36,6 +36,11 @@ struct ArchParams {
   int cols = 128;
   CellScheme cell = CellScheme::Complementary;
   int rows_per_read = 0;           // wordlines a read may enable at once; 0 = all rows of the array
+  double wire_ohm_per_cell = 0;    // bitline plus source-line wire of one cell pitch (IR drop)
+  // Operating limits a configuration must meet (checked by sim/config, reported in
+  // hardware.operating_point): a cell's read current against its write current, and a bitline's.
+  double max_read_to_write_current = 0.5;
+  double max_bitline_current_A = 2e-3;
   int replicate = 1;               // copies of each layer's arrays, sharing its output positions
   bool pipeline_samples = false;   // overlap layers of successive MC samples of one image
   bool write_verify = false;       // programming: read back after each write pulse and retry
@@ -47,8 +52,12 @@ struct ArchParams {
   double read_pulse_s = 1.66e-9;   // wordline pulse incl. SA evaluation
   double sa_latch_energy_J = 5e-15;   // per SA decision, excluding the reference branch current
   double sa_offset_sigma_A = 0;       // input-referred offset of a decision (Gaussian sigma, amperes)
+  double sense_transimpedance_ohm = 3e3;  // sense node: bitline current -> SA/ADC input voltage
+  double sa_min_sense_V = 25e-3;      // smallest input difference the SA resolves (sense margin check)
   int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
-  double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = FoM * 2^bits per conversion
+  double adc_fom_J_per_step = 10e-15; // Walden figure of merit: E = E_floor + FoM * 2^bits per conversion
+  double adc_floor_J = 0;             // fixed energy per conversion (dominates at low resolution)
+  double sample_hold_J = 0;           // per column sampled for the ADC (sample-and-hold capacitor)
   double adc_latency_s = 2e-9;
   int cols_per_adc = 8;            // columns sharing one ADC (time-multiplexed)
   double clock_period_s = 1e-9;    // digital periphery clock
@@ -61,6 +70,8 @@ struct ArchParams {
   double feature_nm = 22;                   // technology node F
   double sa_area_um2 = 1.0;                 // one sense amplifier (one per column)
   double adc_area_um2 = 500.0;              // one ADC (one per columns_per_adc columns)
+  double sample_hold_area_um2 = 0;          // one sample-and-hold per column of an ADC-path array
+  double sa_reference_area_um2 = 0;         // one shared SA reference generator per SA-path array
   double periphery_area_um2 = 1000.0;       // per array: wordline drivers, decoders, buffers
   double dropout_module_area_um2 = 5.0;     // one stochastic-MTJ module with its driver and SA
 };

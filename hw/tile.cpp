@@ -21,7 +21,10 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
   dont_initialize();
   socket.register_b_transport(this, &Tile::b_transport);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
-  const int conversions_per_adc = (cfg_.slice.cols + cfg_.arch.cols_per_adc - 1) / cfg_.arch.cols_per_adc;
+  // The slice's columns are sampled and held at the end of the read; each ADC then converts its
+  // columns one after another. An ADC serves columns_per_adc adjacent columns, so the busiest
+  // converts min(cols, columns_per_adc) of them (eq. T2).
+  const int conversions_per_adc = std::min(cfg_.slice.cols, cfg_.arch.cols_per_adc);
   adc_op_time_ = sa_op_time_ + conversions_per_adc * sc_time(cfg_.arch.adc_latency_s, SC_SEC);
 }
 
@@ -94,22 +97,27 @@ void Tile::report_stats(StatsSink& sink) const {
   const CrossbarPhysics& phys = engine_.physics();
   const CellArray::Writes& w = engine_.cells().writes();
   const std::uint64_t disturbs = engine_.cells().disturbs();
-  const double v2t = phys.v_read() * phys.v_read() * cfg_.arch.read_pulse_s;
+  const double t_read = cfg_.arch.read_pulse_s;
   const StatsSink::ArrayScope scope(sink, cfg_.index);
   sink.count(m, "array_reads", static_cast<double>(reads_.reads));
   sink.count(m, "sa_decisions", static_cast<double>(reads_.sa_decisions));
   sink.count(m, "adc_conversions", static_cast<double>(reads_.adc_conversions));
   sink.time_ps(m, "busy_time", busy_ps_);
-  // eq. X1 summed over every column read: V^2 t (G_P * matches + G_AP * mismatches).
-  sink.action(m, "crossbar_read", "matching_cell", static_cast<double>(reads_.cell_match), v2t * phys.g_p());
-  sink.action(m, "crossbar_read", "mismatching_cell", static_cast<double>(reads_.cell_mismatch), v2t * phys.g_ap());
+  // eq. E0 summed over every column read: V_read V_cell t (G_P * matches + G_AP * mismatches).
+  sink.action(m, "crossbar_read", "matching_cell", static_cast<double>(reads_.cell_match), phys.branch_energy(phys.g_p(), t_read));
+  sink.action(m, "crossbar_read", "mismatching_cell", static_cast<double>(reads_.cell_mismatch),
+              phys.branch_energy(phys.g_ap(), t_read));
   // Non-ideal devices: the read energy from each MTJ's own conductance, counted in attojoules.
   sink.action(m, "crossbar_read", "analog_aJ", engine_.analog_read_aJ(), 1e-18);
-  // eq. X2 reference branch V I_ref t, in half-cell units, plus the latch.
-  sink.action(m, "sense_amp", "reference_half_p", static_cast<double>(reads_.ref_p_half), 0.5 * v2t * phys.g_p());
-  sink.action(m, "sense_amp", "reference_half_ap", static_cast<double>(reads_.ref_ap_half), 0.5 * v2t * phys.g_ap());
+  // eq. X2: the reference current I_ref drawn from the read supply, V_read I_ref t, in half-cell
+  // units, plus the latch.
+  sink.action(m, "sense_amp", "reference_half_p", static_cast<double>(reads_.ref_p_half),
+              0.5 * phys.branch_energy(phys.g_p(), t_read));
+  sink.action(m, "sense_amp", "reference_half_ap", static_cast<double>(reads_.ref_ap_half),
+              0.5 * phys.branch_energy(phys.g_ap(), t_read));
   sink.action(m, "sense_amp", "latch", static_cast<double>(reads_.sa_decisions), actions_.sa_decision_J);
   sink.action(m, "adc", "conversion", static_cast<double>(reads_.adc_conversions), actions_.adc_conversion_J);
+  sink.action(m, "adc", "sample_hold", static_cast<double>(reads_.adc_conversions), actions_.sample_hold_J);
   // eq. E1, E2: one wordline raised per enabled row per read, every bitline charged per read.
   sink.action(m, "drivers", "wordline", static_cast<double>(reads_.wordlines), actions_.wordline_row_J);
   sink.action(m, "drivers", "bitline", static_cast<double>(reads_.bitlines), bitline_energy(cfg_.arch, cfg_.device));
@@ -119,9 +127,11 @@ void Tile::report_stats(StatsSink& sink) const {
   sink.action(m, "read_disturb", "restore_write", static_cast<double>(disturbs), mtj_write_energy(cfg_.device, true));
   sink.action(m, "programming", "mtj_write_p", static_cast<double>(w.p_writes), mtj_write_energy(cfg_.device, false));
   sink.action(m, "programming", "mtj_write_ap", static_cast<double>(w.ap_writes), mtj_write_energy(cfg_.device, true));
-  // Write-verify: one read of the MTJ just written (V^2 G t_read with its nominal G) and an SA decision.
-  sink.action(m, "programming", "verify_read_p", static_cast<double>(w.verify_p), v2t * phys.g_p() + actions_.sa_decision_J);
-  sink.action(m, "programming", "verify_read_ap", static_cast<double>(w.verify_ap), v2t * phys.g_ap() + actions_.sa_decision_J);
+  // Write-verify: one read of the MTJ just written (V_read V_cell G t_read with its nominal G) and an SA decision.
+  sink.action(m, "programming", "verify_read_p", static_cast<double>(w.verify_p),
+              phys.branch_energy(phys.g_p(), t_read) + actions_.sa_decision_J);
+  sink.action(m, "programming", "verify_read_ap", static_cast<double>(w.verify_ap),
+              phys.branch_energy(phys.g_ap(), t_read) + actions_.sa_decision_J);
   sink.count(m, "programming.mtj_writes", static_cast<double>(w.p_writes + w.ap_writes));
   sink.count(m, "programming.verify_reads", static_cast<double>(w.verify_p + w.verify_ap));
   sink.count(m, "programming.write_errors", static_cast<double>(w.write_errors));

@@ -1,9 +1,12 @@
 #include "sim/config.h"
 
+#include "hw/physics/operating_point.h"
+
 #include <filesystem>
 #include <functional>
 
 #include "hw/physics/energy_table.h"
+#include "hw/physics/operating_point.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "sim/config_tree.h"
 
@@ -62,6 +65,10 @@ hw::DeviceParams read_device(Section s) {
   d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
+  d.cell.v_access_V = s.number("access_transistor_drop_V", 0.0, 0.0, 5.0, "V");
+  if (d.cell.v_access_V >= d.cell.v_read_V)
+    s.fail("access_transistor_drop_V", "less than read_voltage_V (" + std::to_string(d.cell.v_read_V) +
+                                           " V), so that a voltage is left across the MTJ");
   {
     // Optional: the free layer's thermal stability, from which the read-disturb rate follows
     // (eq. X3 with eq. S1, S2 at the read current and pulse; see read_disturb_from_thermal).
@@ -111,7 +118,14 @@ hw::ArchParams read_arch(Section s) {
                  ? hw::CellScheme::Complementary
                  : hw::CellScheme::TwoPhase;
     a.rows_per_read = static_cast<int>(arr.integer("rows_per_read", 0, 0, 4096));  // 0: all rows
+    a.wire_ohm_per_cell = arr.number("wire_ohm_per_cell", 0.0, 0.0, 1e6, "ohm");
     arr.finish();
+  }
+  {
+    Section l = s.child("limits", false);  // operating limits (hw/physics/operating_point.h)
+    a.max_read_to_write_current = l.number("max_read_to_write_current", 0.5, 1e-3, 10.0);
+    a.max_bitline_current_A = l.number("max_bitline_current_mA", 2.0, 1e-6, 1e6, "mA") * 1e-3;
+    l.finish();
   }
   {
     Section d = s.child("drivers", true);
@@ -166,12 +180,16 @@ hw::ArchParams read_arch(Section s) {
     Section sa = s.child("sense_amp", true);
     a.sa_latch_energy_J = sa.number("latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
     a.sa_offset_sigma_A = sa.number("offset_sigma_uA", 0.0, 0.0, 1e4, "uA") * kUA;
+    a.sense_transimpedance_ohm = sa.number("transimpedance_ohm", 3000.0, 0.0, 1e9, "ohm");
+    a.sa_min_sense_V = sa.number("min_sense_mV", 25.0, 0.0, 1e4, "mV") * 1e-3;
     sa.finish();
   }
   {
     Section adc = s.child("adc", true);
     a.adc_bits = static_cast<int>(adc.integer("bits", 0, 0, 16));  // 0: exact; fewer bits quantise
     a.adc_fom_J_per_step = adc.number("fom_fJ_per_step", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    a.adc_floor_J = adc.number("conversion_floor_fJ", 0.0, 0.0, 1e6, "fJ") * kFJ;
+    a.sample_hold_J = adc.number("sample_hold_fJ", 0.0, 0.0, 1e6, "fJ") * kFJ;
     a.adc_latency_s = adc.number("latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
     a.cols_per_adc = static_cast<int>(adc.integer("columns_per_adc", std::nullopt, 1, 4096));
     adc.finish();
@@ -195,6 +213,8 @@ hw::ArchParams read_arch(Section s) {
     a.feature_nm = ar.positive("feature_nm", std::nullopt, "nm");
     a.sa_area_um2 = ar.number("sense_amp_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.adc_area_um2 = ar.number("adc_um2", std::nullopt, 0.0, 1e9, "um^2");
+    a.sample_hold_area_um2 = ar.number("sample_hold_um2", 0.0, 0.0, 1e9, "um^2");
+    a.sa_reference_area_um2 = ar.number("sa_reference_um2", 0.0, 0.0, 1e9, "um^2");
     a.periphery_area_um2 = ar.number("periphery_per_array_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.dropout_module_area_um2 = ar.number("dropout_module_um2", std::nullopt, 0.0, 1e9, "um^2");
     ar.finish();
@@ -320,6 +340,11 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     c.arch = read_arch(h.child("architecture", true));
     c.device = read_device(h.child("device", true));
     c.dropout_unit = read_dropout_device(h.child("dropout_device", true));
+    {  // the read operating point: refused outside the limits, warned where the SA will err
+      const hw::OperatingCheck op = hw::check_operating_point(c.device, c.arch);
+      if (!op.errors.empty()) throw InputError(tree.where("hardware.device.read_voltage_V") + ": " + op.errors.front());
+      c.warnings = op.warnings;
+    }
     if (c.device.thermal) {
       c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);
       if (c.device.variation.read_disturb_rate >= 1.0)

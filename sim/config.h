@@ -67,6 +67,7 @@ struct ExperimentConfig {
   std::string log_level = "info";
   std::vector<std::pair<std::string, std::string>> log_modules;  // module name below the accelerator, level
   nlohmann::json resolved;  // the resolved tree, for the report
+  std::vector<std::string> warnings;  // possible but doubtful settings (the operating point), logged
 };
 
 struct CliOverrides {

@@ -85,6 +85,7 @@ int validate_command(const bayescim::sim::Cli& cli) {
   using namespace bayescim::sim;
   const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  for (const auto& w : cfg.warnings) spdlog::warn("{}: {}", cli.config, w);
   check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
   std::printf("%s: valid\n", cli.config.c_str());
   return kOk;
@@ -95,6 +96,7 @@ int run_command(const bayescim::sim::Cli& cli) {
   using namespace bayescim::sim;
   const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  for (const auto& w : cfg.warnings) spdlog::warn("{}: {}", cli.config, w);
   check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
   check_output_paths(cfg);
   install_stop_handlers();

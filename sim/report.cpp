@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "hw/area.h"
+#include "hw/physics/crossbar_physics.h"
+#include "hw/physics/operating_point.h"
 #include "sim/atomic_file.h"
 #include "sim/stats_ci.h"
 
@@ -183,12 +185,20 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
     j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
     j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
-    {  // eq. X0: nominal read currents of one conducting cell and the access transistor's share of V_read
+    {  // the read operating point (hw/physics/operating_point.h; eq. X0, OP1-OP4)
       const hw::CrossbarPhysics ph(cfg.device.cell);
-      const double r_t = cfg.device.cell.r_access_ohm;
-      j["hardware"]["cell_read_current_A"] = {{"p", ph.v_read() * ph.g_p()}, {"ap", ph.v_read() * ph.g_ap()}};
-      j["hardware"]["access_transistor_drop_V"] = {{"p", ph.v_read() * ph.g_p() * r_t},
-                                                   {"ap", ph.v_read() * ph.g_ap() * r_t}};
+      const hw::OperatingPoint op = hw::operating_point(cfg.device, cfg.arch);
+      j["hardware"]["operating_point"] = {
+          {"read_voltage_V", cfg.device.cell.v_read_V},
+          {"cell_voltage_V", ph.v_cell()},
+          {"cell_read_current_A", {{"p", op.cell_read_current_p_A}, {"ap", op.cell_read_current_ap_A}}},
+          {"access_transistor_drop_V", op.access_transistor_drop_V},
+          {"read_to_write_current_ratio", op.read_to_write_current_ratio},
+          {"bitline_current_max_A", op.bitline_current_max_A},
+          {"ir_drop_max_V", op.ir_drop_max_V},
+          {"lsb_current_A", op.lsb_current_A},
+          {"sense_margin_V", op.sense_margin_V},
+          {"warnings", cfg.warnings}};
       // The SA offset (Gaussian, sigma) flips a decision whose nominal current lies d from its
       // reference with probability Phi(-d / sigma); the nearest any decision lies is half a
       // popcount step, I(M) - I_ref(M).

@@ -28,6 +28,8 @@ std::uint64_t ArrayEngine::program(const models::CompiledLayer& layer) {
   if (cells_.analog() && cfg_.accelerate && cfg_.device.variation.read_disturb_rate == 0)
     cache_.configure(static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_), cells_.words(),
                      static_cast<std::size_t>(s.cols) * (two_phase ? 2 : 1));
+  merge_groups_ = !cells_.analog() && !cfg_.sa_path && !two_phase && groups_ > 1 &&
+                  CrossbarPhysics::adc_step(group_rows_, adc_levels_) == 1;
   ReadEnv env{cells_, phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
               cfg_.device.variation.read_disturb_rate, cache_, op_counts_, analog_aJ_};
   readout_ = make_readout(cfg_.arch.cell, env);
@@ -75,7 +77,19 @@ void ArrayEngine::compute_position(const ArrayOp& op, int p, const std::vector<m
   }
   int active = 0;
   std::fill(sum_.begin(), sum_.end(), 0);
-  for (int lo = 0; lo < n; lo += group_rows_, ++r.g) {
+  if (merge_groups_) {  // one pass over every row; the other groups' reads, conversions and adds counted
+    r.lo = 0;
+    r.hi = n;
+    r.exact = true;
+    active = readout_->read(r, read_);
+    std::copy(read_.codes.begin(), read_.codes.end(), sum_.begin());
+    const std::uint64_t more = static_cast<std::uint64_t>(groups_ - 1), cols = static_cast<std::uint64_t>(s.cols);
+    op_counts_.reads += more;
+    op_counts_.adc_conversions += more * cols;
+    op_counts_.bitlines += more * cols;
+    op_counts_.tile_adds += more * cols;
+  }
+  for (int lo = 0; !merge_groups_ && lo < n; lo += group_rows_, ++r.g) {
     r.lo = lo;
     r.hi = std::min(n, lo + group_rows_);
     active += readout_->read(r, read_);

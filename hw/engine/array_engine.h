@@ -63,6 +63,9 @@ class ArrayEngine {
   ReadCounts op_counts_;
   double analog_aJ_ = 0;
   int group_rows_ = 0, groups_ = 1, adc_levels_ = 0;
+  // Ideal complementary cells on the ADC path with an exact ADC: every group's code is its match
+  // count, so their sum is the count over all rows, taken in one pass (the same codes and counts).
+  bool merge_groups_ = false;
   std::unique_ptr<Readout> readout_;
   const models::CompiledLayer* layer_ = nullptr;
   ReadOutput read_;

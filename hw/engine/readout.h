@@ -22,6 +22,7 @@ struct ReadRequest {
   const std::uint64_t* x = nullptr;  // the slice's row vector, word-aligned (bit r = row r)
   const std::uint64_t* a = nullptr;  // its wordline enables
   int lo = 0, hi = 0, p = 0, g = 0;
+  bool exact = false;  // ideal devices, exact ADC: the codes are the match counts, whatever hi - lo
   std::uint64_t image_key = 0;
   int sample = 0;
 };

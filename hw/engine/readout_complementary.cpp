@@ -62,7 +62,7 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   const bool analog = env_.cells.analog();
   const double pulse = env_.arch.read_pulse_s;
   const int size = r.hi - r.lo;
-  const int step = CrossbarPhysics::adc_step(size, env_.adc_levels);
+  const int step = r.exact ? 1 : CrossbarPhysics::adc_step(size, env_.adc_levels);
   const bool disturb = disturb_on();
   const std::uint64_t dkey = disturb ? disturb_key(r) : 0;
   const ReadCache::Slot slot = cache_slot(r);
@@ -86,7 +86,7 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
         i_col = slot.current[c];
       } else {
         const std::size_t base = static_cast<std::size_t>(c) * s.rows + r.lo;
-        i_col = env_.phys.v_read() * (all_columns ? col_g_[static_cast<std::size_t>(c)]
+        i_col = env_.phys.v_cell() * (all_columns ? col_g_[static_cast<std::size_t>(c)]
                                                   : conductance_sum(env_.cells.g_a() + base, env_.cells.g_b() + base,
                                                                     sel_a_.data() + r.lo, sel_b_.data() + r.lo, size));
         if (slot.current) slot.current[c] = i_col;

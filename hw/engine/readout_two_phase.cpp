@@ -48,8 +48,8 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
         i_plus = slot.current[2 * c];
         i_minus = slot.current[2 * c + 1];
       } else {
-        i_plus = env_.phys.v_read() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
-        i_minus = env_.phys.v_read() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
+        i_plus = env_.phys.v_cell() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
+        i_minus = env_.phys.v_cell() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);
         if (slot.current) slot.current[2 * c] = i_plus, slot.current[2 * c + 1] = i_minus;
       }
       env_.analog_aJ += (env_.phys.column_energy(i_plus, pulse) + env_.phys.column_energy(i_minus, pulse)) * 1e18;

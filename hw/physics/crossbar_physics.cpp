@@ -10,7 +10,8 @@ namespace bayescim::hw {
 CrossbarPhysics::CrossbarPhysics(const CellParams& p)
     : g_p_(1.0 / (p.r_p_ohm + p.r_access_ohm)),
       g_ap_(1.0 / (p.r_p_ohm * (1.0 + p.tmr) + p.r_access_ohm)),
-      v_(p.v_read_V) {}
+      v_(p.v_cell()),
+      vs_(p.v_read_V) {}
 
 double CrossbarPhysics::column_current(int matches, int active_rows) const {
   return v_ * (matches * g_p_ + (active_rows - matches) * g_ap_);

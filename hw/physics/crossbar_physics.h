@@ -4,11 +4,14 @@
 // x drives the wordline of the first MTJ when x = +1 and of the second when x = -1, so exactly
 // one MTJ per active row conducts. An MTJ in the parallel state (R_P) encodes +1, so the
 // conducting MTJ is parallel iff x == w (a match) and antiparallel (R_AP = R_P(1+TMR)) otherwise.
-// Each conducting MTJ is in series with its access transistor (on-resistance R_T), so a branch
-// conducts G = 1 / (R_MTJ + R_T): G_P = 1 / (R_P + R_T), G_AP = 1 / (R_P (1 + TMR) + R_T)   (eq. X0)
-// and the transistor drops V_read R_T / (R_MTJ + R_T) of the read voltage.
-// Column current over N active rows with m matches (Kirchhoff, bitline held at 0 V):
-//   I(m) = V_read (m G_P + (N - m) G_AP)                                 (eq. X1)
+// Each conducting MTJ is in series with its access transistor. The transistor takes a fixed drop
+// V_acc (NVSim's VoltageDropAccessDevice) and, optionally, an on-resistance R_T; the branch across
+// which the MTJ sits is driven by V_cell = V_read - V_acc and conducts
+//   G = 1 / (R_MTJ + R_T): G_P = 1 / (R_P + R_T), G_AP = 1 / (R_P (1 + TMR) + R_T)   (eq. X0)
+// Column current over N active rows with m matches (Kirchhoff, bitline held at 0 V by the sense
+// node's clamp):
+//   I(m) = V_cell (m G_P + (N - m) G_AP)                                 (eq. X1)
+// The supply delivers that current at V_read, so a read draws V_read I t from it (eq. E0).
 // It is affine and increasing in m, so a sense amplifier comparing with
 //   I_ref(M) = (I(M - 1) + I(M)) / 2                                     (eq. X2)
 // outputs 1 iff m >= M, and an ideal ADC recovers m = round((I/V_read - N G_AP) / (G_P - G_AP)).
@@ -22,8 +25,10 @@ namespace bayescim::hw {
 struct CellParams {
   double r_p_ohm = 3e3;
   double tmr = 1.0;       // R_AP = R_P (1 + TMR)
-  double v_read_V = 0.25;
-  double r_access_ohm = 0;  // access-transistor on-resistance in series with the MTJ (eq. X0)
+  double v_read_V = 0.25;    // read supply on the source line
+  double v_access_V = 0;     // fixed drop over the access transistor (eq. X0)
+  double r_access_ohm = 0;   // access-transistor on-resistance in series with the MTJ (eq. X0)
+  double v_cell() const { return v_read_V - v_access_V; }
 };
 
 class CrossbarPhysics {
@@ -31,15 +36,18 @@ class CrossbarPhysics {
   explicit CrossbarPhysics(const CellParams& p);
   double g_p() const { return g_p_; }
   double g_ap() const { return g_ap_; }
-  double v_read() const { return v_; }
+  double v_cell() const { return v_; }      // across MTJ + R_T: V_read - V_acc
+  double v_supply() const { return vs_; }   // the read supply, V_read
   // eq. X1, in amperes.
   double column_current(int matches, int active_rows) const;
   // eq. X2: the reference current that splits match counts M-1 and M.
   double reference_current(int threshold_matches, int active_rows) const;
   // Ideal ADC: the match count whose current is nearest to `current`, clamped to [0, N].
   int ideal_adc(double current, int active_rows) const;
-  // Energy drawn from the read supply by one column during a read pulse: V_read I t.
-  double column_energy(double current, double pulse_s) const { return v_ * current * pulse_s; }
+  // Energy drawn from the read supply by one column during a read pulse: V_read I t (eq. E0).
+  double column_energy(double current, double pulse_s) const { return vs_ * current * pulse_s; }
+  // The same for one conducting branch of conductance g: V_read V_cell g t.
+  double branch_energy(double g, double pulse_s) const { return vs_ * v_ * g * pulse_s; }
   // ADC with `levels` = 2^bits - 1 codes over a full scale of `full_scale_rows` matches: the
   // estimated match count is rounded to a multiple of step = max(1, ceil(rows / levels)) and
   // clamped to [0, N]. With enough bits (step 1) this is ideal_adc.
@@ -51,7 +59,7 @@ class CrossbarPhysics {
   }
 
  private:
-  double g_p_, g_ap_, v_;
+  double g_p_, g_ap_, v_, vs_;
 };
 
 // Device-to-device variation and faults of the crossbar MTJs, fixed per device for a run.

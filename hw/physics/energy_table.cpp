@@ -19,7 +19,8 @@ ActionTable derive_action_table(const ArchParams& a) {
   ActionTable t;
   t.adc_bits = adc_bits_for(a);
   t.sa_decision_J = a.sa_latch_energy_J;
-  t.adc_conversion_J = a.adc_fom_J_per_step * std::ldexp(1.0, t.adc_bits);
+  t.adc_conversion_J = a.adc_floor_J + a.adc_fom_J_per_step * std::ldexp(1.0, t.adc_bits);  // eq. E3
+  t.sample_hold_J = a.sample_hold_J;
   t.digital_add_J = a.digital_add_energy_J;
   t.digital_neuron_J = a.digital_neuron_energy_J;
   t.buffer_bit_J = a.buffer_energy_per_bit_J;
@@ -36,7 +37,7 @@ double mtj_write_energy(const DeviceParams& d, bool antiparallel) {
 double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a) {
   if (!d.thermal) return d.variation.read_disturb_rate;
   const double r_ap = d.cell.r_p_ohm * (1.0 + d.cell.tmr) + d.cell.r_access_ohm;
-  const double i = d.cell.v_read_V / r_ap;
+  const double i = d.cell.v_cell() / r_ap;
   const double tau = d.thermal->tau0_s * std::exp(thermal_stability(*d.thermal) * (1.0 - i / d.thermal->ic0_A));
   return -std::expm1(-a.read_pulse_s / tau);  // eq. S1 without cancellation for tiny rates
 }
@@ -48,7 +49,7 @@ double bitline_energy(const ArchParams& a, const DeviceParams& d) {
 const std::vector<std::string>& overridable_actions() {
   static const std::vector<std::string> k = {
       "crossbar_read.matching_cell", "crossbar_read.mismatching_cell", "sense_amp.reference_half_p",
-      "sense_amp.reference_half_ap", "sense_amp.latch",               "adc.conversion",
+      "sense_amp.reference_half_ap", "sense_amp.latch",               "adc.conversion",              "adc.sample_hold",
       "drivers.wordline",            "drivers.bitline",               "digital.partial_sum_add",
       "digital.pool_or",             "digital.neuron",                "buffer.bit",
       "dropout_rng.draw_0",          "dropout_rng.draw_1",            "leakage.array_ps",

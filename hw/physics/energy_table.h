@@ -12,7 +12,8 @@ struct DeviceParams;
 
 struct ActionTable {
   double sa_decision_J = 0;     // latch energy per SA decision
-  double adc_conversion_J = 0;  // FoM * 2^bits
+  double adc_conversion_J = 0;  // E_floor + FoM * 2^bits (eq. E3)
+  double sample_hold_J = 0;     // one column sampled and held for its conversion
   double digital_add_J = 0;     // one partial-sum addition
   double digital_neuron_J = 0;  // one digital BN/threshold evaluation
   double buffer_bit_J = 0;      // one activation bit read or written

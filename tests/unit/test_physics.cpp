@@ -279,7 +279,7 @@ TEST(Crossbar, AccessTransistorInSeriesByHand) {
   EXPECT_NEAR(x.g_p(), 1.0 / 4000, 1e-18);
   EXPECT_NEAR(x.g_ap(), 1.0 / 7000, 1e-18);
   // The transistor drops V R_T / (R + R_T): 62.5 mV with a P MTJ.
-  EXPECT_NEAR(x.v_read() * x.g_p() * c.r_access_ohm, 0.0625, 1e-15);
+  EXPECT_NEAR(x.v_cell() * x.g_p() * c.r_access_ohm, 0.0625, 1e-15);
   // The ADC and SA references are built from the same branch conductances, so they still invert it.
   for (int m = 0; m <= 64; ++m) EXPECT_EQ(x.ideal_adc(x.column_current(m, 64), 64), m);
   // A device without variation conducts exactly the nominal branch conductance.

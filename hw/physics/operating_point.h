@@ -1,0 +1,32 @@
+// The read operating point of a crossbar configuration: the currents and voltages a chip would
+// see (eq. X0, X1, OP1-OP4 in docs/hardware.md). sim/config refuses a configuration outside the
+// limits; the report gives it at hardware.operating_point. Plain C++.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "hw/params.h"
+
+namespace bayescim::hw {
+
+struct OperatingPoint {
+  double cell_read_current_p_A = 0;   // V_cell G_P: one conducting P branch
+  double cell_read_current_ap_A = 0;  // V_cell G_AP
+  double access_transistor_drop_V = 0;     // V_acc plus the on-resistance's share at the P current
+  double read_to_write_current_ratio = 0;  // I_P / I_write (the P branch carries the larger read current)
+  double bitline_current_max_A = 0;   // every row of a read matching: rows_per_read I_P (OP1)
+  double ir_drop_max_V = 0;           // that current over the whole wire path of a column (OP2)
+  double lsb_current_A = 0;           // one match more: V_cell (G_P - G_AP) (OP3)
+  double sense_margin_V = 0;          // half an LSB through the sense node's transimpedance (OP4)
+};
+
+OperatingPoint operating_point(const DeviceParams& d, const ArchParams& a);
+
+// What a configuration violates, each as one sentence naming its keys and the numbers.
+struct OperatingCheck {
+  std::vector<std::string> errors;    // outside the limits: the run is refused
+  std::vector<std::string> warnings;  // possible, but the SA will err
+};
+OperatingCheck check_operating_point(const DeviceParams& d, const ArchParams& a);
+
+}  // namespace bayescim::hw
