@@ -55,7 +55,7 @@ struct ArchParams {
   double sense_transimpedance_ohm = 3e3;  // sense node: bitline current -> SA/ADC input voltage
   double sa_min_sense_V = 25e-3;      // smallest input difference the SA resolves (sense margin check)
   int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
-  double adc_fom_J_per_step = 10e-15; // Walden figure of merit: E = E_floor + FoM * 2^bits per conversion
+  double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = E_floor + FoM * 2^bits per conversion
   double adc_floor_J = 0;             // fixed energy per conversion (dominates at low resolution)
   double sample_hold_J = 0;           // per column sampled for the ADC (sample-and-hold capacitor)
   double adc_latency_s = 2e-9;

@@ -1,12 +1,12 @@
 #include "sim/config.h"
 
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 
 #include <filesystem>
 #include <functional>
 
 #include "hw/physics/energy_table.h"
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "sim/config_tree.h"
 

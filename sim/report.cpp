@@ -9,7 +9,7 @@
 
 #include "hw/area.h"
 #include "hw/physics/crossbar_physics.h"
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 #include "sim/atomic_file.h"
 #include "sim/stats_ci.h"
 

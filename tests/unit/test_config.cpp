@@ -125,7 +125,10 @@ TEST_F(ConfigTest, ValidConfigLoadsAndConvertsUnits) {
   EXPECT_DOUBLE_EQ(c.arch.read_pulse_s, 1.66e-9);
   EXPECT_DOUBLE_EQ(c.arch.sa_latch_energy_J, 5e-15);
   EXPECT_EQ(c.arch.adc_bits, 0);
-  EXPECT_DOUBLE_EQ(c.arch.adc_fom_J_per_step, 50e-15);
+  EXPECT_DOUBLE_EQ(c.arch.adc_fom_J_per_step, 10e-15);
+  EXPECT_DOUBLE_EQ(c.arch.adc_floor_J, 24e-15);
+  EXPECT_DOUBLE_EQ(c.arch.sample_hold_J, 10e-15);
+  EXPECT_DOUBLE_EQ(c.device.cell.v_access_V, 0.15);
   EXPECT_DOUBLE_EQ(c.arch.adc_latency_s, 2e-9);
   EXPECT_EQ(c.arch.cols_per_adc, 8);
   EXPECT_DOUBLE_EQ(c.arch.clock_period_s, 1e-9);
@@ -240,7 +243,8 @@ TEST_F(ConfigTest, InlineDeviceMappingInsteadOfAnInclude) {
                                 "    read_voltage_V: 0.2\n"
                                 "    write_current_uA: 50\n"
                                 "    write_pulse_ns: 5\n"
-                                "    cell_area_F2: 40\n");
+                                "    cell_area_F2: 40\n"
+                                "    access_transistor_drop_V: 0.15\n");
   const ExperimentConfig c = load_experiment(experiment(text));
   EXPECT_EQ(c.device.name, "inline");
   EXPECT_DOUBLE_EQ(c.device.cell.tmr, 1.5);
@@ -616,7 +620,7 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
                             "source, thermal, tmr, variation, write_current_uA, write_pulse_ns"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
@@ -867,6 +871,60 @@ TEST(ShippedConfigs, EveryExperimentValidates) {
   EXPECT_GT(n, 0) << "no experiment configs found (is the working directory the repository root?)";
 }
 
+// ---------------------------------------------------------------------------------------------
+// The read operating point (issue 18): refused outside the limits with one error naming the keys
+// and the currents; warned where the SA will err. The currents are worked out here from eq. X0.
+
+TEST_F(ConfigTest, ReadCurrentAboveHalfTheWriteCurrentIsRefused) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device.read_voltage_V=2.0"};
+  const std::string msg = error_loading(kBase, cli);
+  // (2.0 V - 0.15 V) / 3 kOhm = 616.7 uA in P: 7.71 times the 80 uA write current.
+  EXPECT_TRUE(Contains(msg, "hardware.device.read_voltage_V")) << msg;
+  EXPECT_TRUE(Contains(msg, "616.7 uA")) << msg;
+  EXPECT_TRUE(Contains(msg, "7.71 of the write current")) << msg;
+  EXPECT_TRUE(Contains(msg, "limits.max_read_to_write_current")) << msg;
+  // The same read at a 0.5 limit of 10: allowed, and the bitline is then what refuses it:
+  // 16 rows * 616.7 uA = 9.867 mA > 2 mA.
+  cli.sets.push_back("hardware.architecture.limits.max_read_to_write_current=10");
+  const std::string msg2 = error_loading(kBase, cli);
+  EXPECT_TRUE(Contains(msg2, "9.867 mA")) << msg2;
+  EXPECT_TRUE(Contains(msg2, "rows_per_read")) << msg2;
+  EXPECT_TRUE(Contains(msg2, "max_bitline_current_mA")) << msg2;
+}
+
+TEST_F(ConfigTest, BitlineCurrentLimitIsConfigurable) {
+  // 64 rows * 0.1 V / 3 kOhm = 2.133 mA: refused at the default 2 mA, allowed at 2.5 mA.
+  CliOverrides cli;
+  cli.sets = {"hardware.architecture.array.rows_per_read=64"};
+  const std::string msg = error_loading(kBase, cli);
+  EXPECT_TRUE(Contains(msg, "2.133 mA")) << msg;
+  cli.sets.push_back("hardware.architecture.limits.max_bitline_current_mA=2.5");
+  const ExperimentConfig c = load_experiment(experiment(kBase), cli);
+  EXPECT_DOUBLE_EQ(c.arch.max_bitline_current_A, 2.5e-3);
+  EXPECT_EQ(c.arch.rows_per_read, 64);
+}
+
+TEST_F(ConfigTest, AccessDropAtOrAboveTheReadVoltageIsRefused) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device.access_transistor_drop_V=0.25"};
+  const std::string msg = error_loading(kBase, cli);
+  EXPECT_TRUE(Contains(msg, "'hardware.device.access_transistor_drop_V'")) << msg;
+  EXPECT_TRUE(Contains(msg, "less than read_voltage_V")) << msg;
+}
+
+TEST_F(ConfigTest, LsbBelowTheSaOffsetIsAWarningNotAnError) {
+  // LSB = 0.1 V (1/3k - 1/6k) = 16.67 uA: an offset sigma of 20 uA exceeds it.
+  CliOverrides cli;
+  cli.sets = {"hardware.architecture.sense_amp.offset_sigma_uA=20"};
+  const ExperimentConfig c = load_experiment(experiment(kBase), cli);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_TRUE(Contains(c.warnings[0], "16.67 uA")) << c.warnings[0];
+  EXPECT_TRUE(Contains(c.warnings[0], "offset_sigma_uA")) << c.warnings[0];
+  cli.sets = {"hardware.architecture.sense_amp.offset_sigma_uA=10"};
+  EXPECT_TRUE(load_experiment(experiment(kBase), cli).warnings.empty());
+}
+
 }  // namespace
 }  // namespace bayescim::sim
 
@@ -878,7 +936,7 @@ namespace {
 
 TEST_F(ConfigTest, ArchitectureOptionsReachTheParameters) {
   CliOverrides cli;
-  cli.sets = {"hardware.architecture.array.cell=two_phase_1t1mtj", "hardware.architecture.array.rows_per_read=64",
+  cli.sets = {"hardware.architecture.array.cell=two_phase_1t1mtj", "hardware.architecture.array.rows_per_read=48",
               "hardware.architecture.mapping.replicate=3", "hardware.architecture.mapping.pipeline_samples=true",
               "hardware.architecture.programming.write_verify=true", "hardware.architecture.programming.max_attempts=5",
               "hardware.architecture.energy_overrides_fJ.adc.conversion=120",
@@ -887,7 +945,7 @@ TEST_F(ConfigTest, ArchitectureOptionsReachTheParameters) {
               "hardware.device.faults.write_error_rate=1e-4"};
   const ExperimentConfig c = load_experiment(experiment(kBase), cli);
   EXPECT_EQ(c.arch.cell, hw::CellScheme::TwoPhase);
-  EXPECT_EQ(c.arch.rows_per_read, 64);
+  EXPECT_EQ(c.arch.rows_per_read, 48);
   EXPECT_EQ(c.arch.replicate, 3);
   EXPECT_TRUE(c.arch.pipeline_samples);
   EXPECT_TRUE(c.arch.write_verify);
@@ -901,7 +959,7 @@ TEST_F(ConfigTest, ArchitectureOptionsReachTheParameters) {
   // The shipped architecture: drivers from the file, the options at their documented defaults.
   const ExperimentConfig d = load_experiment(experiment(kBase));
   EXPECT_EQ(d.arch.cell, hw::CellScheme::Complementary);
-  EXPECT_EQ(d.arch.rows_per_read, 0);
+  EXPECT_EQ(d.arch.rows_per_read, 16);
   EXPECT_EQ(d.arch.replicate, 1);
   EXPECT_FALSE(d.arch.pipeline_samples);
   EXPECT_DOUBLE_EQ(d.arch.wordline_cap_F_per_cell, 0.1e-15);

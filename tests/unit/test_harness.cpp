@@ -2,6 +2,8 @@
 // typed commands, and the annotated delays, outputs and statistics are checked against values
 // derived here from the documented rules (docs/hardware.md, docs/architecture.md), not from the
 // module's code. Each TEST runs in its own process (gtest_discover_tests), so each may elaborate once.
+#include <memory>
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -139,9 +141,8 @@ TEST(TileHarness, ProgrammingAndOneSaReadByHand) {
 
 TEST(TileHarness, AdcReadTimeAndPartialSumsByHand) {
   // 100 inputs on 64-row arrays: two row tiles, the ADC path; this tile holds rows 0..63 of 4
-  // neurons, 2 columns per ADC. The busiest ADC converts min(4, 2) = 2 columns after the read.
-  // (With cols = columns_per_adc^2 the count equals ceil(cols / columns_per_adc); the general
-  // formula is the subject of issue 18.)
+  // neurons, 2 columns per ADC: columns 0, 1 on ADC 0 and 2, 3 on ADC 1, each converting its 2
+  // columns one after the other after the read.
   OneLayer t(100, 4, 64, 4, 2);
   ASSERT_FALSE(t.cfg.sa_path);
   ASSERT_EQ(t.cfg.slice.rows, 64);
@@ -174,6 +175,54 @@ TEST(TileHarness, AdcReadTimeAndPartialSumsByHand) {
   const StatsSink s = collect_stats();
   EXPECT_EQ(stat(s, "adc_conversions"), 4);
   EXPECT_EQ(stat(s, "sa_decisions"), 0);
+}
+
+// The ADC time of one read: column c is converted by ADC floor(c / columns_per_adc); the ADCs
+// work in parallel, each converting its columns one after another, so the read takes the pulse
+// plus the busiest ADC's conversions. Counted here column by column for shapes where the number
+// of ADCs and the conversions per ADC differ (the formula once confused the two).
+TEST(TileHarness, AdcTimeIsTheBusiestAdcsConversions) {
+  struct Shape { int neurons, cols_per_adc; };
+  const std::vector<Shape> shapes = {{8, 2}, {8, 8}, {6, 4}, {8, 128}, {5, 1}};
+  std::vector<std::unique_ptr<OneLayer>> layers;
+  std::vector<std::unique_ptr<Tile>> tiles;
+  std::vector<std::unique_ptr<Driver>> drivers;
+  std::vector<sc_time> delays(shapes.size());
+  const std::vector<int> x = random_x(100, 4);
+  const std::vector<bool> on(100, true);
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    layers.push_back(std::make_unique<OneLayer>(100, shapes[k].neurons, 64, shapes[k].neurons, shapes[k].cols_per_adc));
+    ASSERT_FALSE(layers[k]->cfg.sa_path);
+    tiles.push_back(std::make_unique<Tile>(("tile_" + std::to_string(k)).c_str(), layers[k]->cfg));
+    OneLayer* t = layers[k].get();
+    drivers.push_back(std::make_unique<Driver>(("driver_" + std::to_string(k)).c_str(), [t, &x, &on, &delays, k](Driver& self) {
+      std::vector<std::uint64_t> rows, active;
+      t->drive(x, on, rows, active);
+      std::vector<int> partial(static_cast<std::size_t>(t->cfg.slice.cols)), act(1);
+      TileProgram p;
+      p.layer = &t->compiled.layers[0];
+      sc_time ignored;
+      send(self.socket, p, ignored, "driver");
+      TileOp op;
+      op.rows = rows.data();
+      op.active = active.data();
+      op.words = t->compiled.layers[0].words;
+      op.partial = partial.data();
+      op.active_rows = act.data();
+      send(self.socket, op, delays[k], "driver");
+    }));
+    drivers[k]->socket.bind(tiles[k]->socket);
+  }
+  sc_core::sc_start();
+  for (std::size_t k = 0; k < shapes.size(); ++k) {
+    const Shape sh = shapes[k];
+    std::vector<int> per_adc(static_cast<std::size_t>(sh.neurons), 0);
+    for (int c = 0; c < sh.neurons; ++c) ++per_adc[static_cast<std::size_t>(c / sh.cols_per_adc)];
+    const int busiest = *std::max_element(per_adc.begin(), per_adc.end());
+    const auto& a = layers[k]->cfg.arch;
+    EXPECT_EQ(delays[k], sc_time(a.read_pulse_s * 1e9, SC_NS) + busiest * sc_time(a.adc_latency_s * 1e9, SC_NS))
+        << sh.neurons << " columns, " << sh.cols_per_adc << " per ADC";
+  }
 }
 
 // The same operation twice: the second costs what the first did (same time, twice the counts)

@@ -1,4 +1,4 @@
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 
 #include <cstdio>
 
@@ -40,13 +40,14 @@ OperatingCheck check_operating_point(const DeviceParams& d, const ArchParams& a)
     return c;
   }
   const OperatingPoint op = operating_point(d, a);
-  if (op.read_to_write_current_ratio > a.max_read_to_write_current)
+  constexpr double kTol = 1 + 1e-9;  // a value at the limit (up to rounding) is allowed
+  if (op.read_to_write_current_ratio > a.max_read_to_write_current * kTol)
     c.errors.push_back(
         fmt("hardware.device.read_voltage_V gives a P-cell read current of %.1f uA, %.2f of the write current "
             "(write_current_uA); at most %.2f (hardware.architecture.limits.max_read_to_write_current) keeps reads "
             "from writing: lower read_voltage_V or raise access_transistor_drop_V",
             op.cell_read_current_p_A * 1e6, op.read_to_write_current_ratio, a.max_read_to_write_current));
-  if (op.bitline_current_max_A > a.max_bitline_current_A)
+  if (op.bitline_current_max_A > a.max_bitline_current_A * kTol)
     c.errors.push_back(fmt("a read of %g rows (hardware.architecture.array.rows_per_read) can draw %.3f mA on one "
                            "bitline, above the %.3f mA limit (hardware.architecture.limits.max_bitline_current_mA): "
                            "read fewer rows at once or lower read_voltage_V",
