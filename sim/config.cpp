@@ -65,7 +65,7 @@ hw::DeviceParams read_device(Section s) {
   d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
-  d.cell.v_access_V = s.number("access_transistor_drop_V", 0.0, 0.0, 5.0, "V");
+  d.cell.v_access_V = s.number("access_transistor_drop_V", std::nullopt, 0.0, 5.0, "V");
   if (d.cell.v_access_V >= d.cell.v_read_V)
     s.fail("access_transistor_drop_V", "less than read_voltage_V (" + std::to_string(d.cell.v_read_V) +
                                            " V), so that a voltage is left across the MTJ");
@@ -117,7 +117,7 @@ hw::ArchParams read_arch(Section s) {
                      "complementary_2t2mtj"
                  ? hw::CellScheme::Complementary
                  : hw::CellScheme::TwoPhase;
-    a.rows_per_read = static_cast<int>(arr.integer("rows_per_read", 0, 0, 4096));  // 0: all rows
+    a.rows_per_read = static_cast<int>(arr.integer("rows_per_read", std::nullopt, 0, 4096));  // 0: all rows
     a.wire_ohm_per_cell = arr.number("wire_ohm_per_cell", 0.0, 0.0, 1e6, "ohm");
     arr.finish();
   }
@@ -188,8 +188,8 @@ hw::ArchParams read_arch(Section s) {
     Section adc = s.child("adc", true);
     a.adc_bits = static_cast<int>(adc.integer("bits", 0, 0, 16));  // 0: exact; fewer bits quantise
     a.adc_fom_J_per_step = adc.number("fom_fJ_per_step", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
-    a.adc_floor_J = adc.number("conversion_floor_fJ", 0.0, 0.0, 1e6, "fJ") * kFJ;
-    a.sample_hold_J = adc.number("sample_hold_fJ", 0.0, 0.0, 1e6, "fJ") * kFJ;
+    a.adc_floor_J = adc.number("conversion_floor_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+    a.sample_hold_J = adc.number("sample_hold_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
     a.adc_latency_s = adc.number("latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
     a.cols_per_adc = static_cast<int>(adc.integer("columns_per_adc", std::nullopt, 1, 4096));
     adc.finish();
@@ -213,8 +213,8 @@ hw::ArchParams read_arch(Section s) {
     a.feature_nm = ar.positive("feature_nm", std::nullopt, "nm");
     a.sa_area_um2 = ar.number("sense_amp_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.adc_area_um2 = ar.number("adc_um2", std::nullopt, 0.0, 1e9, "um^2");
-    a.sample_hold_area_um2 = ar.number("sample_hold_um2", 0.0, 0.0, 1e9, "um^2");
-    a.sa_reference_area_um2 = ar.number("sa_reference_um2", 0.0, 0.0, 1e9, "um^2");
+    a.sample_hold_area_um2 = ar.number("sample_hold_um2", std::nullopt, 0.0, 1e9, "um^2");
+    a.sa_reference_area_um2 = ar.number("sa_reference_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.periphery_area_um2 = ar.number("periphery_per_array_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.dropout_module_area_um2 = ar.number("dropout_module_um2", std::nullopt, 0.0, 1e9, "um^2");
     ar.finish();

@@ -22,7 +22,7 @@ CASES = {
     "cnn_mc_dropout": ("fashion_cnn_mc_dropout.yaml", []),
     # both cell schemes, and the analog path (ideal and two-phase), with read groups
     "mlp_two_phase": ("mnist_mlp_scale.yaml", [ARCH + "array.cell=two_phase_1t1mtj"]),
-    "mlp_rows_per_read": ("mnist_mlp_mc_dropout.yaml", [ARCH + "array.rows_per_read=128"]),
+    "mlp_rows_per_read": ("mnist_mlp_mc_dropout.yaml", [ARCH + "array.rows_per_read=48"]),
     "mlp_analog": ("mnist_mlp_scale.yaml", ["hardware.device.variation.r_p_sigma_log=0.1"]),
     "mlp_two_phase_analog": ("mnist_mlp_scale.yaml", [ARCH + "array.cell=two_phase_1t1mtj",
                                                       "hardware.device.variation.r_p_sigma_log=0.1"]),

@@ -49,7 +49,10 @@ OPTIONAL = {
     "hardware.device.faults.stuck_at_p_rate", "hardware.device.faults.stuck_at_ap_rate",
     "hardware.dropout_device.temperature_K", "hardware.dropout_device.variation.delta_sigma_rel",
     "hardware.dropout_device.variation.ic0_sigma_rel", "hardware.dropout_device.pipelined",
-    "hardware.architecture.array.cell", "hardware.architecture.array.rows_per_read",
+    "hardware.architecture.array.cell", "hardware.architecture.array.wire_ohm_per_cell",
+    "hardware.architecture.limits.max_read_to_write_current", "hardware.architecture.limits.max_bitline_current_mA",
+    "hardware.architecture.sense_amp.transimpedance_ohm", "hardware.architecture.sense_amp.min_sense_mV",
+
     "hardware.architecture.mapping.replicate", "hardware.architecture.mapping.pipeline_samples",
     "hardware.architecture.programming.write_verify", "hardware.architecture.programming.max_attempts",
     "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",

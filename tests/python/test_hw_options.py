@@ -36,12 +36,13 @@ def base(tmp_path_factory):
 def test_access_transistor_lowers_the_read_current_not_the_predictions(base, tmp_path):
     rep0, out0 = base
     rep, out = run(tmp_path, "rt", MLP, 40, 3, "hardware.device.access_transistor_ohm=1000")
-    hw = rep["hardware"]
-    # eq. X0 by hand: 0.25 V over 3 k + 1 k and over 6 k + 1 k.
-    assert hw["cell_read_current_A"]["p"] == pytest.approx(0.25 / 4000, rel=1e-12)
-    assert hw["cell_read_current_A"]["ap"] == pytest.approx(0.25 / 7000, rel=1e-12)
-    assert hw["access_transistor_drop_V"]["p"] == pytest.approx(0.25 * 1000 / 4000, rel=1e-12)
-    assert rep0["hardware"]["access_transistor_drop_V"]["p"] == 0
+    op, op0 = rep["hardware"]["operating_point"], rep0["hardware"]["operating_point"]
+    # eq. X0 by hand: 0.25 V - 0.15 V (the access transistor's fixed drop) over 3 k + 1 k and 6 k + 1 k.
+    assert op["cell_read_current_A"]["p"] == pytest.approx(0.1 / 4000, rel=1e-12)
+    assert op["cell_read_current_A"]["ap"] == pytest.approx(0.1 / 7000, rel=1e-12)
+    # The transistor: its fixed 0.15 V plus 25 uA through 1 kOhm.
+    assert op["access_transistor_drop_V"] == pytest.approx(0.15 + 0.1 / 4000 * 1000, rel=1e-12)
+    assert op0["access_transistor_drop_V"] == pytest.approx(0.15, rel=1e-12)
     comp, comp0 = rep["energy"]["by_component"], rep0["energy"]["by_component"]
     # Every branch conductance falls, by 3/4 (P) to 6/7 (AP): so does the read energy.
     assert 0.75 * comp0["crossbar_read"] < comp["crossbar_read"] < 6 / 7 * comp0["crossbar_read"]
@@ -55,7 +56,9 @@ def test_energy_override_replaces_one_action_and_nothing_else(base, tmp_path):
                    ARCH + "energy_overrides_fJ.sense_amp.latch=1")
     comp, comp0 = rep["energy"]["by_component"], rep0["energy"]["by_component"]
     counts = rep["hardware"]["counts"]
-    assert comp["adc"] == pytest.approx(counts["adc_conversions"] * 100e-15, rel=1e-12)
+    # The override replaces the conversion; each converted column's sample-and-hold stays.
+    sh = rep["config"]["hardware"]["architecture"]["adc"]["sample_hold_fJ"] * 1e-15
+    assert comp["adc"] == pytest.approx(counts["adc_conversions"] * (100e-15 + sh), rel=1e-12)
     # The SA component keeps its reference branch: only the latch part changes (5 fJ -> 1 fJ).
     assert comp0["sense_amp"] - comp["sense_amp"] == pytest.approx(counts["sa_decisions"] * 4e-15, rel=1e-9)
     for k in comp0:
@@ -76,10 +79,11 @@ def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
     # Each array reads the same number of times: its busy time is unchanged, its share of the run grows.
     for t0, t in zip(rep0["hardware"]["tiles"], rep["hardware"]["tiles"]):
         assert t["busy_s"] == t0["busy_s"] and t["busy_share"] > t0["busy_share"]
-    # fc1's arrays (8 of them, ADC path, 1 read of 1.66 ns + 16 conversions of 2 ns per sample).
+    # fc1's arrays (8 of them, ADC path): the first holds 512 rows, read 16 at a time, so 32 reads
+    # per sample, each 1.66 ns + 8 conversions of 2 ns (8 columns per ADC); 80 images x 3 samples.
     fc1 = [t for t in rep["hardware"]["tiles"] if t["layer"] == "fc1"]
     assert len(fc1) == 8
-    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * (1.66e-9 + 16 * 2e-9), rel=1e-9)
+    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * (512 // 16) * (1.66e-9 + 8 * 2e-9), rel=1e-9)
     for k, v in rep0["energy"]["by_component"].items():
         if k != "leakage":  # leakage follows the (shorter) time
             assert rep["energy"]["by_component"][k] == v, k
@@ -88,12 +92,15 @@ def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
 
 def test_fewer_rows_per_read_mean_more_conversions_same_predictions(base, tmp_path):
     rep0, out0 = base
-    rep, out = run(tmp_path, "rpr", MLP, 40, 3, ARCH + "array.rows_per_read=128")
-    assert rep["hardware"]["rows_per_read"] == 128
+    rep, out = run(tmp_path, "rpr", MLP, 40, 3, ARCH + "array.rows_per_read=8")
+    assert rep["hardware"]["rows_per_read"] == 8
+    assert rep0["hardware"]["rows_per_read"] == 16
     c, c0 = rep["hardware"]["counts"], rep0["hardware"]["counts"]
     assert c["adc_conversions"] > c0["adc_conversions"]
-    assert c["sa_decisions"] == 0  # every layer's fan-in exceeds 128: all partial sums go through ADCs
-    assert same_predictions(out0, out)  # the default ADC resolution is exact for 128 rows
+    # Twice the groups of every layer: twice the reads and conversions (every fan-in is a multiple of 16).
+    assert c["adc_conversions"] == 2 * c0["adc_conversions"]
+    assert c["sa_decisions"] == 0  # every layer's fan-in exceeds 8: all partial sums go through ADCs
+    assert same_predictions(out0, out)  # the default ADC resolution is exact for 8 rows (4 bits)
 
 
 def test_two_phase_cell_halves_the_cell_area_same_predictions(base, tmp_path):
@@ -119,7 +126,16 @@ def test_replication_splits_conv_positions(tmp_path):
             assert l4["latency_per_sample_s"] == pytest.approx(
                 l1["latency_per_sample_s"] * per_copy / l1["positions"], rel=1e-9)
             checked += 1
-    assert checked >= 2  # both conv layers
+        if l1["kind"] == "conv" and l1["sensing"] == "adc":
+            # The digital periphery is not copied; the arrays are: the copies' reads add up to the
+            # original's, and the busiest copy reads ceil(P / 4) of the P positions.
+            b1 = [t["busy_s"] for t in rep1["hardware"]["tiles"] if t["layer"] == l1["name"]]
+            b4 = [t["busy_s"] for t in rep4["hardware"]["tiles"] if t["layer"] == l1["name"]]
+            assert len(b4) == 4 * len(b1)
+            assert sum(b4) == pytest.approx(sum(b1), rel=1e-9)
+            assert max(b4) == pytest.approx(max(b1) * -(-l1["positions"] // 4) / l1["positions"], rel=1e-9)
+            checked += 1
+    assert checked >= 2  # both conv layers (conv1 on the SA path, conv2 on the ADC path at 16 rows per read)
     assert rep4["latency"]["per_inference_s"] < rep1["latency"]["per_inference_s"]
     assert rep4["energy"]["programming_J"] > rep1["energy"]["programming_J"]
     assert rep4["area"]["total_mm2"] > rep1["area"]["total_mm2"]

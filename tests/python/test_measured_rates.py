@@ -123,7 +123,7 @@ def test_sa_offset_flip_probability_is_the_gaussian_tail_at_half_a_step(runs):
     lies (I_P - I_AP) / 2 from its reference, I_P and I_AP the cell currents of the report; with
     sigma = 10 uA it flips with probability Phi(-d / sigma) = erfc(d / (sigma sqrt 2)) / 2."""
     rep, out = runs["sa_offset"]
-    cell = rep["hardware"]["cell_read_current_A"]
+    cell = rep["hardware"]["operating_point"]["cell_read_current_A"]
     d = (cell["p"] - cell["ap"]) / 2
     want = 0.5 * math.erfc(d / 10e-6 / math.sqrt(2))
     assert rep["hardware"]["sa_offset_flip_probability"] == pytest.approx(want, rel=1e-12)

@@ -104,12 +104,13 @@ def test_transitions_follow_the_run(traced):
     assert "".join(seen) == "".join(bits)
     # Shared unit: one draw per layer per sample inside the window.
     assert ch["SystemC.accelerator.dropout.draws"][-1][1] == 3 * T
-    # tile_0 (fc1, ADC path): busy for read 1.66 ns + ceil(128 / 8) * 2 ns per read = 33.66 ns.
+    # tile_0 (fc1 rows 0..511, ADC path): 512 / 16 = 32 reads, each 1.66 ns + 8 conversions of 2 ns
+    # on each of the 16 ADCs (8 columns per ADC): 32 x 17.66 ns = 565.12 ns.
     busy = ch["SystemC.accelerator.tile_0.busy"]
     rises = [t for t, v in busy if v == 1]
     falls = [t for t, v in busy if v == 0 and t > 0]
     assert len(rises) == T and len(falls) == T
-    assert all(f - r == 33660 for r, f in zip(rises, falls))
+    assert all(f - r == 565120 for r, f in zip(rises, falls))
     # One sample lasts the report's latency per sample (same for every sample here: sum of
     # annotated delays), so the layer-0 starts are that far apart.
     per_sample_ps = round(rep["latency"]["per_sample_s"] * 1e12)
