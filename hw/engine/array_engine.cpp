@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hw/physics/energy_table.h"
+#include "hw/physics/kernels.h"
 
 namespace bayescim::hw {
 
@@ -28,8 +29,8 @@ std::uint64_t ArrayEngine::program(const models::CompiledLayer& layer) {
   if (cells_.analog() && cfg_.accelerate && cfg_.device.variation.read_disturb_rate == 0)
     cache_.configure(static_cast<std::size_t>(s.positions) * static_cast<std::size_t>(groups_), cells_.words(),
                      static_cast<std::size_t>(s.cols) * (two_phase ? 2 : 1));
-  merge_groups_ = !cells_.analog() && !cfg_.sa_path && !two_phase && groups_ > 1 &&
-                  CrossbarPhysics::adc_step(group_rows_, adc_levels_) == 1;
+  exact_counts_ = !cells_.analog() && !cfg_.sa_path && !two_phase && CrossbarPhysics::adc_step(group_rows_, adc_levels_) == 1;
+  merge_groups_ = exact_counts_ && groups_ > 1;
   ReadEnv env{cells_, phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
               cfg_.device.variation.read_disturb_rate, cache_, op_counts_, analog_aJ_};
   readout_ = make_readout(cfg_.arch.cell, env);
@@ -49,8 +50,56 @@ ReadCounts ArrayEngine::compute(const ArrayOp& op) {
     sa_.decide_columns(op, s, thr, cells_.column(0), cells_.words(), op_counts_);
     return op_counts_;
   }
+  if (cfg_.accelerate && exact_counts_ && cells_.aligned() && cells_.words() > 0 && s.positions >= 8) {
+    count_columns(op);
+    return op_counts_;
+  }
   for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) compute_position(op, p, thr);
   return op_counts_;
+}
+
+void ArrayEngine::count_columns(const ArrayOp& op) {
+  const auto& s = cfg_.slice;
+  const std::size_t np = static_cast<std::size_t>(s.positions), words = cells_.words();
+  xs_.resize(np * words);
+  as_.resize(np * words);
+  act_.resize(np);
+  col_m_.resize(np);
+  // The slice's rows of each position, word-major, rows past the slice cleared from the enables.
+  const std::uint64_t tail = s.rows % 64 ? (std::uint64_t{1} << (s.rows % 64)) - 1 : ~std::uint64_t{0};
+  std::uint64_t wordlines = 0;
+  for (std::size_t i = 0; i < np; ++i) {
+    const std::size_t at = (static_cast<std::size_t>(s.position_begin) + i) * op.words + static_cast<std::size_t>(s.row_begin) / 64;
+    int on = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      const std::uint64_t en = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
+      xs_[w * np + i] = op.rows[at + w];
+      as_[w * np + i] = en;
+      on += __builtin_popcountll(en);
+    }
+    act_[i] = on;
+    op.active_rows[static_cast<std::size_t>(s.position_begin) + i] = on;
+    wordlines += static_cast<std::uint64_t>(on);
+  }
+  const std::size_t stride = static_cast<std::size_t>(cfg_.arch.cols);
+  std::uint64_t match = 0;
+  for (int c = 0; c < s.cols; ++c) {
+    match += xnor_column_counts(xs_.data(), as_.data(), np, cells_.column(0) + static_cast<std::size_t>(c) * words, words,
+                                np, col_m_.data());
+    int* out = op.partial + static_cast<std::size_t>(s.position_begin) * stride + static_cast<std::size_t>(c);
+    for (std::size_t i = 0; i < np; ++i) out[i * stride] = col_m_[i];
+  }
+  // What compute_position counts: per position groups_ reads, each converting and driving every
+  // column's bitline, and groups_ - 1 additions per column in the tile.
+  const std::uint64_t cols = static_cast<std::uint64_t>(s.cols), g = static_cast<std::uint64_t>(groups_);
+  ReadCounts& n = op_counts_;
+  n.cell_match += match;
+  n.cell_mismatch += wordlines * cols - match;
+  n.reads += np * g;
+  n.adc_conversions += np * g * cols;
+  n.bitlines += np * g * cols;
+  n.tile_adds += np * (g - 1) * cols;
+  n.wordlines += wordlines;
 }
 
 void ArrayEngine::compute_position(const ArrayOp& op, int p, const std::vector<models::Threshold>& thr) {

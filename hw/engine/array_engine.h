@@ -66,6 +66,12 @@ class ArrayEngine {
   // Ideal complementary cells on the ADC path with an exact ADC: every group's code is its match
   // count, so their sum is the count over all rows, taken in one pass (the same codes and counts).
   bool merge_groups_ = false;
+  bool exact_counts_ = false;  // the same without the condition on groups: codes = counts
+  // Exact-ADC path, every position of every column at once (AVX-512 xnor_column_counts): the same
+  // partials and counts as compute_position, position by position.
+  void count_columns(const ArrayOp& op);
+  std::vector<std::uint64_t> xs_, as_;  // count_columns: the drive word-major ([word][position])
+  std::vector<std::int32_t> act_, col_m_;
   std::unique_ptr<Readout> readout_;
   const models::CompiledLayer* layer_ = nullptr;
   ReadOutput read_;

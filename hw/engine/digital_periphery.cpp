@@ -74,7 +74,29 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
   std::uint64_t* dst = layer_output(li);
   const auto& thr = l.threshold[drop ? 1 : 0];
   pre_.resize(static_cast<std::size_t>(first.cols));
-  for (int p = 0; p < positions; ++p) {
+  if (l.sign) {
+    // Column by column: output o's bits at consecutive positions are consecutive bits of dst, so
+    // they are gathered into whole words (the same bits as position by position).
+    for (int c = 0; c < first.cols; ++c) {
+      const int o = first.col_begin + c;
+      const models::Threshold t = thr[static_cast<std::size_t>(o)];
+      const std::size_t base = static_cast<std::size_t>(o) * static_cast<std::size_t>(positions);
+      std::uint64_t word = 0;
+      for (int p = 0; p < positions; ++p) {
+        int pre = 0;
+        for (int rt = 0; rt < lm.row_tiles; ++rt) {
+          const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);
+          pre += 2 * partial_[at * cols_ + static_cast<std::size_t>(c)] - active_rows_[at];
+        }
+        word |= static_cast<std::uint64_t>(t.fires(pre)) << (p % 64);
+        if (p % 64 == 63 || p + 1 == positions) {
+          models::write_bits_at(dst, base + static_cast<std::size_t>(p - p % 64), p % 64 + 1, word);
+          word = 0;
+        }
+      }
+    }
+  }
+  for (int p = 0; !l.sign && p < positions; ++p) {
     std::fill(pre_.begin(), pre_.end(), 0);
     for (int rt = 0; rt < lm.row_tiles; ++rt) {
       const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);

@@ -125,6 +125,18 @@ std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, s
   return total;
 }
 
+std::uint64_t xnor_column_counts_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                                        const std::uint64_t* wc, std::size_t words, std::size_t n, std::int32_t* m) {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int32_t c = 0;
+    for (std::size_t w = 0; w < words; ++w) c += __builtin_popcountll(~(x[w * stride + i] ^ wc[w]) & a[w * stride + i]);
+    m[i] = c;
+    total += static_cast<std::uint64_t>(c);
+  }
+  return total;
+}
+
 void xnor_counts_columns_scalar(const std::uint64_t* x, const std::uint64_t* a, const std::uint64_t* wt,
                                 std::size_t words, std::size_t cols, std::int32_t* m) {
   for (std::size_t c = 0; c < cols; ++c) m[c] = 0;
@@ -171,6 +183,25 @@ __attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t sa_col
       out[i / 64] = bits;
       bits = 0;
     }
+  }
+  return static_cast<std::uint64_t>(_mm512_reduce_add_epi64(total));
+}
+
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) std::uint64_t xnor_column_counts_avx512(
+    const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc, std::size_t words,
+    std::size_t n, std::int32_t* out) {
+  __m512i total = _mm512_setzero_si512();
+  for (std::size_t i = 0; i < n; i += 8) {
+    const __mmask8 k = n - i >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1U << (n - i)) - 1);
+    __m512i m = _mm512_setzero_si512();
+    for (std::size_t w = 0; w < words; ++w) {
+      const __m512i xv = _mm512_maskz_loadu_epi64(k, x + w * stride + i);
+      const __m512i av = _mm512_maskz_loadu_epi64(k, a + w * stride + i);
+      const __m512i wv = _mm512_set1_epi64(static_cast<long long>(wc[w]));
+      m = _mm512_add_epi64(m, _mm512_popcnt_epi64(_mm512_andnot_si512(_mm512_xor_si512(xv, wv), av)));
+    }
+    total = _mm512_add_epi64(total, m);
+    _mm256_mask_storeu_epi32(out + i, k, _mm512_cvtepi64_epi32(m));
   }
   return static_cast<std::uint64_t>(_mm512_reduce_add_epi64(total));
 }
@@ -264,6 +295,14 @@ bool sa_column_vectorised() {
 #else
   return false;
 #endif
+}
+
+std::uint64_t xnor_column_counts(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                                 const std::uint64_t* wc, std::size_t words, std::size_t n, std::int32_t* m) {
+#ifdef BAYESCIM_HAVE_AVX512_POPCNT
+  if (kAvx512Popcnt) return xnor_column_counts_avx512(x, a, stride, wc, words, n, m);
+#endif
+  return xnor_column_counts_scalar(x, a, stride, wc, words, n, m);
 }
 
 std::uint64_t sa_column(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride, const std::uint64_t* wc,

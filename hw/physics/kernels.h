@@ -82,6 +82,14 @@ std::uint64_t sa_column_scalar(const std::uint64_t* x, const std::uint64_t* a, s
 // True when sa_column (and xnor_counts_columns) run the AVX-512 versions on this CPU.
 bool sa_column_vectorised();
 
+// The exact-ADC path of one crossbar column over n read positions: m_i as in sa_column (the
+// matching active rows at position i, positions word-major) written to m[i]; returns their sum.
+// AVX-512 VPOPCNTDQ (8 positions per instruction) when the CPU has it, else the scalar loop.
+std::uint64_t xnor_column_counts(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                                 const std::uint64_t* wc, std::size_t words, std::size_t n, std::int32_t* m);
+std::uint64_t xnor_column_counts_scalar(const std::uint64_t* x, const std::uint64_t* a, std::size_t stride,
+                                        const std::uint64_t* wc, std::size_t words, std::size_t n, std::int32_t* m);
+
 // One read position against `cols` weight columns stored word-major (wt[w * cols + c], so
 // consecutive columns sit in consecutive SIMD lanes): the matching active rows of every column,
 //   m[c] = sum over w < words of popcount(~(x[w] ^ wt[w * cols + c]) & a[w]).

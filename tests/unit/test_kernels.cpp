@@ -246,6 +246,37 @@ INSTANTIATE_TEST_SUITE_P(Kinds, PackedIm2col,
 // count of 0..20 positions (a partial 8-lane block and a masked tail) and 70 (a second output
 // word) over 1..9 words, words stored word-major at a stride larger than the count, thresholds of
 // both signs with and without inversion (and the constant-output ones the tile passes).
+// The exact-ADC column kernel: each position's matching active rows, counted bit by bit here; the
+// output past n is untouched.
+TEST(Kernels, PositionCountsOfOneColumnMatchTheDefinition) {
+  std::mt19937_64 rng(21);
+  for (std::size_t words = 1; words <= 5; ++words)
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{31}, std::size_t{70}}) {
+      const std::size_t stride = n + 2;
+      std::vector<std::uint64_t> x(words * stride), a(words * stride), wc(words);
+      for (auto& v : x) v = rng();
+      for (auto& v : a) v = rng() & rng();
+      for (auto& v : wc) v = rng();
+      std::vector<std::int32_t> fast(n + 1, -7), scalar(n + 1, -7);
+      const std::uint64_t sf = xnor_column_counts(x.data(), a.data(), stride, wc.data(), words, n, fast.data());
+      const std::uint64_t ss = xnor_column_counts_scalar(x.data(), a.data(), stride, wc.data(), words, n, scalar.data());
+      std::uint64_t sum = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        int m = 0;
+        for (std::size_t w = 0; w < words; ++w)
+          for (int b = 0; b < 64; ++b)
+            m += ((a[w * stride + i] >> b) & 1U) && (((x[w * stride + i] >> b) & 1U) == ((wc[w] >> b) & 1U)) ? 1 : 0;
+        sum += static_cast<std::uint64_t>(m);
+        ASSERT_EQ(fast[i], m) << words << " words, " << n << " positions, " << i;
+        ASSERT_EQ(scalar[i], m);
+      }
+      EXPECT_EQ(sf, sum);
+      EXPECT_EQ(ss, sum);
+      EXPECT_EQ(fast[n], -7);
+      EXPECT_EQ(scalar[n], -7);
+    }
+}
+
 TEST(Kernels, SaColumnMatchesTheDefinition) {
   std::mt19937_64 rng(12);
   std::vector<std::size_t> counts;
