@@ -379,6 +379,17 @@ std::string summary_text(const json& j) {
     row(os, "arrays (rows x cols)", std::to_string(h["arrays"].get<int>()) + " (" +
                                         std::to_string(h["array_rows"].get<int>()) + " x " +
                                         std::to_string(h["array_cols"].get<int>()) + ")");
+    const auto& op = h["operating_point"];
+    row(os, "V cell / V read, rows per read", si(op["cell_voltage_V"].get<double>(), "V") + " of " +
+                                                     si(op["read_voltage_V"].get<double>(), "V") + ", " +
+                                                     std::to_string(h["rows_per_read"].get<int>()));
+    row(os, "cell current P / AP (read/write)", si(op["cell_read_current_A"]["p"].get<double>(), "A") + " / " +
+                                                   si(op["cell_read_current_A"]["ap"].get<double>(), "A") + " (" +
+                                                   num(op["read_to_write_current_ratio"].get<double>(), "%.2f") + ")");
+    row(os, "bitline max, LSB, sense margin", si(op["bitline_current_max_A"].get<double>(), "A") + ", " +
+                                                 si(op["lsb_current_A"].get<double>(), "A") + ", " +
+                                                 si(op["sense_margin_V"].get<double>(), "V"));
+    row(os, "IR drop, worst read", si(op["ir_drop_max_V"].get<double>(), "V"));
   }
   row(os, "stochastic units / dropout modules", std::to_string(h["stochastic_units"].get<std::size_t>()) + " / " +
                                                     std::to_string(h["dropout_modules"].get<std::size_t>()) + " (" +
