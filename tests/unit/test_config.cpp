@@ -486,6 +486,13 @@ TEST_F(ConfigTest, MissingRequiredKeyInIncludedFile) {
   EXPECT_TRUE(Contains(msg, "expected a number in [0.01, 100] (required key is missing)"));
 }
 
+// write_voltage_V is read from the device file (default 0.8 V when absent).
+TEST_F(ConfigTest, WriteVoltageIsReadWithItsDefault) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device.write_voltage_V=1.1"};
+  EXPECT_DOUBLE_EQ(load_experiment(experiment(kBase), cli).device.write_voltage_V, 1.1);
+}
+
 TEST_F(ConfigTest, BadChoiceListsTheAllowedValues) {
   std::string msg = error_loading(edit(kBase, "  engine: hw\n", "  engine: gpu\n"));
   EXPECT_TRUE(Contains(msg, path_ + ":4"));
@@ -616,8 +623,8 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
-                            "source, thermal, tmr, variation, write_current_uA, write_pulse_ns"));
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+                            "source, thermal, tmr, variation, write_current_uA, write_pulse_ns, write_voltage_V"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
 
