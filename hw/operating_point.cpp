@@ -57,6 +57,13 @@ OperatingCheck check_operating_point(const DeviceParams& d, const ArchParams& a)
                              "%.2f uA (hardware.architecture.sense_amp.offset_sigma_uA): decisions near the "
                              "threshold will often flip",
                              op.lsb_current_A * 1e6, a.sa_offset_sigma_A * 1e6));
+  // eq. W1: the write driver must push I_w through an AP branch (MTJ plus access on-resistance).
+  const double v_write_needed = d.write_current_A * (d.cell.r_p_ohm * (1.0 + d.cell.tmr) + d.cell.r_access_ohm);
+  if (d.write_voltage_V < v_write_needed)
+    c.warnings.push_back(fmt("the write supply (hardware.device.write_voltage_V, %.3g V) is below write_current_uA x "
+                             "(R_AP + access_transistor_ohm) = %.3g V: a real driver could not deliver the write "
+                             "current to an AP MTJ (the model charges V_w I_w t_w regardless)",
+                             d.write_voltage_V, v_write_needed));
   if (op.sense_margin_V < a.sa_min_sense_V)
     c.warnings.push_back(fmt("the sense margin (half an LSB through the sense node) is %.1f mV, below the %.1f mV "
                              "the SA resolves (hardware.architecture.sense_amp.min_sense_mV)",

@@ -17,6 +17,9 @@ struct DeviceParams {
   CellVariation variation;
   double write_current_A = 80e-6;
   double write_pulse_s = 10e-9;
+  // Supply of the write driver: a current-mode write draws I_w from it for t_w, so a pulse costs
+  // V_w I_w t_w whatever the MTJ's state (eq. W1). 0.8 V: the nominal 22 nm supply (assumption).
+  double write_voltage_V = 0.8;
   double cell_area_F2 = 54;
   // Free-layer thermal stability of the crossbar MTJs (only Delta, T, I_c0 and tau_0 are used):
   // when set, the read-disturb rate is derived from it (read_disturb_from_thermal).

@@ -63,6 +63,8 @@ hw::DeviceParams read_device(Section s) {
   d.cell.v_read_V = s.number("read_voltage_V", std::nullopt, 1e-3, 5.0, "V");
   d.write_current_A = s.number("write_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
   d.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-3, 1e6, "ns") * kNs;
+  // eq. W1: the write driver's supply (default 0.8 V, the nominal 22 nm supply: an assumption).
+  d.write_voltage_V = s.number("write_voltage_V", std::nullopt, 1e-3, 10.0, "V");
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
   d.cell.v_access_V = s.number("access_transistor_drop_V", std::nullopt, 0.0, 5.0, "V");

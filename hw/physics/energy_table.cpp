@@ -29,9 +29,12 @@ ActionTable derive_action_table(const ArchParams& a) {
   return t;
 }
 
-double mtj_write_energy(const DeviceParams& d, bool antiparallel) {
-  const double r = d.cell.r_p_ohm * (antiparallel ? 1.0 + d.cell.tmr : 1.0);
-  return d.write_current_A * d.write_current_A * r * d.write_pulse_s;
+// eq. W1: the write driver delivers I_w from its supply V_w for t_w. The energy dissipated in the
+// MTJ alone (I_w^2 R t_w) is the smaller part of it; the rest heats the driver and the access
+// transistor. Both polarities draw the same current for the same time, so the state does not
+// enter (the argument is kept for the callers' bookkeeping).
+double mtj_write_energy(const DeviceParams& d, bool /*antiparallel*/) {
+  return d.write_voltage_V * d.write_current_A * d.write_pulse_s;
 }
 
 double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a) {

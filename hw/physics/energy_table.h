@@ -23,7 +23,7 @@ struct ActionTable {
 };
 
 ActionTable derive_action_table(const ArchParams& a);
-// Energy to program one MTJ into the given state: I_w^2 R t_w.
+// Energy of one write pulse into the given state, drawn from the write supply: V_w I_w t_w (eq. W1).
 double mtj_write_energy(const DeviceParams& d, bool antiparallel);
 // One bitline charged to V_read for one read: C_bl/cell * rows * V_read^2 (eq. E2).
 double bitline_energy(const ArchParams& a, const DeviceParams& d);

@@ -244,7 +244,8 @@ TEST_F(ConfigTest, InlineDeviceMappingInsteadOfAnInclude) {
                                 "    write_current_uA: 50\n"
                                 "    write_pulse_ns: 5\n"
                                 "    cell_area_F2: 40\n"
-                                "    access_transistor_drop_V: 0.15\n");
+                                "    access_transistor_drop_V: 0.15\n"
+                                "    write_voltage_V: 0.8\n");
   const ExperimentConfig c = load_experiment(experiment(text));
   EXPECT_EQ(c.device.name, "inline");
   EXPECT_DOUBLE_EQ(c.device.cell.tmr, 1.5);
@@ -490,6 +491,13 @@ TEST_F(ConfigTest, MissingRequiredKeyInIncludedFile) {
   EXPECT_TRUE(Contains(msg, "expected a number in [0.01, 100] (required key is missing)"));
 }
 
+// write_voltage_V (required) reaches the parameters.
+TEST_F(ConfigTest, WriteVoltageReachesTheParameters) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device.write_voltage_V=1.1"};
+  EXPECT_DOUBLE_EQ(load_experiment(experiment(kBase), cli).device.write_voltage_V, 1.1);
+}
+
 TEST_F(ConfigTest, BadChoiceListsTheAllowedValues) {
   std::string msg = error_loading(edit(kBase, "  engine: hw\n", "  engine: gpu\n"));
   EXPECT_TRUE(Contains(msg, path_ + ":4"));
@@ -621,7 +629,7 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
   EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
-                            "source, thermal, tmr, variation, write_current_uA, write_pulse_ns"));
+                            "source, thermal, tmr, variation, write_current_uA, write_pulse_ns, write_voltage_V"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
 

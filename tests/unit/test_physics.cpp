@@ -9,6 +9,7 @@
 #include "hw/params.h"
 #include "hw/physics/crossbar_physics.h"
 #include "hw/physics/energy_table.h"
+#include "hw/physics/operating_point.h"
 #include "hw/physics/rng.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "hw/stats.h"
@@ -123,9 +124,27 @@ TEST(EnergyTable, AdcBitsAndConversionEnergy) {
   EXPECT_NEAR(derive_action_table(a).adc_conversion_J, 51.2e-12, 1e-24);
   a.rows = 4;
   EXPECT_EQ(adc_bits_for(a), 3);
-  DeviceParams d;  // 80 uA x 10 ns; R_P 3k / R_AP 6k
-  EXPECT_NEAR(mtj_write_energy(d, false), 80e-6 * 80e-6 * 3000 * 10e-9, 1e-25);
-  EXPECT_NEAR(mtj_write_energy(d, true), 80e-6 * 80e-6 * 6000 * 10e-9, 1e-25);
+  DeviceParams d;  // 80 uA x 10 ns from a 0.8 V write supply (eq. W1): 0.64 pJ in either state
+  EXPECT_NEAR(mtj_write_energy(d, false), 0.64e-12, 1e-25);
+  EXPECT_NEAR(mtj_write_energy(d, true), 0.64e-12, 1e-25);
+  d.write_voltage_V = 1.2;
+  EXPECT_NEAR(mtj_write_energy(d, true), 0.96e-12, 1e-25);
+}
+
+// eq. W1: a driver needs at least I_w R_AP = 80 uA x 6 kOhm = 0.48 V to deliver the write current.
+TEST(EnergyTable, WriteSupplyBelowIwRapIsWarned) {
+  DeviceParams d;
+  d.cell.v_access_V = 0.15;
+  ArchParams a;
+  const auto mentions = [](const OperatingCheck& c) {
+    for (const auto& w : c.warnings)
+      if (w.find("write_voltage_V") != std::string::npos && w.find("0.48") != std::string::npos) return true;
+    return false;
+  };
+  d.write_voltage_V = 0.47;
+  EXPECT_TRUE(mentions(check_operating_point(d, a)));
+  d.write_voltage_V = 0.49;
+  EXPECT_FALSE(mentions(check_operating_point(d, a)));
 }
 
 }  // namespace
