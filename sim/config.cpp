@@ -124,7 +124,7 @@ hw::ArchParams read_arch(Section s) {
     arr.finish();
   }
   {
-    Section l = s.child("limits", false);  // operating limits (hw/physics/operating_point.h)
+    Section l = s.child("limits", false);  // operating limits (hw/operating_point.h)
     a.max_read_to_write_current = l.number("max_read_to_write_current", 0.5, 1e-3, 10.0);
     a.max_bitline_current_A = l.number("max_bitline_current_mA", 2.0, 1e-6, 1e6, "mA") * 1e-3;
     l.finish();

@@ -185,7 +185,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
     j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
     j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
-    {  // the read operating point (hw/physics/operating_point.h; eq. X0, OP1-OP4)
+    {  // the read operating point (hw/operating_point.h; eq. X0, OP1-OP4)
       const hw::CrossbarPhysics ph(cfg.device.cell);
       const hw::OperatingPoint op = hw::operating_point(cfg.device, cfg.arch);
       j["hardware"]["operating_point"] = {

@@ -9,7 +9,7 @@
 #include "hw/params.h"
 #include "hw/physics/crossbar_physics.h"
 #include "hw/physics/energy_table.h"
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 #include "hw/physics/rng.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "hw/stats.h"
