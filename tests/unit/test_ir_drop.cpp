@@ -167,7 +167,7 @@ TEST(IrDrop, SenseNodeAloneIsExact) {
 TEST(IrDrop, CompactModelAgreesWithTheNodalSolve) {
   // Tolerances: 0.1 % at the default wire (r_bl 1.16 Ohm; measured 2.1e-5, 3.7e-6 with a source
   // line and a sense node) and 2 % at 10x it (measured 9.9e-3 and 2.0e-3: the worst columns are 32
-  // rows all on, R_eff G ~ 1). At 100x (measured 0.37) the model no longer holds; not asserted.
+  // rows all on, S/G ~ 1). At 100x (measured 0.37) the model no longer holds; not asserted.
   const double e1 = worst_error(kWire, 0, 0, 11);
   const double e1s = worst_error(kWire, kWire, 200, 12);
   const double e10 = worst_error(10 * kWire, 0, 0, 13);
