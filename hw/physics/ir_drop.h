@@ -63,13 +63,14 @@ class IrDropGroup {
   // gb[c * stride + k] (B); ga and gb point at row lo of column 0.
   void column_currents(const double* ga, const double* gb, std::size_t stride, int cols, double* i) const;
 
- private:
   struct Entry {
     int k;          // position in the group
     bool b;         // conducts through B
     double w_suf;   // bitline segments whose suffix sum ends at this cell (run length)
     double w_pre;   // source-line segments whose prefix sum ends at this cell
   };
+
+ private:
   IrDropParams p_;
   int n_ = 0;
   std::vector<Entry> e_;  // active cells in increasing k (capacity kept across reads)

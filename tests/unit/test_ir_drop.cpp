@@ -189,7 +189,8 @@ TEST(IrDrop, CompactModelAgreesWithTheNodalSolve) {
 
 TEST(IrDrop, EveryColumnOfAGroupIsTheSingleColumnModel) {
   // IrDropGroup (packed bits, run lengths, four columns side by side) against ir_column_current on
-  // the same conductances, for the three ways a read selects its conducting MTJs.
+  // the same conductances, for the three ways a read selects its conducting MTJs; with and without
+  // a source line (one walk from the far end, or three passes).
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const int rows = 96, cols = 7, lo = 37, hi = 69;  // a group across a word boundary
@@ -198,7 +199,7 @@ TEST(IrDrop, EveryColumnOfAGroupIsTheSingleColumnModel) {
   for (auto& x : gb) x = 1.0 / (kRp * (1 + u(rng)));
   std::uint64_t x[2] = {rng(), rng()}, a[2] = {rng(), rng()};
   auto bit = [](const std::uint64_t* w, int r) { return (w[r / 64] >> (r % 64)) & 1; };
-  for (const auto& p : {IrDropParams{kV, 1.16, 0, 0}, IrDropParams{kV, 11.6, 3.0, 150}})
+  for (const auto& p : {IrDropParams{kV, 1.16, 0, 0}, IrDropParams{kV, 5.0, 0, 300}, IrDropParams{kV, 11.6, 3.0, 150}})
     for (auto sel : {IrDropGroup::Select::Complementary, IrDropGroup::Select::Plus, IrDropGroup::Select::Minus}) {
       IrDropGroup grp(p);
       grp.set_group(x, a, lo, hi, sel);
