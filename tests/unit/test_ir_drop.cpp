@@ -193,7 +193,7 @@ TEST(IrDrop, EveryColumnOfAGroupIsTheSingleColumnModel) {
   // a source line (one walk from the far end, or three passes).
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  const int rows = 96, cols = 7, lo = 37, hi = 69;  // a group across a word boundary
+  const int rows = 96, cols = 11, lo = 37, hi = 69;  // a group across a word boundary; 8 + 3 columns
   std::vector<double> ga(static_cast<std::size_t>(rows * cols)), gb(ga.size());
   for (auto& x : ga) x = 1.0 / (kRp * (1 + u(rng)));
   for (auto& x : gb) x = 1.0 / (kRp * (1 + u(rng)));
