@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "hw/physics/crossbar_physics.h"
+#include "hw/physics/ir_drop.h"
 
 namespace bayescim::hw {
 
@@ -14,6 +15,15 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
 }
 }  // namespace
 
+IrDropParams ir_drop_params(const DeviceParams& d, const ArchParams& a) {
+  IrDropParams p;
+  p.v_cell = d.cell.v_cell();
+  p.r_bitline = a.wire_ohm_per_cell;
+  p.r_source_line = a.source_line_ohm_per_cell;
+  p.r_sense = a.sense_node_ohm;
+  return p;
+}
+
 OperatingPoint operating_point(const DeviceParams& d, const ArchParams& a) {
   const CrossbarPhysics ph(d.cell);
   OperatingPoint op;
@@ -22,10 +32,11 @@ OperatingPoint operating_point(const DeviceParams& d, const ArchParams& a) {
   op.access_transistor_drop_V = d.cell.v_access_V + op.cell_read_current_p_A * d.cell.r_access_ohm;
   op.read_to_write_current_ratio = d.write_current_A > 0 ? op.cell_read_current_p_A / d.write_current_A : 0;
   op.bitline_current_max_A = rows_per_read(a) * op.cell_read_current_p_A;
-  // The source line is driven from the end opposite the sense node, so every cell's current
-  // crosses `rows` wire segments in all (bitline below it, source line above it): at most the
-  // whole bitline current over rows * r_wire.
-  op.ir_drop_max_V = op.bitline_current_max_A * a.rows * a.wire_ohm_per_cell;
+  // eq. IR6: the largest voltage a cell of one read group loses to the local bitline, the local
+  // source line and the sense node's input resistance, every row of the group matching (nominal
+  // currents, so an upper bound on the first-order drop); with a strapped source line the cell at
+  // the far end of the bitline.
+  op.ir_drop_max_V = ir_drop_worst_V(ir_drop_params(d, a), rows_per_read(a), op.cell_read_current_p_A);
   op.lsb_current_A = op.cell_read_current_p_A - op.cell_read_current_ap_A;
   op.sense_margin_V = 0.5 * op.lsb_current_A * a.sense_transimpedance_ohm;
   return op;

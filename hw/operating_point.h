@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/params.h"
+#include "hw/physics/ir_drop.h"
 
 namespace bayescim::hw {
 
@@ -15,12 +16,15 @@ struct OperatingPoint {
   double access_transistor_drop_V = 0;     // V_acc plus the on-resistance's share at the P current
   double read_to_write_current_ratio = 0;  // I_P / I_write (the P branch carries the larger read current)
   double bitline_current_max_A = 0;   // every row of a read matching: rows_per_read I_P (OP1)
-  double ir_drop_max_V = 0;           // that current over the whole wire path of a column (OP2)
+  double ir_drop_max_V = 0;           // the most a cell of one read loses to the wires and sense node (OP2, eq. IR6)
   double lsb_current_A = 0;           // one match more: V_cell (G_P - G_AP) (OP3)
   double sense_margin_V = 0;          // half an LSB through the sense node's transimpedance (OP4)
 };
 
 OperatingPoint operating_point(const DeviceParams& d, const ArchParams& a);
+
+// The IR-drop parameters of a configuration (hw/physics/ir_drop.h).
+IrDropParams ir_drop_params(const DeviceParams& d, const ArchParams& a);
 
 // What a configuration violates, each as one sentence naming its keys and the numbers.
 struct OperatingCheck {

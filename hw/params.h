@@ -39,7 +39,8 @@ struct ArchParams {
   int cols = 128;
   CellScheme cell = CellScheme::Complementary;
   int rows_per_read = 0;           // wordlines a read may enable at once; 0 = all rows of the array
-  double wire_ohm_per_cell = 0;    // bitline plus source-line wire of one cell pitch (IR drop)
+  double wire_ohm_per_cell = 0;    // local bitline wire of one cell pitch, r_bl (IR drop, eq. IR2)
+  double source_line_ohm_per_cell = 0;  // local source-line wire of one cell pitch, r_sl (eq. IR3); 0 = strapped
   // Operating limits a configuration must meet (checked by sim/config, reported in
   // hardware.operating_point): a cell's read current against its write current, and a bitline's.
   double max_read_to_write_current = 0.5;
@@ -56,6 +57,7 @@ struct ArchParams {
   double sa_latch_energy_J = 5e-15;   // per SA decision, excluding the reference branch current
   double sa_offset_sigma_A = 0;       // input-referred offset of a decision (Gaussian sigma, amperes)
   double sense_transimpedance_ohm = 3e3;  // sense node: bitline current -> SA/ADC input voltage
+  double sense_node_ohm = 0;          // input resistance of the sense node's clamp, R_s (eq. IR4); 0 = ideal
   double sa_min_sense_V = 25e-3;      // smallest input difference the SA resolves (sense margin check)
   int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
   double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = E_floor + FoM * 2^bits per conversion

@@ -120,7 +120,9 @@ hw::ArchParams read_arch(Section s) {
                  ? hw::CellScheme::Complementary
                  : hw::CellScheme::TwoPhase;
     a.rows_per_read = static_cast<int>(arr.integer("rows_per_read", std::nullopt, 0, 4096));  // 0: all rows
-    a.wire_ohm_per_cell = arr.number("wire_ohm_per_cell", 0.0, 0.0, 1e6, "ohm");
+    // IR drop of the local bitline and source line (analog devices only; docs/hardware.md eq. IR1-IR6)
+    a.wire_ohm_per_cell = arr.number("wire_ohm_per_cell", 0.0, 0.0, 1e4, "ohm");
+    a.source_line_ohm_per_cell = arr.number("source_line_ohm_per_cell", 0.0, 0.0, 1e4, "ohm");
     arr.finish();
   }
   {
@@ -183,6 +185,7 @@ hw::ArchParams read_arch(Section s) {
     a.sa_latch_energy_J = sa.number("latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
     a.sa_offset_sigma_A = sa.number("offset_sigma_uA", 0.0, 0.0, 1e4, "uA") * kUA;
     a.sense_transimpedance_ohm = sa.number("transimpedance_ohm", 3000.0, 0.0, 1e9, "ohm");
+    a.sense_node_ohm = sa.number("sense_node_ohm", 0.0, 0.0, 1e6, "ohm");  // clamp input resistance (eq. IR4)
     a.sa_min_sense_V = sa.number("min_sense_mV", 25.0, 0.0, 1e4, "mV") * 1e-3;
     sa.finish();
   }

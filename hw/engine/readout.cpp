@@ -22,6 +22,15 @@ std::uint64_t Readout::disturb_key(const ReadRequest& r) const {
                   (static_cast<std::uint64_t>(r.p) << 16) | static_cast<std::uint64_t>(r.g));
 }
 
+IrDropParams Readout::ir_params(const ReadEnv& env) {
+  IrDropParams p;
+  p.v_cell = env.phys.v_cell();
+  p.r_bitline = env.arch.wire_ohm_per_cell;
+  p.r_source_line = env.arch.source_line_ohm_per_cell;
+  p.r_sense = env.arch.sense_node_ohm;
+  return p;
+}
+
 ReadCache::Slot Readout::cache_slot(const ReadRequest& r) {
   if (!env_.cells.analog() || disturb_on() || !env_.cache.enabled()) return {};
   const std::size_t set = static_cast<std::size_t>(r.p - env_.slice.position_begin) * static_cast<std::size_t>(env_.groups) +

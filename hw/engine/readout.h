@@ -13,6 +13,7 @@
 #include "hw/mapper.h"
 #include "hw/params.h"
 #include "hw/physics/crossbar_physics.h"
+#include "hw/physics/ir_drop.h"
 #include "hw/reuse/read_cache.h"
 
 namespace bayescim::hw {
@@ -68,6 +69,8 @@ class Readout {
   std::uint64_t disturb_key(const ReadRequest& r) const;
   // Analog reads without disturb: the cache slot of this read (no slot when the cache is off).
   ReadCache::Slot cache_slot(const ReadRequest& r);
+  // The IR-drop parameters of this array (eq. IR1-IR5; off when every resistance is 0).
+  static IrDropParams ir_params(const ReadEnv& env);
   ReadEnv env_;
   std::vector<double> sel_a_, sel_b_;  // per read: 1.0 where the row conducts through A / B
 };

@@ -12,9 +12,10 @@ namespace {
 
 class ComplementaryReadout final : public Readout {
  public:
-  explicit ComplementaryReadout(const ReadEnv& env) : Readout(env) {
+  explicit ComplementaryReadout(const ReadEnv& env) : Readout(env), ir_(ir_params(env)) {
     sel_a_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
     sel_b_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
+    col_i_.assign(static_cast<std::size_t>(env.slice.cols), 0.0);
   }
   int read(const ReadRequest& r, ReadOutput& out) override;
 
@@ -28,6 +29,8 @@ class ComplementaryReadout final : public Readout {
   std::vector<std::int32_t> col_m_;     // every column's matches
   std::vector<std::uint8_t> sel_nib_;   // the selectors, 4 rows per byte
   std::vector<double> col_g_;           // every column's conductance sum
+  IrDropGroup ir_;                      // analog devices with wire or sense-node resistance (eq. IR5)
+  std::vector<double> col_i_;           // every column's current through the IR-drop model
 };
 
 void ComplementaryReadout::count_matches(const ReadRequest& r) {
@@ -70,7 +73,16 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   // from the packed bits (same terms, same order as conductance_sum).
   static const bool kNibbles = conductance_sums_nibbles_vectorised();
   const bool all_columns = kNibbles && analog && !slot.hit && !disturb;
-  if (analog && !slot.hit) sum_conductances(r, all_columns);
+  // IR drop (eq. IR5): every column's current from its cells' conductances and positions. A column's
+  // read disturb changes only its own MTJs after its current is taken, so all columns at once is the same.
+  const bool ir = analog && !slot.hit && ir_.params().on();
+  if (ir) {
+    ir_.set_group(r.x, r.a, r.lo, r.hi, IrDropGroup::Select::Complementary);
+    ir_.column_currents(env_.cells.g_a() + r.lo, env_.cells.g_b() + r.lo, static_cast<std::size_t>(s.rows), s.cols,
+                        col_i_.data());
+  } else if (analog && !slot.hit) {
+    sum_conductances(r, all_columns);
+  }
   if (!analog) count_matches(r);
   const int active = count_range(r.lo, r.hi, [&](std::size_t w) { return r.a[w]; });
   // Counters are kept in locals (a store to a member could alias the packed inputs and force reloads).
@@ -84,6 +96,9 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
     if (analog) {  // Kirchhoff over the conducting MTJ of every active row
       if (slot.hit) {
         i_col = slot.current[c];
+      } else if (ir) {
+        i_col = col_i_[static_cast<std::size_t>(c)];
+        if (slot.current) slot.current[c] = i_col;
       } else {
         const std::size_t base = static_cast<std::size_t>(c) * s.rows + r.lo;
         i_col = env_.phys.v_cell() * (all_columns ? col_g_[static_cast<std::size_t>(c)]

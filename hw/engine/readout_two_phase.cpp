@@ -11,7 +11,9 @@ namespace {
 
 class TwoPhaseReadout final : public Readout {
  public:
-  explicit TwoPhaseReadout(const ReadEnv& env) : Readout(env) {
+  explicit TwoPhaseReadout(const ReadEnv& env) : Readout(env), ir_plus_(ir_params(env)), ir_minus_(ir_params(env)) {
+    i_plus_.assign(static_cast<std::size_t>(env.slice.cols), 0.0);
+    i_minus_.assign(static_cast<std::size_t>(env.slice.cols), 0.0);
     sel_a_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
     sel_b_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
     zeros_.assign(static_cast<std::size_t>(env.slice.rows), 0.0);
@@ -20,6 +22,8 @@ class TwoPhaseReadout final : public Readout {
 
  private:
   std::vector<double> zeros_;
+  IrDropGroup ir_plus_, ir_minus_;          // eq. IR5 for the two phases (analog devices with IR drop)
+  std::vector<double> i_plus_, i_minus_;    // every column's current of each phase through it
 };
 
 int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
@@ -31,7 +35,19 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
   const bool disturb = disturb_on();
   const std::uint64_t dkey = disturb ? disturb_key(r) : 0;
   const ReadCache::Slot slot = cache_slot(r);
-  if (analog && !slot.hit) expand_selectors(r.x, r.a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
+  // IR drop (eq. IR5): each phase's rows conduct through the column's one MTJ (A). A column's read
+  // disturb changes only its own MTJs after its currents are taken, so all columns at once is the same.
+  const bool ir = analog && !slot.hit && ir_plus_.params().on();
+  if (ir) {
+    const double* ga = env_.cells.g_a() + lo;
+    const std::size_t stride = static_cast<std::size_t>(s.rows);
+    ir_plus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Plus);
+    ir_plus_.column_currents(ga, ga, stride, s.cols, i_plus_.data());
+    ir_minus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Minus);
+    ir_minus_.column_currents(ga, ga, stride, s.cols, i_minus_.data());
+  } else if (analog && !slot.hit) {
+    expand_selectors(r.x, r.a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
+  }
   const std::uint64_t* x = r.x;
   const std::uint64_t* a = r.a;
   const int active = count_range(lo, hi, [&](std::size_t w) { return a[w]; });
@@ -47,6 +63,10 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
       if (slot.hit) {
         i_plus = slot.current[2 * c];
         i_minus = slot.current[2 * c + 1];
+      } else if (ir) {
+        i_plus = i_plus_[static_cast<std::size_t>(c)];
+        i_minus = i_minus_[static_cast<std::size_t>(c)];
+        if (slot.current) slot.current[2 * c] = i_plus, slot.current[2 * c + 1] = i_minus;
       } else {
         i_plus = env_.phys.v_cell() * conductance_sum(ga, ga, sel_a_.data() + lo, zeros_.data(), size);
         i_minus = env_.phys.v_cell() * conductance_sum(ga, ga, sel_b_.data() + lo, zeros_.data(), size);

@@ -57,6 +57,8 @@ OPTIONAL = {
     "hardware.architecture.programming.write_verify", "hardware.architecture.programming.max_attempts",
     "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",
     "hardware.device.faults.write_error_rate",
+    "hardware.architecture.array.wire_ohm_per_cell", "hardware.architecture.array.source_line_ohm_per_cell",
+    "hardware.architecture.sense_amp.sense_node_ohm",
 }
 INCLUDE_KEYS = set(INCLUDED)
 CHOICES = {"experiment.engine", "data.id.dataset", "data.ood.dataset", "data.id.split", "data.ood.split",

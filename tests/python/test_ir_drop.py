@@ -1,0 +1,58 @@
+"""IR drop on the analog read path (docs/hardware.md, "IR drop and the sense node", eq. IR1-IR6):
+the shipped sweep configs/sweeps/rows_per_read_ir.yaml run tiny (20 + 20 images, T = 2), then the
+directions the physics fixes. The wire's resistance lowers every analog read's column current
+(eq. IR5: I = V_cell G / (1 + R_eff G) < V_cell G), so the crossbar read energy V_read I t falls,
+and it falls by a larger fraction the more rows a read raises (R_eff G grows about as n^2: longer
+wire and more current on it). The ideal path never sees it."""
+
+import csv
+import json
+import os
+
+from tests.harness import CONFIG, REPO_ROOT, read_report, run_sim, run_sweep
+
+SPEC = os.path.join(REPO_ROOT, "configs", "sweeps", "rows_per_read_ir.yaml")
+ARCH = "hardware.architecture."
+RPR = ARCH + "array.rows_per_read"
+WIRE = ARCH + "array.wire_ohm_per_cell"
+
+
+def test_shipped_rows_per_read_sweep_sees_the_ir_drop(tmp_path):
+    out = tmp_path / "sweep"
+    p = run_sweep("run", SPEC, "--out", out, "--set", "data.limit=20", "--set", "mc.samples=2", "--workers", "2",
+                  "--no-plots", "--quiet", timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(out / "results.csv") as f:
+        rows = [r for r in csv.DictReader(f)]
+    assert len(rows) == 10 and all(r["status"] == "ok" for r in rows), rows
+    read = {(int(r[RPR]), float(r[WIRE])): float(r["energy.per_inference_by_component.crossbar_read"]) for r in rows}
+    loss = {}
+    for n in (4, 8, 16, 32, 64):
+        assert read[(n, 1.16)] < read[(n, 0.0)], f"rows_per_read {n}: the wire must lower the read current"
+        loss[n] = 1 - read[(n, 1.16)] / read[(n, 0.0)]
+    # Longer groups lose more (the same reads at every rows_per_read: the same images and devices).
+    assert loss[4] < loss[16] < loss[64], loss
+    # The far cell of 64 P cells at 33 uA over 1.16 ohm segments: 64 * 65 / 2 cell currents, 80 mV of
+    # the 100 mV: the currents fall by tens of percent, the shortest groups by well under one.
+    assert loss[64] > 0.1 and loss[4] < 0.01, loss
+    # The report's worst-case drop (eq. IR6) at 16 rows: 16 * 17 / 2 = 136 cell currents of
+    # 0.1 V / 3 kOhm over 1.16 ohm each; none without the wire.
+    for r in rows:
+        if int(r[RPR]) == 16:
+            with open(out / "points" / r["point"] / "report.json") as f:
+                drop = json.load(f)["hardware"]["operating_point"]["ir_drop_max_V"]
+            want = 136 * 1.16 * 0.1 / 3000 if float(r[WIRE]) > 0 else 0.0
+            assert abs(drop - want) < 1e-9, (r["point"], drop, want)
+
+
+def test_ideal_devices_do_not_see_the_wire(tmp_path):
+    """IR drop is a non-ideality of the analog path only: with ideal devices a large wire changes
+    neither a prediction nor an energy."""
+    reps = []
+    for wire in (0.0, 50.0):
+        out = tmp_path / f"w{wire}"
+        run_sim("run", CONFIG, "--quiet", "--limit", "20", "--set", "mc.samples=2", "--set", f"{WIRE}={wire}",
+                "--out", out, timeout=300)
+        reps.append(read_report(out))
+    assert reps[0]["metrics"] == reps[1]["metrics"]
+    assert reps[0]["energy"]["by_component"] == reps[1]["energy"]["by_component"]
