@@ -9,6 +9,13 @@ namespace bayescim::hw {
 namespace {
 // eq. IR5 from a column's sums. Without any resistance S = 0 and the current is v G, bit for bit.
 inline double ir_current(double v, double g, double s, double t) { return s > 0 ? v * (g - s * s / (s + t)) : v * g; }
+// GCC 12's own AVX-512 headers trip -W(maybe-)uninitialized in the gathers (their undefined
+// pass-through operands are never read).
+#pragma GCC diagnostic push
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#pragma GCC diagnostic ignored "-Wuninitialized"
 // The one-pass walk of eight columns at once (AVX-512F gathers, one column per lane). The same
 // multiplications and additions in the same order as the portable loop, no FMA (this file is
 // compiled with -ffp-contract=off), so both give the same bits.
@@ -37,6 +44,7 @@ bool has_avx512f() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f");
 }
+#pragma GCC diagnostic pop
 }  // namespace
 
 double ir_column_current(const double* g, int n, const IrDropParams& p) {

@@ -10,7 +10,7 @@
 
 #include "hw/params.h"
 #include "hw/physics/ir_drop.h"
-#include "hw/physics/operating_point.h"
+#include "hw/operating_point.h"
 
 namespace bayescim::hw {
 namespace {
