@@ -29,6 +29,7 @@ class ComplementaryReadout final : public Readout {
   std::vector<std::int32_t> col_m_;     // every column's matches
   std::vector<std::uint8_t> sel_nib_;   // the selectors, 4 rows per byte
   std::vector<double> col_g_;           // every column's conductance sum
+  std::vector<double> cur_;             // analog: every column's current of this read
   IrDropGroup ir_;                      // analog devices with wire or sense-node resistance (eq. IR5)
   std::vector<double> col_i_;           // every column's current through the IR-drop model
 };
@@ -89,7 +90,9 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   const bool sa = env_.sa_path;
   const double sa_offset = env_.arch.sa_offset_sigma_A;
   std::uint64_t match = 0, mismatch = 0, conversions = 0;
-  double aJ = env_.analog_aJ;  // the same additions in the same order, without a store per column
+  // The read energy is added after the loop, in column order, from the currents kept in cur_ (a
+  // running sum inside a loop with calls would live in memory: one store and reload per column).
+  if (analog) cur_.resize(static_cast<std::size_t>(s.cols));
   for (int c = 0; c < s.cols; ++c) {
     const int m = analog ? 0 : col_m_[static_cast<std::size_t>(c)];
     double i_col = 0;
@@ -106,7 +109,7 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
                                                                     sel_a_.data() + r.lo, sel_b_.data() + r.lo, size));
         if (slot.current) slot.current[c] = i_col;
       }
-      aJ += env_.phys.column_energy(i_col, pulse) * 1e18;
+      cur_[static_cast<std::size_t>(c)] = i_col;
     } else {
       if (sa_offset > 0) i_col = env_.phys.column_current(m, active);
       match += static_cast<std::uint64_t>(m);
@@ -131,7 +134,11 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
     }
     if (disturb) env_.cells.disturb(c, r.x, r.a, r.lo, r.hi, dkey);
   }
-  env_.analog_aJ = aJ;
+  if (analog) {
+    double aJ = env_.analog_aJ;
+    for (int c = 0; c < s.cols; ++c) aJ += env_.phys.column_energy(cur_[static_cast<std::size_t>(c)], pulse) * 1e18;
+    env_.analog_aJ = aJ;
+  }
   ReadCounts& n = env_.counts;
   n.cell_match += match;
   n.cell_mismatch += mismatch;

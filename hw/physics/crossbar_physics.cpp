@@ -26,14 +26,6 @@ int CrossbarPhysics::ideal_adc(double current, int active_rows) const {
   return std::clamp(static_cast<int>(std::lround(m)), 0, active_rows);
 }
 
-int CrossbarPhysics::adc(double current, int active_rows, int full_scale_rows, int levels) const {
-  const int step = adc_step(full_scale_rows, levels);
-  double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
-  if (std::fabs(m - std::nearbyint(m)) < 1e-6) m = std::nearbyint(m);  // an exact count: drop float noise
-  const long q = std::lround(m / step) * step;
-  return static_cast<int>(std::clamp<long>(q, 0, active_rows));
-}
-
 double gaussian(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   const double u1 = 1.0 - uniform01(hash_key(seed, a, b, 2 * c));
   const double u2 = uniform01(hash_key(seed, a, b, 2 * c + 1));

@@ -31,6 +31,9 @@ struct CellParams {
   double v_cell() const { return v_read_V - v_access_V; }
 };
 
+// Rounds half away from zero like std::lround, inline (lround is a libm call at the baseline ISA).
+inline long round_half_away(double x) { return static_cast<long>(x < 0 ? x - 0.5 : x + 0.5); }
+
 class CrossbarPhysics {
  public:
   explicit CrossbarPhysics(const CellParams& p);
@@ -51,7 +54,14 @@ class CrossbarPhysics {
   // ADC with `levels` = 2^bits - 1 codes over a full scale of `full_scale_rows` matches: the
   // estimated match count is rounded to a multiple of step = max(1, ceil(rows / levels)) and
   // clamped to [0, N]. With enough bits (step 1) this is ideal_adc.
-  int adc(double current, int active_rows, int full_scale_rows, int levels) const;
+  int adc(double current, int active_rows, int full_scale_rows, int levels) const {
+    const int step = adc_step(full_scale_rows, levels);
+    double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
+    const double k = static_cast<double>(round_half_away(m));
+    if (std::fabs(m - k) < 1e-6) m = k;  // an exact count: drop float noise
+    const long q = round_half_away(m / step) * step;
+    return static_cast<int>(std::clamp<long>(q, 0, active_rows));
+  }
   // The same transfer for an exact match count (ideal devices): no currents needed.
   static int adc_step(int full_scale_rows, int levels) { return std::max(1, (full_scale_rows + levels - 1) / levels); }
   static int adc_of_matches(int matches, int active_rows, int step) {
