@@ -61,8 +61,9 @@ def run(out, *sets):
 def reports(tmp_path_factory):
     d = tmp_path_factory.mktemp("nvsim")
     return {
-        "p": run(d / "p", "hardware.device.faults.stuck_at_p_rate=1"),
-        "ap": run(d / "ap", "hardware.device.faults.stuck_at_ap_rate=1"),
+        # One cell's energy: the bitline wire (IR drop, analog devices only) is taken out.
+        "p": run(d / "p", "hardware.device.faults.stuck_at_p_rate=1", "hardware.architecture.array.wire_ohm_per_cell=0"),
+        "ap": run(d / "ap", "hardware.device.faults.stuck_at_ap_rate=1", "hardware.architecture.array.wire_ohm_per_cell=0"),
         "ideal": run(d / "ideal"),
     }
 

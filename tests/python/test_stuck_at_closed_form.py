@@ -38,7 +38,9 @@ def branch_energies():
 
 def run(out, limit, *sets):
     args = ["run", CONFIG, "--limit", str(limit), "--quiet", "--out", str(out), "--set", "data.ood=null",
-            "--set", "mc.samples=1", "--set", "model.dropout.kind=none"]
+            "--set", "mc.samples=1", "--set", "model.dropout.kind=none",
+            # closed forms of the cells alone: no bitline wire (IR drop applies to analog devices)
+            "--set", "hardware.architecture.array.wire_ohm_per_cell=0"]
     for s in sets:
         args += ["--set", s]
     run_sim(*args)
