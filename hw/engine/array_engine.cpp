@@ -61,30 +61,13 @@ ReadCounts ArrayEngine::compute(const ArrayOp& op) {
 void ArrayEngine::count_columns(const ArrayOp& op) {
   const auto& s = cfg_.slice;
   const std::size_t np = static_cast<std::size_t>(s.positions), words = cells_.words();
-  xs_.resize(np * words);
-  as_.resize(np * words);
-  act_.resize(np);
   col_m_.resize(np);
-  // The slice's rows of each position, word-major, rows past the slice cleared from the enables.
-  const std::uint64_t tail = s.rows % 64 ? (std::uint64_t{1} << (s.rows % 64)) - 1 : ~std::uint64_t{0};
-  std::uint64_t wordlines = 0;
-  for (std::size_t i = 0; i < np; ++i) {
-    const std::size_t at = (static_cast<std::size_t>(s.position_begin) + i) * op.words + static_cast<std::size_t>(s.row_begin) / 64;
-    int on = 0;
-    for (std::size_t w = 0; w < words; ++w) {
-      const std::uint64_t en = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
-      xs_[w * np + i] = op.rows[at + w];
-      as_[w * np + i] = en;
-      on += __builtin_popcountll(en);
-    }
-    act_[i] = on;
-    op.active_rows[static_cast<std::size_t>(s.position_begin) + i] = on;
-    wordlines += static_cast<std::uint64_t>(on);
-  }
+  const std::uint64_t wordlines = drive_.gather(op, s, words);
+  std::copy(drive_.active.begin(), drive_.active.end(), op.active_rows + s.position_begin);
   const std::size_t stride = static_cast<std::size_t>(cfg_.arch.cols);
   std::uint64_t match = 0;
   for (int c = 0; c < s.cols; ++c) {
-    match += xnor_column_counts(xs_.data(), as_.data(), np, cells_.column(0) + static_cast<std::size_t>(c) * words, words,
+    match += xnor_column_counts(drive_.x.data(), drive_.a.data(), np, cells_.column(0) + static_cast<std::size_t>(c) * words, words,
                                 np, col_m_.data());
     int* out = op.partial + static_cast<std::size_t>(s.position_begin) * stride + static_cast<std::size_t>(c);
     for (std::size_t i = 0; i < np; ++i) out[i * stride] = col_m_[i];

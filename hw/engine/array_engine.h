@@ -8,6 +8,7 @@
 
 #include "hw/engine/array_op.h"
 #include "hw/engine/cell_array.h"
+#include "hw/engine/position_drive.h"
 #include "hw/engine/read_counts.h"
 #include "hw/engine/readout.h"
 #include "hw/engine/sense_amp.h"
@@ -70,8 +71,8 @@ class ArrayEngine {
   // Exact-ADC path, every position of every column at once (AVX-512 xnor_column_counts): the same
   // partials and counts as compute_position, position by position.
   void count_columns(const ArrayOp& op);
-  std::vector<std::uint64_t> xs_, as_;  // count_columns: the drive word-major ([word][position])
-  std::vector<std::int32_t> act_, col_m_;
+  PositionDrive drive_;              // count_columns: every position's drive, word-major
+  std::vector<std::int32_t> col_m_;  // count_columns: one column's counts per position
   std::unique_ptr<Readout> readout_;
   const models::CompiledLayer* layer_ = nullptr;
   ReadOutput read_;

@@ -54,29 +54,10 @@ void SenseAmp::decide_columns(const ArrayOp& op, const ArrayAssignment& s, const
                               const std::uint64_t* cells, std::size_t words, ReadCounts& n) {
   const std::size_t np = static_cast<std::size_t>(s.positions);
   const int rows_in_slice = s.rows, cols = s.cols, col_begin = s.col_begin, position_begin = s.position_begin;
-  const std::size_t op_words = op.words;
-  // The slice's rows of each position, word-major ([word][position], for the kernel), with the
-  // rows past the slice cleared from the enables.
-  xs_.resize(np * words);
-  as_.resize(np * words);
-  act_.resize(np);
   out_words_.resize(np / 64 + 1);
-  const std::uint64_t tail = rows_in_slice % 64 ? (std::uint64_t{1} << (rows_in_slice % 64)) - 1 : ~std::uint64_t{0};
-  std::uint64_t wordlines = 0;
+  const std::uint64_t wordlines = drive_.gather(op, s, words);  // word-major, for the kernel
   act_count_.assign(static_cast<std::size_t>(rows_in_slice) + 1, 0);
-  for (std::size_t i = 0; i < np; ++i) {
-    const std::size_t at = (static_cast<std::size_t>(position_begin) + i) * op_words + static_cast<std::size_t>(s.row_begin) / 64;
-    int on = 0;
-    for (std::size_t w = 0; w < words; ++w) {
-      const std::uint64_t en = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
-      xs_[w * np + i] = op.rows[at + w];
-      as_[w * np + i] = en;
-      on += __builtin_popcountll(en);
-    }
-    act_[i] = on;
-    ++act_count_[static_cast<std::size_t>(on)];
-    wordlines += static_cast<std::uint64_t>(on);
-  }
+  for (const std::int32_t on : drive_.active) ++act_count_[static_cast<std::size_t>(on)];
   act_values_.clear();
   for (std::size_t v = 0; v < act_count_.size(); ++v)
     if (act_count_[v] > 0) act_values_.emplace_back(static_cast<int>(v), act_count_[v]);
@@ -90,8 +71,8 @@ void SenseAmp::decide_columns(const ArrayOp& op, const ArrayAssignment& s, const
     const std::int32_t a = t.mode == models::Threshold::Mode::Always  ? -kConstant
                            : t.mode == models::Threshold::Mode::Never ? kConstant
                                                                       : t.a;
-    match += sa_column(xs_.data(), as_.data(), np, cells + static_cast<std::size_t>(c) * words, words, np, act_.data(),
-                       a, invert, out_words_.data());
+    match += sa_column(drive_.x.data(), drive_.a.data(), np, cells + static_cast<std::size_t>(c) * words, words, np,
+                       drive_.active.data(), a, invert, out_words_.data());
     // The reference branch is read where 1 <= m_ref <= N (as in decide); m_ref depends only on
     // the threshold and the active rows N, so it is summed once per distinct N.
     if (t.mode == models::Threshold::Mode::AtLeast || invert)

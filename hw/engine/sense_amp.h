@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hw/engine/array_op.h"
+#include "hw/engine/position_drive.h"
 #include "hw/engine/read_counts.h"
 #include "hw/mapper.h"
 #include "hw/physics/crossbar_physics.h"
@@ -47,8 +48,8 @@ class SenseAmp {
   int index_;
   // decide_columns' scratch: the drive word-major ([word][position]), active rows per position,
   // the positions per active-row count, the counts that occur, one column's outputs.
-  std::vector<std::uint64_t> xs_, as_, act_count_, out_words_;
-  std::vector<std::int32_t> act_;
+  PositionDrive drive_;
+  std::vector<std::uint64_t> act_count_, out_words_;
   std::vector<std::pair<int, std::uint64_t>> act_values_;
 };
 
