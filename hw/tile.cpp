@@ -49,11 +49,14 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
 // Every position is read (reads_per_position reads each), one read pulse on the SA path, or a
 // read plus the conversions of the busiest ADC on the ADC path.
 void Tile::compute(TileOp& op, sc_time& delay) {
-  const bool memo = cfg_.accelerate && engine_.deterministic() && !op.trace && memo_.worth_trying();
+  const bool memo = cfg_.accelerate && engine_.repeatable() && !op.trace && memo_.worth_trying();
   ReadCounts added;
-  if (!memo || !memo_.answer(op, added)) {
+  double aJ = 0;
+  if (memo && memo_.answer(op, added, aJ)) {
+    engine_.repeat(aJ);
+  } else {
     added = engine_.compute(op);
-    if (memo) memo_.keep(op, added);
+    if (memo) memo_.keep(op, added, engine_.last_op_aJ());
     else memo_.forget();
   }
   reads_ += added;

@@ -98,7 +98,9 @@ MemoryEstimate estimate_memory(const ExperimentConfig& cfg, const models::Networ
         cache += n * 8.0 * std::min(131072.0, std::ceil(positions / copies) * groups * 2.0 * cols * (3.0 - mtjs));
     }
     const double cells = cols * ceil_div(rows, 64) * 8;
-    const double analog = analog_on ? mtjs * 8.0 * rows * cols : 0.0;
+    // With IR drop on, a second [row][col] copy of the conductances (hw/engine/cell_array.h).
+    const bool ir_on = cfg.arch.wire_ohm_per_cell > 0 || cfg.arch.source_line_ohm_per_cell > 0 || cfg.arch.sense_node_ohm > 0;
+    const double analog = analog_on ? mtjs * 8.0 * rows * cols * (ir_on ? 2.0 : 1.0) : 0.0;
     const double per_array = kTileOverheadBytes + cells + analog;
     e.parts.push_back({"crossbar tiles (" + std::to_string(static_cast<long long>(arrays)) + " arrays of " +
                            std::to_string(cfg.arch.rows) + " x " + std::to_string(cfg.arch.cols) +

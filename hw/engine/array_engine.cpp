@@ -32,14 +32,21 @@ std::uint64_t ArrayEngine::program(const models::CompiledLayer& layer) {
   exact_counts_ = !cells_.analog() && !cfg_.sa_path && !two_phase && CrossbarPhysics::adc_step(group_rows_, adc_levels_) == 1;
   merge_groups_ = exact_counts_ && groups_ > 1;
   ReadEnv env{cells_, phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
-              cfg_.device.variation.read_disturb_rate, cache_, op_counts_, analog_aJ_};
+              cfg_.device.variation.read_disturb_rate, cache_, op_counts_, op_aJ_};
   readout_ = make_readout(cfg_.arch.cell, env);
   return rounds;
 }
 
 ReadCounts ArrayEngine::compute(const ArrayOp& op) {
-  const auto& s = cfg_.slice;
   op_counts_ = ReadCounts{};
+  op_aJ_ = 0;
+  compute_op(op);
+  analog_aJ_ += op_aJ_;
+  return op_counts_;
+}
+
+void ArrayEngine::compute_op(const ArrayOp& op) {
+  const auto& s = cfg_.slice;
   cells_.start_image(op.image_key);
   const auto& thr = layer_->threshold[op.drop ? 1 : 0];
   // Column by column pays off when a column has positions to fill the kernel's 8 lanes (conv
@@ -48,14 +55,13 @@ ReadCounts ArrayEngine::compute(const ArrayOp& op) {
                        cells_.aligned() && groups_ == 1 && cells_.words() > 0 && s.positions >= 8;
   if (columns) {
     sa_.decide_columns(op, s, thr, cells_.column(0), cells_.words(), op_counts_);
-    return op_counts_;
+    return;
   }
   if (cfg_.accelerate && exact_counts_ && cells_.aligned() && cells_.words() > 0 && s.positions >= 8) {
     count_columns(op);
-    return op_counts_;
+    return;
   }
   for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) compute_position(op, p, thr);
-  return op_counts_;
 }
 
 void ArrayEngine::count_columns(const ArrayOp& op) {

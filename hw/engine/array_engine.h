@@ -47,12 +47,25 @@ class ArrayEngine {
   // true: an operation's outputs and actions depend only on its inputs (ideal devices, no SA
   // offset), so a repeat may be answered from the previous one (hw/reuse/tile_memo.h).
   bool deterministic() const { return !cells_.analog() && cfg_.arch.sa_offset_sigma_A == 0; }
+  // true: an operation's outputs, actions and analog read energy depend only on its inputs (the
+  // cells do not change while read: no read disturb; no per-decision SA offset noise), so a repeat
+  // may be answered from an earlier one (hw/reuse/tile_memo.h).
+  bool repeatable() const {
+    return cfg_.device.variation.read_disturb_rate == 0 && cfg_.arch.sa_offset_sigma_A == 0;
+  }
   const CellArray& cells() const { return cells_; }
   const CrossbarPhysics& physics() const { return phys_; }
   const models::CompiledLayer* layer() const { return layer_; }
   double analog_read_aJ() const { return analog_aJ_; }  // read energy of analog devices so far
+  // The analog read energy of the last compute() (attojoules): the column energies of its reads
+  // summed in read and column order from 0, then added to the total in one addition, so that a
+  // repeated operation adds the same number (repeat()) with or without the tile memo.
+  double last_op_aJ() const { return op_aJ_; }
+  void repeat(double aJ) { analog_aJ_ += aJ; }
 
  private:
+  // compute() without the bookkeeping of the operation's totals.
+  void compute_op(const ArrayOp& op);
   // One position: its drive word-aligned, the read groups summed, then SA decisions or partials.
   void compute_position(const ArrayOp& op, int p, const std::vector<models::Threshold>& thr);
 
@@ -63,6 +76,7 @@ class ArrayEngine {
   ReadCache cache_;
   ReadCounts op_counts_;
   double analog_aJ_ = 0;
+  double op_aJ_ = 0;  // this operation's analog read energy (the readout adds to it)
   int group_rows_ = 0, groups_ = 1, adc_levels_ = 0;
   // Ideal complementary cells on the ADC path with an exact ADC: every group's code is its match
   // count, so their sum is the count over all rows, taken in one pass (the same codes and counts).

@@ -68,6 +68,9 @@ void CellArray::make_analog() {
   const double r_t = device_.cell.r_access_ohm;
   g_a_.assign(n, 0.0);
   g_b_.assign(two_phase_ ? 0 : n, 0.0);
+  const bool ir = arch_.wire_ohm_per_cell > 0 || arch_.source_line_ohm_per_cell > 0 || arch_.sense_node_ohm > 0;
+  g_a_r_.assign(ir ? n : 0, 0.0);
+  g_b_r_.assign(ir && !two_phase_ ? n : 0, 0.0);
   ap_a_.assign(words_ * s.cols, 0);
   ap_b_.assign(two_phase_ ? 0 : words_ * s.cols, 0);
   for (int c = 0; c < s.cols; ++c)
@@ -79,11 +82,20 @@ void CellArray::make_analog() {
         bool want_p = m == 0 ? plus : !plus;
         if ((m == 0 ? wrong_a_ : wrong_b_)[k]) want_p = !want_p;
         const bool state = d.state_after_write(want_p);
-        (m == 0 ? g_a_ : g_b_)[k] = d.conductance(state, r_t);
+        set_g(k, m == 1, d.conductance(state, r_t));
         if (!state && d.stuck == MtjDevice::Stuck::None)
           models::set_bit((m == 0 ? ap_a_ : ap_b_).data() + c * words_, r, true);
       }
     }
+}
+
+void CellArray::set_g(std::size_t k, bool b, double g) {
+  (b ? g_b_ : g_a_)[k] = g;
+  auto& rows = b ? g_b_r_ : g_a_r_;
+  if (!rows.empty()) {
+    const std::size_t n = static_cast<std::size_t>(slice_.rows);
+    rows[(k % n) * static_cast<std::size_t>(slice_.cols) + k / n] = g;
+  }
 }
 
 void CellArray::disturb(int col, const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, std::uint64_t key) {
@@ -112,10 +124,9 @@ void CellArray::disturb(int col, const std::uint64_t* x, const std::uint64_t* a,
       if (models::get_bit(eligible, r) && left-- == 0) row = r;
     const bool through_b = !two_phase_ && !models::get_bit(x, row);
     auto& ap = through_b ? ap_b_ : ap_a_;
-    auto& g = through_b ? g_b_ : g_a_;
     const std::size_t k = static_cast<std::size_t>(col) * slice_.rows + row;
     const MtjDevice d = mtj_device(device_.cell, device_.variation, seed_, mtj_id(index_, col, row, through_b));
-    g[k] = d.conductance(true, device_.cell.r_access_ohm);
+    set_g(k, through_b, d.conductance(true, device_.cell.r_access_ohm));
     models::set_bit(ap.data() + col * words_, row, false);
     flipped_.push_back({k, through_b});
     ++disturbs_;
@@ -130,7 +141,7 @@ void CellArray::start_image(std::uint64_t image_key) {
   for (const Flip& f : flipped_) {
     const int c = static_cast<int>(f.k / rows), r = static_cast<int>(f.k % rows);
     const MtjDevice d = mtj_device(device_.cell, device_.variation, seed_, mtj_id(index_, c, r, f.b));
-    (f.b ? g_b_ : g_a_)[f.k] = d.conductance(false, device_.cell.r_access_ohm);
+    set_g(f.k, f.b, d.conductance(false, device_.cell.r_access_ohm));
     models::set_bit((f.b ? ap_b_ : ap_a_).data() + c * words_, r, true);
   }
   flipped_.clear();

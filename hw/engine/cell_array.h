@@ -37,6 +37,10 @@ class CellArray {
   // Conductances [col][row] of the MTJ storing w (A) and of the one storing not w (B).
   const double* g_a() const { return g_a_.data(); }
   const double* g_b() const { return g_b_.data(); }
+  // The same conductances [row][col] (stride cols), kept only with IR drop on, whose walk takes
+  // eight adjacent columns per load (hw/physics/ir_drop.h); nullptr otherwise.
+  const double* g_a_rows() const { return g_a_r_.empty() ? nullptr : g_a_r_.data(); }
+  const double* g_b_rows() const { return g_b_r_.empty() ? nullptr : g_b_r_.data(); }
 
   // Read disturb (eq. X3) of one column's read of rows [lo, hi) driven by x with enables a: walks
   // the eligible MTJs (conducting, in AP, not stuck) in row order with geometric skips and
@@ -54,6 +58,8 @@ class CellArray {
 
  private:
   void make_analog();
+  // Sets the conductance of MTJ k ([col][row] index) in both layouts.
+  void set_g(std::size_t k, bool b, double g);
 
   DeviceParams device_;
   ArchParams arch_;
@@ -66,6 +72,7 @@ class CellArray {
   std::vector<std::uint64_t> cells_;    // [cols][words] packed weights as stored in the array
   std::vector<std::uint64_t> cells_t_;  // the same, [words][cols] (columns in SIMD lanes)
   std::vector<double> g_a_, g_b_;
+  std::vector<double> g_a_r_, g_b_r_;  // [row][col] copies (IR drop on)
   std::vector<std::uint64_t> ap_a_, ap_b_;       // [col][words] switchable MTJs now in AP
   std::vector<std::uint8_t> wrong_a_, wrong_b_;  // [col][row] MTJ left in the wrong state by a write error
   std::vector<std::uint64_t> elig_;              // disturb: eligible rows of one column

@@ -48,7 +48,7 @@ struct ReadEnv {
   double read_disturb_rate;
   ReadCache& cache;     // analog reads; unused when not enabled
   ReadCounts& counts;
-  double& analog_aJ;    // read energy of analog devices, summed per column (attojoules)
+  double& analog_aJ;    // read energy of analog devices in this operation, summed per column (attojoules)
 };
 
 class Readout {

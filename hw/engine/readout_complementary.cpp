@@ -20,6 +20,9 @@ class ComplementaryReadout final : public Readout {
   int read(const ReadRequest& r, ReadOutput& out) override;
 
  private:
+  // sums_ready: sum_conductances() filled col_g_ for this read.
+  bool all_columns_at_once(const ReadCache::Slot& slot, bool ir, bool cal, bool sums_ready, bool disturb, int active,
+                           int size, ReadOutput& out);
   // Ideal devices: every column's matches over the group's rows at once.
   void count_matches(const ReadRequest& r);
   // Analog devices: every column's conductance sum (all at once with the AVX-512 nibble kernel).
@@ -61,6 +64,45 @@ void ComplementaryReadout::sum_conductances(const ReadRequest& r, bool all_colum
   }
 }
 
+// The ADC path of analog devices without read disturb, in whole-array passes (currents, codes,
+// energy) instead of one column at a time: the same values, in the same order, as the loop below.
+bool ComplementaryReadout::all_columns_at_once(const ReadCache::Slot& slot, bool ir, bool cal, bool sums_ready,
+                                               bool disturb, int active, int size, ReadOutput& out) {
+  if (env_.sa_path || disturb || !(slot.hit || ir || sums_ready)) return false;
+  const std::size_t cols = static_cast<std::size_t>(env_.slice.cols);
+  cur_.resize(cols);
+  if (slot.hit) {
+    std::copy_n(slot.current, cols, cur_.data());
+    std::copy_n(slot.code, cols, out.codes.data());
+  } else {
+    if (ir) {
+      std::copy_n(col_i_.data(), cols, cur_.data());
+    } else {
+      const double v = env_.phys.v_cell();
+      for (std::size_t c = 0; c < cols; ++c) cur_[c] = v * col_g_[c];
+    }
+    int* code = out.codes.data();
+    if (cal) {
+      for (std::size_t c = 0; c < cols; ++c)
+        code[c] = CrossbarPhysics::quantize(ir_.match_estimate(cur_[c]), active, size, env_.adc_levels);
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) code[c] = env_.phys.adc(cur_[c], active, size, env_.adc_levels);
+    }
+    if (slot.current) std::copy_n(cur_.data(), cols, slot.current);
+    if (slot.code) std::copy_n(code, cols, slot.code);
+  }
+  const double pulse = env_.arch.read_pulse_s;
+  double aJ = env_.analog_aJ;
+  for (std::size_t c = 0; c < cols; ++c) aJ += env_.phys.column_energy(cur_[c], pulse) * 1e18;
+  env_.analog_aJ = aJ;
+  ReadCounts& n = env_.counts;
+  n.adc_conversions += cols;
+  ++n.reads;
+  n.wordlines += static_cast<std::uint64_t>(active);
+  n.bitlines += cols;
+  return true;
+}
+
 int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   const auto& s = env_.slice;
   const bool analog = env_.cells.analog();
@@ -76,16 +118,26 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   const bool all_columns = kNibbles && analog && !slot.hit && !disturb;
   // IR drop (eq. IR5): every column's current from its cells' conductances and positions. A column's
   // read disturb changes only its own MTJs after its current is taken, so all columns at once is the same.
-  const bool ir = analog && !slot.hit && ir_.params().on();
+  const bool ir_on = analog && ir_.params().on();
+  const bool ir = ir_on && !slot.hit;
+  // eq. IR7: with IR drop the references follow the read's nominal IR-dropped curve (calibrated).
+  const bool cal = ir_on && env_.arch.ir_calibrated_references;
+  if (ir_on) ir_.set_group(r.x, r.a, r.lo, r.hi, IrDropGroup::Select::Complementary);
+  if (cal) ir_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
   if (ir) {
-    ir_.set_group(r.x, r.a, r.lo, r.hi, IrDropGroup::Select::Complementary);
-    ir_.column_currents(env_.cells.g_a() + r.lo, env_.cells.g_b() + r.lo, static_cast<std::size_t>(s.rows), s.cols,
-                        col_i_.data());
+    const std::size_t cols = static_cast<std::size_t>(s.cols), lo = static_cast<std::size_t>(r.lo);
+    if (env_.cells.g_a_rows() && ir_.params().r_source_line == 0)  // eight adjacent columns per load
+      ir_.column_currents(env_.cells.g_a_rows() + lo * cols, env_.cells.g_b_rows() + lo * cols, 1, cols, s.cols,
+                          col_i_.data());
+    else
+      ir_.column_currents(env_.cells.g_a() + r.lo, env_.cells.g_b() + r.lo, static_cast<std::size_t>(s.rows), s.cols,
+                          col_i_.data());
   } else if (analog && !slot.hit) {
     sum_conductances(r, all_columns);
   }
   if (!analog) count_matches(r);
   const int active = count_range(r.lo, r.hi, [&](std::size_t w) { return r.a[w]; });
+  if (analog && all_columns_at_once(slot, ir, cal, all_columns, disturb, active, size, out)) return active;
   // Counters are kept in locals (a store to a member could alias the packed inputs and force reloads).
   const bool sa = env_.sa_path;
   const double sa_offset = env_.arch.sa_offset_sigma_A;
@@ -117,13 +169,15 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
     }
     if (sa) {  // the sense amplifier decides from the count or the current
       out.codes[c] = m;
-      out.sa_current[c] = i_col;
+      // calibrated: the current the nominal reference X2 sees once moved onto the IR7 curve
+      out.sa_current[c] = cal ? env_.phys.current_of_estimate(ir_.match_estimate(i_col), active) : i_col;
     } else {
       if (analog) {  // a cached read has its code: same current, same active rows
         if (slot.hit) {
           out.codes[c] = slot.code[c];
         } else {
-          out.codes[c] = env_.phys.adc(i_col, active, size, env_.adc_levels);
+          out.codes[c] = cal ? CrossbarPhysics::quantize(ir_.match_estimate(i_col), active, size, env_.adc_levels)
+                             : env_.phys.adc(i_col, active, size, env_.adc_levels);
           if (slot.code) slot.code[c] = out.codes[c];
         }
       } else {

@@ -37,14 +37,29 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
   const ReadCache::Slot slot = cache_slot(r);
   // IR drop (eq. IR5): each phase's rows conduct through the column's one MTJ (A). A column's read
   // disturb changes only its own MTJs after its currents are taken, so all columns at once is the same.
-  const bool ir = analog && !slot.hit && ir_plus_.params().on();
-  if (ir) {
-    const double* ga = env_.cells.g_a() + lo;
-    const std::size_t stride = static_cast<std::size_t>(s.rows);
+  const bool ir_on = analog && ir_plus_.params().on();
+  const bool ir = ir_on && !slot.hit;
+  const bool cal = ir_on && env_.arch.ir_calibrated_references;  // eq. IR7, per phase
+  if (ir_on) {
     ir_plus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Plus);
-    ir_plus_.column_currents(ga, ga, stride, s.cols, i_plus_.data());
     ir_minus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Minus);
-    ir_minus_.column_currents(ga, ga, stride, s.cols, i_minus_.data());
+  }
+  if (cal) {
+    ir_plus_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
+    ir_minus_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
+  }
+  if (ir) {
+    const std::size_t cols = static_cast<std::size_t>(s.cols);
+    if (env_.cells.g_a_rows() && ir_plus_.params().r_source_line == 0) {  // eight adjacent columns per load
+      const double* ga = env_.cells.g_a_rows() + static_cast<std::size_t>(lo) * cols;
+      ir_plus_.column_currents(ga, ga, 1, cols, s.cols, i_plus_.data());
+      ir_minus_.column_currents(ga, ga, 1, cols, s.cols, i_minus_.data());
+    } else {
+      const double* ga = env_.cells.g_a() + lo;
+      const std::size_t stride = static_cast<std::size_t>(s.rows);
+      ir_plus_.column_currents(ga, ga, stride, s.cols, i_plus_.data());
+      ir_minus_.column_currents(ga, ga, stride, s.cols, i_minus_.data());
+    }
   } else if (analog && !slot.hit) {
     expand_selectors(r.x, r.a, lo, hi, sel_a_.data() + lo, sel_b_.data() + lo);
   }
@@ -77,8 +92,13 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
         code_plus = slot.code[2 * c];
         code_minus = slot.code[2 * c + 1];
       } else {
-        code_plus = env_.phys.adc(i_plus, k_plus, size, env_.adc_levels);
-        code_minus = env_.phys.adc(i_minus, k_minus, size, env_.adc_levels);
+        if (cal) {
+          code_plus = CrossbarPhysics::quantize(ir_plus_.match_estimate(i_plus), k_plus, size, env_.adc_levels);
+          code_minus = CrossbarPhysics::quantize(ir_minus_.match_estimate(i_minus), k_minus, size, env_.adc_levels);
+        } else {
+          code_plus = env_.phys.adc(i_plus, k_plus, size, env_.adc_levels);
+          code_minus = env_.phys.adc(i_minus, k_minus, size, env_.adc_levels);
+        }
         if (slot.code) slot.code[2 * c] = code_plus, slot.code[2 * c + 1] = code_minus;
       }
     } else {

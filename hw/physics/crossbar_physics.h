@@ -55,8 +55,19 @@ class CrossbarPhysics {
   // estimated match count is rounded to a multiple of step = max(1, ceil(rows / levels)) and
   // clamped to [0, N]. With enough bits (step 1) this is ideal_adc.
   int adc(double current, int active_rows, int full_scale_rows, int levels) const {
+    return quantize(match_estimate(current, active_rows), active_rows, full_scale_rows, levels);
+  }
+  // The match count a current stands for on the lossless line X1 (not rounded).
+  double match_estimate(double current, int active_rows) const {
+    return (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
+  }
+  // X1 at a fractional match count: the current the nominal references compare with.
+  double current_of_estimate(double matches, int active_rows) const {
+    return v_ * (matches * g_p_ + (active_rows - matches) * g_ap_);
+  }
+  // The ADC's rounding of a match estimate m: to a multiple of the step, clamped to [0, N].
+  static int quantize(double m, int active_rows, int full_scale_rows, int levels) {
     const int step = adc_step(full_scale_rows, levels);
-    double m = (current / v_ - active_rows * g_ap_) / (g_p_ - g_ap_);
     const double k = static_cast<double>(round_half_away(m));
     if (std::fabs(m - k) < 1e-6) m = k;  // an exact count: drop float noise
     const long q = round_half_away(m / step) * step;

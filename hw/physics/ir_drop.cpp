@@ -20,14 +20,15 @@ inline double ir_current(double v, double g, double s, double t) { return s > 0 
 // multiplications and additions in the same order as the portable loop, no FMA (this file is
 // compiled with -ffp-contract=off), so both give the same bits.
 __attribute__((target("avx512f"))) void walk8_avx512(const IrDropGroup::Entry* e, std::size_t m, const double* ga,
-                                                     const double* gb, std::size_t stride, double* suf, double* tau,
-                                                     double* gt, double* gt2) {
-  const long long s = static_cast<long long>(stride);
+                                                     const double* gb, std::size_t col_stride, std::size_t row_stride,
+                                                     double* suf, double* tau, double* gt, double* gt2) {
+  const long long s = static_cast<long long>(col_stride);
   const __m512i idx = _mm512_set_epi64(7 * s, 6 * s, 5 * s, 4 * s, 3 * s, 2 * s, s, 0);
   __m512d vs = _mm512_setzero_pd(), vt = _mm512_setzero_pd(), vg = _mm512_setzero_pd(), vg2 = _mm512_setzero_pd();
+  const bool contiguous = col_stride == 1;  // [row][col] copy: eight adjacent columns in one load
   for (std::size_t i = m; i-- > 0;) {
-    const double* base = (e[i].b ? gb : ga) + e[i].k;
-    const __m512d x = _mm512_i64gather_pd(idx, base, 8);
+    const double* base = (e[i].b ? gb : ga) + static_cast<std::size_t>(e[i].k) * row_stride;
+    const __m512d x = contiguous ? _mm512_loadu_pd(base) : _mm512_i64gather_pd(idx, base, 8);
     const __m512d xt = _mm512_mul_pd(x, vt);
     vg = _mm512_add_pd(vg, xt);
     vg2 = _mm512_add_pd(vg2, _mm512_mul_pd(xt, vt));
@@ -93,8 +94,52 @@ void IrDropGroup::set_group(const std::uint64_t* x, const std::uint64_t* a, int 
   if (p_.r_source_line > 0 && d_.size() < 4 * e_.size()) d_.resize(4 * e_.size());
 }
 
+void IrDropGroup::calibrate(double g_p, double g_ap) {
+  const std::size_t N = e_.size();
+  level_.assign(N + 1, 0.0);
+  if (N == 0) return;
+  // u_t = R_s N + r_bl sum_i (min(k_t, k_i) + 1) + r_sl sum_i (n - max(k_t, k_i)) over the active
+  // cells i, with the positions k in increasing order: prefix sums of (k_i + 1), suffix sums of (n - k_i).
+  double pre = 0, suf = 0;
+  for (const Entry& e : e_) suf += static_cast<double>(n_ - e.k);
+  double U1 = 0, U2 = 0;
+  for (std::size_t t = 0; t < N; ++t) {
+    const double k = static_cast<double>(e_[t].k);
+    pre += k + 1;
+    const double bl = pre + (k + 1) * static_cast<double>(N - 1 - t);
+    const double sl = static_cast<double>(t) * (n_ - k) + suf;
+    suf -= static_cast<double>(n_) - k;
+    const double u = p_.r_sense * static_cast<double>(N) + p_.r_bitline * bl + p_.r_source_line * sl;
+    U1 += u;
+    U2 += u * u;
+  }
+  const double n = static_cast<double>(N);
+  for (std::size_t m = 0; m <= N; ++m) {
+    const double g = (static_cast<double>(m) * g_p + (n - static_cast<double>(m)) * g_ap) / n;
+    level_[m] = U1 > 0 ? p_.v_cell * (n * g - g * g * U1 * U1 / (U1 + g * U2)) : p_.v_cell * n * g;
+  }
+  inv_step_.resize(N);
+  for (std::size_t m = 0; m < N; ++m) inv_step_[m] = 1.0 / (level_[m + 1] - level_[m]);
+}
+
+double IrDropGroup::match_estimate(double current) const {
+  const int N = static_cast<int>(level_.size()) - 1;
+  if (N <= 0) return 0.0;
+  // the segment [level j, level j+1] holding the current (end segments extended outward)
+  int j = static_cast<int>((current - level_[0]) / (level_[static_cast<std::size_t>(N)] - level_[0]) * N);
+  j = std::clamp(j, 0, N - 1);
+  while (j > 0 && current < level_[static_cast<std::size_t>(j)]) --j;
+  while (j < N - 1 && current >= level_[static_cast<std::size_t>(j) + 1]) ++j;
+  return j + (current - level_[static_cast<std::size_t>(j)]) * inv_step_[static_cast<std::size_t>(j)];
+}
+
 void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_t stride, int cols,
                                   double* out) const {
+  column_currents(ga, gb, stride, 1, cols, out);
+}
+
+void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_t col_stride, std::size_t row_stride,
+                                  int cols, double* out) const {
   constexpr int L = 4;  // columns side by side: their additions do not wait on each other
   const std::size_t m = e_.size();
   const bool sl = p_.r_source_line > 0;
@@ -108,16 +153,16 @@ void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_
     static const bool kAvx512 = has_avx512f();
     for (int c0 = 0; c0 < cols; c0 += W) {
       const int w = std::min(W, cols - c0);
-      const std::size_t o = static_cast<std::size_t>(c0) * stride;
+      const std::size_t o = static_cast<std::size_t>(c0) * col_stride;
       double suf[W] = {}, tau[W] = {}, gt[W] = {}, gt2[W] = {};
-      if (w == W && kAvx512) walk8_avx512(e_.data(), m, ga + o, gb + o, stride, suf, tau, gt, gt2);
+      if (w == W && kAvx512) walk8_avx512(e_.data(), m, ga + o, gb + o, col_stride, row_stride, suf, tau, gt, gt2);
       for (std::size_t i = (w == W && kAvx512) ? 0 : m; i-- > 0;) {  // the portable walk
         const Entry& e = e_[i];
-        const double* g = (e.b ? gb : ga) + o + static_cast<std::size_t>(e.k);
+        const double* g = (e.b ? gb : ga) + o + static_cast<std::size_t>(e.k) * row_stride;
         const double ws = e.w_suf;
         if (w == W) {
           for (int l = 0; l < W; ++l) {
-            const double x = g[static_cast<std::size_t>(l) * stride];
+            const double x = g[static_cast<std::size_t>(l) * col_stride];
             gt[l] += x * tau[l];
             gt2[l] += x * tau[l] * tau[l];
             suf[l] += x;
@@ -125,7 +170,7 @@ void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_
           }
         } else {
           for (int l = 0; l < w; ++l) {
-            const double x = g[static_cast<std::size_t>(l) * stride];
+            const double x = g[static_cast<std::size_t>(l) * col_stride];
             gt[l] += x * tau[l];
             gt2[l] += x * tau[l] * tau[l];
             suf[l] += x;
@@ -144,11 +189,12 @@ void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_
   }
   for (int c0 = 0; c0 < cols; c0 += L) {
     const int w = std::min(L, cols - c0);
-    const double* base_a = ga + static_cast<std::size_t>(c0) * stride;
-    const double* base_b = gb + static_cast<std::size_t>(c0) * stride;
+    const double* base_a = ga + static_cast<std::size_t>(c0) * col_stride;
+    const double* base_b = gb + static_cast<std::size_t>(c0) * col_stride;
     auto cell = [&](std::size_t i, int l) {
       const Entry& e = e_[i];
-      return (e.b ? base_b : base_a)[static_cast<std::size_t>(l) * stride + static_cast<std::size_t>(e.k)];
+      return (e.b ? base_b : base_a)[static_cast<std::size_t>(l) * col_stride +
+                                     static_cast<std::size_t>(e.k) * row_stride];
     };
     double G[L] = {0, 0, 0, 0};
     if (w == L) {

@@ -62,6 +62,25 @@ class IrDropGroup {
   // i[c] = eq. IR5 for column c, whose conductances at row lo + k are ga[c * stride + k] (A) and
   // gb[c * stride + k] (B); ga and gb point at row lo of column 0.
   void column_currents(const double* ga, const double* gb, std::size_t stride, int cols, double* i) const;
+  // The same for any layout: column c's conductance at position k is ga[c * col_stride + k * row_stride].
+  // With a [row][col] copy (col_stride 1) eight adjacent columns come in one load instead of a
+  // gather; same operations in the same order, so the same bits.
+  void column_currents(const double* ga, const double* gb, std::size_t col_stride, std::size_t row_stride, int cols,
+                       double* i) const;
+
+  // eq. IR7, after set_group(): the nominal transfer curve of this read's active positions,
+  // level m (m = 0 .. N, N = active cells) = eq. IR5 with every active cell at the same conductance
+  // gbar(m) = (m g_p + (N - m) g_ap) / N. With uniform g, S = g^2 U1 and T = g^3 U2 where
+  // U1 = sum_k u_k, U2 = sum_k u_k^2 and u_k = (M 1)_k is what M gives an active cell, so
+  //   level m = V_cell (N g - g^2 U1^2 / (U1 + g U2)),  g = gbar(m).
+  void calibrate(double g_p, double g_ap);
+  int active() const { return static_cast<int>(e_.size()); }
+  double level(int m) const { return level_[static_cast<std::size_t>(m)]; }
+  // The match count a current stands for on the calibrated curve: the piecewise-linear inverse of
+  // the levels (exact at every level; midpoints of adjacent levels map to half counts, so the
+  // ADC's rounding and the SA's comparison put their thresholds midway between levels, as X2 does
+  // on the lossless line); extrapolated from the end segments outside [level 0, level N].
+  double match_estimate(double current) const;
 
   struct Entry {
     int k;          // position in the group
@@ -75,6 +94,8 @@ class IrDropGroup {
   int n_ = 0;
   std::vector<Entry> e_;  // active cells in increasing k (capacity kept across reads)
   mutable std::vector<double> d_;  // source line: sum_{j>=k} Gpre_j of each cell, 4 columns at a time
+  std::vector<double> level_;      // eq. IR7 (calibrate)
+  std::vector<double> inv_step_;   // 1 / (level m+1 - level m)
 };
 
 }  // namespace bayescim::hw

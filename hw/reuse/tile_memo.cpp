@@ -26,7 +26,7 @@ void TileMemo::for_each_block(const ArrayOp& op, const std::uint64_t* v, F f) co
 
 void TileMemo::key_of(const ArrayOp& op, std::vector<std::uint64_t>& key) const {
   key.clear();
-  key.push_back(op.drop ? 1 : 0);
+  key.push_back(drop_key(op));
   key.push_back(static_cast<std::uint64_t>(op.positions));
   for (const std::uint64_t* v : {op.rows, op.active})
     for_each_block(op, v, [&](const std::uint64_t* b, const std::uint64_t* e) { key.insert(key.end(), b, e); });
@@ -53,11 +53,10 @@ std::vector<TileMemo::Run> TileMemo::runs(const ArrayOp& op) const {
   return out;
 }
 
-bool TileMemo::same_inputs(const ArrayOp& op) const {
-  if (key_.size() < 2 || key_[0] != (op.drop ? 1U : 0U) || key_[1] != static_cast<std::uint64_t>(op.positions))
-    return false;
-  const std::uint64_t* k = key_.data() + 2;
-  const std::uint64_t* end = key_.data() + key_.size();
+bool TileMemo::same_inputs(const ArrayOp& op, const std::vector<std::uint64_t>& key) const {
+  if (key.size() < 2 || key[0] != drop_key(op) || key[1] != static_cast<std::uint64_t>(op.positions)) return false;
+  const std::uint64_t* k = key.data() + 2;
+  const std::uint64_t* end = key.data() + key.size();
   bool same = true;
   for (const std::uint64_t* v : {op.rows, op.active})
     for_each_block(op, v, [&](const std::uint64_t* b, const std::uint64_t* e) {
@@ -69,47 +68,60 @@ bool TileMemo::same_inputs(const ArrayOp& op) const {
   return same && k == end;
 }
 
-bool TileMemo::answer(const ArrayOp& op, ReadCounts& counts) {
-  if (!valid_ || !same_inputs(op)) {
+bool TileMemo::answer(const ArrayOp& op, ReadCounts& counts, double& aJ) {
+  const Entry* hit = nullptr;
+  for (const Entry& e : ways_)
+    if (e.valid && same_inputs(op, e.key)) {
+      hit = &e;
+      break;
+    }
+  if (!hit) {
     key_of(op, key_now_);
     return false;
   }
   ++hits_;
+  const Entry& e = *hit;
   const auto& s = slice_;
   if (sa_path_) {
     for (const Run& r : runs_) {
       for (int i = 0; i < r.len; i += 64)
-        models::write_bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i), bits_[r.word + static_cast<std::size_t>(i) / 64]);
+        models::write_bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i),
+                              e.bits[r.word + static_cast<std::size_t>(i) / 64]);
     }
   } else {
     for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
-      std::copy_n(partial_.data() + static_cast<std::size_t>(i) * s.cols, s.cols,
+      std::copy_n(e.partial.data() + static_cast<std::size_t>(i) * s.cols, s.cols,
                   op.partial + static_cast<std::size_t>(p) * arch_cols_);
-      op.active_rows[p] = active_[static_cast<std::size_t>(i)];
+      op.active_rows[p] = e.active[static_cast<std::size_t>(i)];
     }
   }
-  counts = counts_;
+  counts = e.counts;
+  aJ = e.aJ;
   return true;
 }
 
-void TileMemo::keep(const ArrayOp& op, const ReadCounts& counts) {
+void TileMemo::keep(const ArrayOp& op, const ReadCounts& counts, double aJ) {
   ++misses_;
-  std::swap(key_, key_now_);
-  valid_ = true;
-  counts_ = counts;
+  Entry& e = ways_[next_];
+  next_ ^= 1;
+  std::swap(e.key, key_now_);
+  e.valid = true;
+  e.counts = counts;
+  e.aJ = aJ;
   const auto& s = slice_;
   if (sa_path_) {
     if (runs_.empty()) runs_ = runs(op);  // the tile's layer, so its positions, never change
-    bits_.clear();
+    e.bits.clear();
     for (const Run& r : runs_)
-      for (int i = 0; i < r.len; i += 64) bits_.push_back(models::bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i)));
+      for (int i = 0; i < r.len; i += 64)
+        e.bits.push_back(models::bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i)));
   } else {
-    partial_.resize(static_cast<std::size_t>(s.positions) * s.cols);
-    active_.resize(static_cast<std::size_t>(s.positions));
+    e.partial.resize(static_cast<std::size_t>(s.positions) * s.cols);
+    e.active.resize(static_cast<std::size_t>(s.positions));
     for (int p = s.position_begin, i = 0; p < s.position_begin + s.positions; ++p, ++i) {
       std::copy_n(op.partial + static_cast<std::size_t>(p) * arch_cols_, s.cols,
-                  partial_.data() + static_cast<std::size_t>(i) * s.cols);
-      active_[static_cast<std::size_t>(i)] = op.active_rows[p];
+                  e.partial.data() + static_cast<std::size_t>(i) * s.cols);
+      e.active[static_cast<std::size_t>(i)] = op.active_rows[p];
     }
   }
 }

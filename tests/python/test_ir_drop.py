@@ -56,3 +56,29 @@ def test_ideal_devices_do_not_see_the_wire(tmp_path):
         reps.append(read_report(out))
     assert reps[0]["metrics"] == reps[1]["metrics"]
     assert reps[0]["energy"]["by_component"] == reps[1]["energy"]["by_component"]
+
+
+def test_calibrated_references_read_through_the_wire(tmp_path):
+    """eq. IR7 at simulator level: devices on the analog path with next to no variation
+    (sigma(ln R_P) = 1e-9) and the shipped wire (1.16 ohm per cell). With the references calibrated
+    (the shipped setting) every 16-row read decodes its exact count, so every prediction equals the
+    ideal devices' run; with nominal references (the lossless line) reads come out low and the
+    predictions move."""
+    def run(name, *sets):
+        out = tmp_path / name
+        args = ["run", CONFIG, "--quiet", "--limit", "20", "--set", "mc.samples=2", "--out", out]
+        for s in sets:
+            args += ["--set", s]
+        run_sim(*args, timeout=300)
+        with open(out / "predictions.csv") as f:
+            return read_report(out), f.read()
+    ideal, ideal_pred = run("ideal")
+    analog = ("hardware.device.variation.r_p_sigma_log=1e-9", f"{WIRE}=1.16")
+    cal, cal_pred = run("calibrated", *analog, ARCH + "sense_amp.references=calibrated")
+    nom, nom_pred = run("nominal", *analog, ARCH + "sense_amp.references=nominal")
+    assert cal["hardware"]["operating_point"]["ir_drop_max_V"] > 0.005  # the wire is on (eq. IR6: 5.26 mV)
+    assert cal_pred == ideal_pred
+    assert cal["metrics"]["id"]["accuracy"] == ideal["metrics"]["id"]["accuracy"]
+    assert nom_pred != ideal_pred
+    # The wire takes current away, so the read energy (V_read I t) is below the ideal devices' one.
+    assert cal["energy"]["by_component"]["crossbar_read"] < ideal["energy"]["by_component"]["crossbar_read"]
