@@ -35,6 +35,7 @@ class ComplementaryReadout final : public Readout {
   std::vector<double> cur_;             // analog: every column's current of this read
   IrDropGroup ir_;                      // analog devices with wire or sense-node resistance (eq. IR5)
   std::vector<double> col_i_;           // every column's current through the IR-drop model
+  std::vector<double> est_;             // calibrated: every column's match estimate (eq. IR7)
 };
 
 void ComplementaryReadout::count_matches(const ReadRequest& r) {
@@ -83,8 +84,9 @@ bool ComplementaryReadout::all_columns_at_once(const ReadCache::Slot& slot, bool
     }
     int* code = out.codes.data();
     if (cal) {
-      for (std::size_t c = 0; c < cols; ++c)
-        code[c] = CrossbarPhysics::quantize(ir_.match_estimate(cur_[c]), active, size, env_.adc_levels);
+      est_.resize(cols);
+      ir_.match_estimates(cur_.data(), env_.slice.cols, est_.data());
+      for (std::size_t c = 0; c < cols; ++c) code[c] = CrossbarPhysics::quantize(est_[c], active, size, env_.adc_levels);
     } else {
       for (std::size_t c = 0; c < cols; ++c) code[c] = env_.phys.adc(cur_[c], active, size, env_.adc_levels);
     }

@@ -68,6 +68,7 @@ class CrossbarPhysics {
   // The ADC's rounding of a match estimate m: to a multiple of the step, clamped to [0, N].
   static int quantize(double m, int active_rows, int full_scale_rows, int levels) {
     const int step = adc_step(full_scale_rows, levels);
+    if (step == 1) return static_cast<int>(std::clamp<long>(round_half_away(m), 0, active_rows));  // the same
     const double k = static_cast<double>(round_half_away(m));
     if (std::fabs(m - k) < 1e-6) m = k;  // an exact count: drop float noise
     const long q = round_half_away(m / step) * step;

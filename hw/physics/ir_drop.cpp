@@ -133,6 +133,10 @@ double IrDropGroup::match_estimate(double current) const {
   return j + (current - level_[static_cast<std::size_t>(j)]) * inv_step_[static_cast<std::size_t>(j)];
 }
 
+void IrDropGroup::match_estimates(const double* current, int n, double* estimate) const {
+  for (int c = 0; c < n; ++c) estimate[c] = match_estimate(current[c]);
+}
+
 void IrDropGroup::column_currents(const double* ga, const double* gb, std::size_t stride, int cols,
                                   double* out) const {
   column_currents(ga, gb, stride, 1, cols, out);

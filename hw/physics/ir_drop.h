@@ -81,6 +81,8 @@ class IrDropGroup {
   // ADC's rounding and the SA's comparison put their thresholds midway between levels, as X2 does
   // on the lossless line); extrapolated from the end segments outside [level 0, level N].
   double match_estimate(double current) const;
+  // match_estimate of n currents at once.
+  void match_estimates(const double* current, int n, double* estimate) const;
 
   struct Entry {
     int k;          // position in the group
