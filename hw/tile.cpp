@@ -110,8 +110,10 @@ void Tile::report_stats(StatsSink& sink) const {
   sink.action(m, "crossbar_read", "matching_cell", static_cast<double>(reads_.cell_match), phys.branch_energy(phys.g_p(), t_read));
   sink.action(m, "crossbar_read", "mismatching_cell", static_cast<double>(reads_.cell_mismatch),
               phys.branch_energy(phys.g_ap(), t_read));
-  // Non-ideal devices: the read energy from each MTJ's own conductance, counted in attojoules.
-  sink.action(m, "crossbar_read", "analog_aJ", engine_.analog_read_aJ(), 1e-18);
+  // Non-ideal devices: the read energy from each MTJ's own conductance, in whole 10 aJ units (an
+  // integer, so the same for any --jobs; ArrayEngine::analog_read_units).
+  sink.action(m, "crossbar_read", "analog_10aJ", static_cast<double>(engine_.analog_read_units()),
+              ArrayEngine::kAnalogUnitJ);
   // eq. X2: the reference current I_ref drawn from the read supply, V_read I_ref t, in half-cell
   // units, plus the latch.
   sink.action(m, "sense_amp", "reference_half_p", static_cast<double>(reads_.ref_p_half),

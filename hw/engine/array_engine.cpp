@@ -41,7 +41,7 @@ ReadCounts ArrayEngine::compute(const ArrayOp& op) {
   op_counts_ = ReadCounts{};
   op_aJ_ = 0;
   compute_op(op);
-  analog_aJ_ += op_aJ_;
+  analog_units_ += to_units(op_aJ_);
   return op_counts_;
 }
 

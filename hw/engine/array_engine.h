@@ -2,6 +2,7 @@
 // scheme and its sensing path. compute() performs one operation bit-exactly and returns the
 // actions it took; the tile shell decides when, and keeps the statistics.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -56,12 +57,17 @@ class ArrayEngine {
   const CellArray& cells() const { return cells_; }
   const CrossbarPhysics& physics() const { return phys_; }
   const models::CompiledLayer* layer() const { return layer_; }
-  double analog_read_aJ() const { return analog_aJ_; }  // read energy of analog devices so far
-  // The analog read energy of the last compute() (attojoules): the column energies of its reads
-  // summed in read and column order from 0, then added to the total in one addition, so that a
-  // repeated operation adds the same number (repeat()) with or without the tile memo.
+  // Read energy of analog devices so far, in whole units of kAnalogUnitJ: each operation's energy
+  // (its reads' column energies summed in read and column order from 0) is rounded to a whole
+  // number of units before it is added, so the total is an integer and the sum over workers is
+  // the same whatever the split (--jobs), and a repeated operation adds the same number
+  // (repeat()) with or without the tile memo. The rounding is at most half a unit (5 aJ) per
+  // operation; one column's read of a single AP cell is already about 7 fJ.
+  static constexpr double kAnalogUnitJ = 1e-17;
+  std::uint64_t analog_read_units() const { return analog_units_; }
+  // The analog read energy of the last compute(), in attojoules (not rounded).
   double last_op_aJ() const { return op_aJ_; }
-  void repeat(double aJ) { analog_aJ_ += aJ; }
+  void repeat(double aJ) { analog_units_ += to_units(aJ); }
 
  private:
   // compute() without the bookkeeping of the operation's totals.
@@ -75,7 +81,8 @@ class ArrayEngine {
   SenseAmp sa_;
   ReadCache cache_;
   ReadCounts op_counts_;
-  double analog_aJ_ = 0;
+  static std::uint64_t to_units(double aJ) { return static_cast<std::uint64_t>(std::llround(aJ * 1e-18 / kAnalogUnitJ)); }
+  std::uint64_t analog_units_ = 0;
   double op_aJ_ = 0;  // this operation's analog read energy (the readout adds to it)
   int group_rows_ = 0, groups_ = 1, adc_levels_ = 0;
   // Ideal complementary cells on the ADC path with an exact ADC: every group's code is its match

@@ -103,7 +103,7 @@ void check_against_loop(const CellVariation& v, int rows_per_read, int adc_bits)
     op.partial = partial.data();
     op.active_rows = active.data();
     op.image_key = static_cast<std::uint64_t>(trial);
-    const double before = engine.analog_read_aJ();
+    const std::uint64_t before = engine.analog_read_units();
     engine.compute(op);
     double read_J = 0;
     for (int c = 0; c < s.cfg.slice.cols; ++c) {
@@ -115,7 +115,9 @@ void check_against_loop(const CellVariation& v, int rows_per_read, int adc_bits)
         if (on[static_cast<std::size_t>(r)] && x[static_cast<std::size_t>(r)] == s.net.layers[0].weight[static_cast<std::size_t>(c) * 100 + r]) ++m;
       differing_from_ideal += m != want;
     }
-    EXPECT_NEAR((engine.analog_read_aJ() - before) * 1e-18, read_J, 1e-9 * read_J);
+    EXPECT_NEAR(engine.last_op_aJ() * 1e-18, read_J, 1e-9 * read_J);
+    // The total grows by the operation's energy in whole 10 aJ units (within half a unit).
+    EXPECT_NEAR(static_cast<double>(engine.analog_read_units() - before) * 1e-17, read_J, 0.5e-17);
   }
   EXPECT_GT(differing_from_ideal, 0);  // the non-idealities are large enough to show
 }
