@@ -58,10 +58,11 @@ OPTIONAL = {
     "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",
     "hardware.device.faults.write_error_rate",
     "hardware.architecture.array.wire_ohm_per_cell", "hardware.architecture.array.source_line_ohm_per_cell",
-    "hardware.architecture.sense_amp.sense_node_ohm",
+    "hardware.architecture.sense_amp.sense_node_ohm", "hardware.architecture.sense_amp.references",
 }
 INCLUDE_KEYS = set(INCLUDED)
-CHOICES = {"experiment.engine", "data.id.dataset", "data.ood.dataset", "data.id.split", "data.ood.split",
+CHOICES = {"experiment.engine", "hardware.architecture.sense_amp.references", "hardware.architecture.array.cell",
+           "data.id.dataset", "data.ood.dataset", "data.id.split", "data.ood.split",
            "log.level"}
 FORBIDDEN = ("Traceback", "terminate called", "Segmentation", "AddressSanitizer", "runtime error:",
              "internal error", "core dumped", "what():")
