@@ -58,7 +58,9 @@ struct ArchParams {
   double sa_offset_sigma_A = 0;       // input-referred offset of a decision (Gaussian sigma, amperes)
   double sense_transimpedance_ohm = 3e3;  // sense node: bitline current -> SA/ADC input voltage
   double sense_node_ohm = 0;          // input resistance of the sense node's clamp, R_s (eq. IR4); 0 = ideal
-  bool ir_calibrated_references = true;  // SA/ADC references on the IR-dropped nominal curve (eq. IR7)
+  // SA/ADC references trimmed to the cell population's mean conductances (eq. X4) and, with a
+  // wire, to the read's IR-dropped curve (eq. IR7); false: the nominal lossless line (X1, X2)
+  bool calibrated_references = true;
   double sa_min_sense_V = 25e-3;      // smallest input difference the SA resolves (sense margin check)
   int adc_bits = 0;                // 0: exact, ceil(log2(rows + 1))
   double adc_fom_J_per_step = 50e-15; // Walden figure of merit: E = E_floor + FoM * 2^bits per conversion

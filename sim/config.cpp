@@ -188,7 +188,7 @@ hw::ArchParams read_arch(Section s) {
     a.sense_node_ohm = sa.number("sense_node_ohm", 0.0, 0.0, 1e6, "ohm");  // clamp input resistance (eq. IR4)
     // eq. IR7: calibrated = the references follow the IR-dropped nominal transfer curve of the read's
     // active rows; nominal = the lossless curve (eq. X1, X2), which reads low under IR drop.
-    a.ir_calibrated_references = sa.choice("references", std::string("calibrated"), {"calibrated", "nominal"}) == "calibrated";
+    a.calibrated_references = sa.choice("references", std::string("calibrated"), {"calibrated", "nominal"}) == "calibrated";
     a.sa_min_sense_V = sa.number("min_sense_mV", 25.0, 0.0, 1e4, "mV") * 1e-3;
     sa.finish();
   }

@@ -99,6 +99,13 @@ def read_report(out: Arg) -> Dict[str, Any]:
     return check_report(os.path.join(out, "report.json"))
 
 
+def analog_read_rounding_J(rep: Dict[str, Any]) -> float:
+    """The most the analog read energy (`crossbar_read`, devices on the analog path) can differ from
+    the exact sum of its column energies: each tile operation's energy is counted in whole 10 aJ
+    units (hw/engine/array_engine.h), at most 5 aJ off, and an operation makes at least one read."""
+    return 5e-18 * rep["hardware"]["counts"]["array_reads"]
+
+
 # Report keys that depend on the machine or the checkout location, not on the config and seed.
 MACHINE_KEYS = [("wall_s",), ("timing",), ("config",), ("model", "path")]
 

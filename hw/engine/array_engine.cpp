@@ -7,11 +7,20 @@
 
 namespace bayescim::hw {
 
+namespace {
+CrossbarPhysics reference_physics_of(const ArrayEngine::Config& cfg) {
+  if (!cfg.arch.calibrated_references) return CrossbarPhysics(cfg.device.cell);
+  const MeanConductances g = mean_conductances(cfg.device.cell, cfg.device.variation);
+  return CrossbarPhysics(cfg.device.cell, g.g_p, g.g_ap);
+}
+}  // namespace
+
 ArrayEngine::ArrayEngine(const Config& cfg)
     : cfg_(cfg),
       phys_(cfg.device.cell),
+      ref_phys_(reference_physics_of(cfg)),
       cells_(cfg.device, cfg.arch, cfg.slice, cfg.index, cfg.seed),
-      sa_(phys_, cfg.arch.sa_offset_sigma_A, cfg.seed, cfg.index) {
+      sa_(ref_phys_, cfg.arch.sa_offset_sigma_A, cfg.seed, cfg.index) {
   group_rows_ = std::min(rows_per_read(cfg_.arch), std::max(cfg_.slice.rows, 1));
   groups_ = (cfg_.slice.rows + group_rows_ - 1) / group_rows_;
   adc_levels_ = (1 << adc_bits_for(cfg_.arch)) - 1;
@@ -31,7 +40,7 @@ std::uint64_t ArrayEngine::program(const models::CompiledLayer& layer) {
                      static_cast<std::size_t>(s.cols) * (two_phase ? 2 : 1));
   exact_counts_ = !cells_.analog() && !cfg_.sa_path && !two_phase && CrossbarPhysics::adc_step(group_rows_, adc_levels_) == 1;
   merge_groups_ = exact_counts_ && groups_ > 1;
-  ReadEnv env{cells_, phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
+  ReadEnv env{cells_, phys_, ref_phys_, cfg_.arch, cfg_.slice, cfg_.sa_path, cfg_.index, cfg_.seed, groups_, adc_levels_,
               cfg_.device.variation.read_disturb_rate, cache_, op_counts_, op_aJ_};
   readout_ = make_readout(cfg_.arch.cell, env);
   return rounds;

@@ -56,6 +56,7 @@ class ArrayEngine {
   }
   const CellArray& cells() const { return cells_; }
   const CrossbarPhysics& physics() const { return phys_; }
+  const CrossbarPhysics& reference_physics() const { return ref_phys_; }
   const models::CompiledLayer* layer() const { return layer_; }
   // Read energy of analog devices so far, in whole units of kAnalogUnitJ: each operation's energy
   // (its reads' column energies summed in read and column order from 0) is rounded to a whole
@@ -77,6 +78,9 @@ class ArrayEngine {
 
   Config cfg_;
   CrossbarPhysics phys_;
+  // The references' physics: phys_ itself, or with calibrated references the population's mean
+  // conductances (eq. X4), which the ADC decodes and the SA compares with.
+  CrossbarPhysics ref_phys_;
   CellArray cells_;
   SenseAmp sa_;
   ReadCache cache_;

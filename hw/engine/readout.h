@@ -38,6 +38,7 @@ struct ReadOutput {
 struct ReadEnv {
   CellArray& cells;
   const CrossbarPhysics& phys;
+  const CrossbarPhysics& ref;  // the references' physics (ArrayEngine::reference_physics)
   const ArchParams& arch;
   const ArrayAssignment& slice;
   bool sa_path;

@@ -88,7 +88,7 @@ bool ComplementaryReadout::all_columns_at_once(const ReadCache::Slot& slot, bool
       ir_.match_estimates(cur_.data(), env_.slice.cols, est_.data());
       for (std::size_t c = 0; c < cols; ++c) code[c] = CrossbarPhysics::quantize(est_[c], active, size, env_.adc_levels);
     } else {
-      for (std::size_t c = 0; c < cols; ++c) code[c] = env_.phys.adc(cur_[c], active, size, env_.adc_levels);
+      for (std::size_t c = 0; c < cols; ++c) code[c] = env_.ref.adc(cur_[c], active, size, env_.adc_levels);
     }
     if (slot.current) std::copy_n(cur_.data(), cols, slot.current);
     if (slot.code) std::copy_n(code, cols, slot.code);
@@ -123,9 +123,9 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
   const bool ir_on = analog && ir_.params().on();
   const bool ir = ir_on && !slot.hit;
   // eq. IR7: with IR drop the references follow the read's nominal IR-dropped curve (calibrated).
-  const bool cal = ir_on && env_.arch.ir_calibrated_references;
+  const bool cal = ir_on && env_.arch.calibrated_references;
   if (ir_on) ir_.set_group(r.x, r.a, r.lo, r.hi, IrDropGroup::Select::Complementary);
-  if (cal) ir_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
+  if (cal) ir_.calibrate(env_.ref.g_p(), env_.ref.g_ap());
   if (ir) {
     const std::size_t cols = static_cast<std::size_t>(s.cols), lo = static_cast<std::size_t>(r.lo);
     if (env_.cells.g_a_rows() && ir_.params().r_source_line == 0)  // eight adjacent columns per load
@@ -172,14 +172,14 @@ int ComplementaryReadout::read(const ReadRequest& r, ReadOutput& out) {
     if (sa) {  // the sense amplifier decides from the count or the current
       out.codes[c] = m;
       // calibrated: the current the nominal reference X2 sees once moved onto the IR7 curve
-      out.sa_current[c] = cal ? env_.phys.current_of_estimate(ir_.match_estimate(i_col), active) : i_col;
+      out.sa_current[c] = cal ? env_.ref.current_of_estimate(ir_.match_estimate(i_col), active) : i_col;
     } else {
       if (analog) {  // a cached read has its code: same current, same active rows
         if (slot.hit) {
           out.codes[c] = slot.code[c];
         } else {
           out.codes[c] = cal ? CrossbarPhysics::quantize(ir_.match_estimate(i_col), active, size, env_.adc_levels)
-                             : env_.phys.adc(i_col, active, size, env_.adc_levels);
+                             : env_.ref.adc(i_col, active, size, env_.adc_levels);
           if (slot.code) slot.code[c] = out.codes[c];
         }
       } else {

@@ -39,14 +39,14 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
   // disturb changes only its own MTJs after its currents are taken, so all columns at once is the same.
   const bool ir_on = analog && ir_plus_.params().on();
   const bool ir = ir_on && !slot.hit;
-  const bool cal = ir_on && env_.arch.ir_calibrated_references;  // eq. IR7, per phase
+  const bool cal = ir_on && env_.arch.calibrated_references;  // eq. IR7, per phase
   if (ir_on) {
     ir_plus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Plus);
     ir_minus_.set_group(r.x, r.a, lo, hi, IrDropGroup::Select::Minus);
   }
   if (cal) {
-    ir_plus_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
-    ir_minus_.calibrate(env_.phys.g_p(), env_.phys.g_ap());
+    ir_plus_.calibrate(env_.ref.g_p(), env_.ref.g_ap());
+    ir_minus_.calibrate(env_.ref.g_p(), env_.ref.g_ap());
   }
   if (ir) {
     const std::size_t cols = static_cast<std::size_t>(s.cols);
@@ -96,8 +96,8 @@ int TwoPhaseReadout::read(const ReadRequest& r, ReadOutput& out) {
           code_plus = CrossbarPhysics::quantize(ir_plus_.match_estimate(i_plus), k_plus, size, env_.adc_levels);
           code_minus = CrossbarPhysics::quantize(ir_minus_.match_estimate(i_minus), k_minus, size, env_.adc_levels);
         } else {
-          code_plus = env_.phys.adc(i_plus, k_plus, size, env_.adc_levels);
-          code_minus = env_.phys.adc(i_minus, k_minus, size, env_.adc_levels);
+          code_plus = env_.ref.adc(i_plus, k_plus, size, env_.adc_levels);
+          code_minus = env_.ref.adc(i_minus, k_minus, size, env_.adc_levels);
         }
         if (slot.code) slot.code[2 * c] = code_plus, slot.code[2 * c + 1] = code_minus;
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "hw/physics/rng.h"
 
@@ -12,6 +13,38 @@ CrossbarPhysics::CrossbarPhysics(const CellParams& p)
       g_ap_(1.0 / (p.r_p_ohm * (1.0 + p.tmr) + p.r_access_ohm)),
       v_(p.v_cell()),
       vs_(p.v_read_V) {}
+
+CrossbarPhysics::CrossbarPhysics(const CellParams& p, double g_p, double g_ap)
+    : g_p_(g_p), g_ap_(g_ap), v_(p.v_cell()), vs_(p.v_read_V) {}
+
+MeanConductances mean_conductances(const CellParams& c, const CellVariation& v) {
+  const CrossbarPhysics nominal(c);
+  if (v.r_p_sigma_log == 0 && v.tmr_sigma_rel == 0) return {nominal.g_p(), nominal.g_ap()};
+  constexpr int kHalf = 400;  // nodes at z = k h, |k| <= 400, h = 0.02
+  constexpr double h = 0.02;
+  std::vector<double> w(2 * kHalf + 1);
+  double norm = 0;
+  for (int k = -kHalf; k <= kHalf; ++k) norm += w[static_cast<std::size_t>(k + kHalf)] = std::exp(-0.5 * (k * h) * (k * h));
+  for (double& x : w) x /= norm;  // discrete normal weights (the trapezoid rule; the ends are ~1e-14)
+  // The TMR factor's mean 1 / (r (1 + t) + R_T) needs the joint; E over z2 for each z1.
+  double gp = 0, gap = 0;
+  for (int i = -kHalf; i <= kHalf; ++i) {
+    const double r = c.r_p_ohm * std::exp(v.r_p_sigma_log * i * h);
+    const double wi = w[static_cast<std::size_t>(i + kHalf)];
+    gp += wi / (r + c.r_access_ohm);
+    if (v.tmr_sigma_rel == 0) {
+      gap += wi / (r * (1.0 + c.tmr) + c.r_access_ohm);
+      continue;
+    }
+    double inner = 0;
+    for (int j = -kHalf; j <= kHalf; ++j) {
+      const double tmr = std::max(0.0, c.tmr * (1.0 + v.tmr_sigma_rel * j * h));
+      inner += w[static_cast<std::size_t>(j + kHalf)] / (r * (1.0 + tmr) + c.r_access_ohm);
+    }
+    gap += wi * inner;
+  }
+  return {gp, gap};
+}
 
 double CrossbarPhysics::column_current(int matches, int active_rows) const {
   return v_ * (matches * g_p_ + (active_rows - matches) * g_ap_);

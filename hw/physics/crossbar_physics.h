@@ -37,6 +37,8 @@ inline long round_half_away(double x) { return static_cast<long>(x < 0 ? x - 0.5
 class CrossbarPhysics {
  public:
   explicit CrossbarPhysics(const CellParams& p);
+  // The same cell read with other branch conductances (the references' physics, eq. X4).
+  CrossbarPhysics(const CellParams& p, double g_p, double g_ap);
   double g_p() const { return g_p_; }
   double g_ap() const { return g_ap_; }
   double v_cell() const { return v_; }      // across MTJ + R_T: V_read - V_acc
@@ -110,6 +112,15 @@ struct MtjDevice {
   double conductance(bool p_state, double r_access) const { return 1.0 / ((p_state ? r_p : r_ap) + r_access); }
 };
 MtjDevice mtj_device(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id);
+
+// eq. X4: the mean branch conductances of the cell population, E[1 / (R_P e^{s z1} + R_T)] and
+// E[1 / (R_P e^{s z1} (1 + max(0, TMR (1 + s_t z2))) + R_T)] over independent standard normals z1,
+// z2 (the variation of mtj_device; stuck-at faults excluded), by the trapezoid rule on [-8, 8]
+// with step 0.02 in each variable. Exactly the nominal G_P, G_AP when both sigmas are 0.
+struct MeanConductances {
+  double g_p, g_ap;
+};
+MeanConductances mean_conductances(const CellParams& c, const CellVariation& v);
 
 // Conductance of one MTJ (identified by `id`) programmed to P or AP, with its own variation and
 // fault drawn from (seed, id).

@@ -216,9 +216,11 @@ def test_worker_processes_give_the_same_report(engine, tmp_path):
 
 def test_accuracy_falls_as_device_variation_grows(tmp_path):
     """Averaged over two seeds, the shipped MLP's accuracy does not rise as sigma(ln R_P) grows,
-    and the largest sigma costs accuracy."""
+    and the largest sigma costs accuracy. (The references are trimmed to the population's mean
+    conductance, eq. X4, so the spread acts as noise, not as a bias: 0.2 costs about 2 points,
+    0.4 about 40.)"""
     acc = {}
-    for sigma in (0.0, 0.1, 0.2):
+    for sigma in (0.0, 0.2, 0.4):
         vals = []
         for seed in (1, 2):
             out = tmp_path / f"s{sigma}_{seed}"
@@ -227,8 +229,8 @@ def test_accuracy_falls_as_device_variation_grows(tmp_path):
                     "--jobs", "2", "--quiet", "--out", str(out))
             vals.append(read_report(out)["metrics"]["id"]["accuracy"])
         acc[sigma] = sum(vals) / 2
-    assert acc[0.0] >= acc[0.1] >= acc[0.2]
-    assert acc[0.2] < acc[0.0] - 0.05
+    assert acc[0.0] >= acc[0.2] >= acc[0.4]
+    assert acc[0.4] < acc[0.0] - 0.05
 
 
 def test_fewer_adc_bits_cost_less_energy(tmp_path):

@@ -49,13 +49,14 @@ void pack(const std::vector<int>& x, const std::vector<bool>& on, std::vector<st
 
 // The independent model of one column read in groups of `g` rows: each active row conducts
 // through the MTJ its input selects (A, storing w, for x = +1; B for x = -1), I = V_cell * sum G
-// (X0, X1); the ADC inverts the nominal X1, m = (I / V_cell - N G_AP) / (G_P - G_AP), rounds to a
-// multiple of step = max(1, ceil(g / (2^bits - 1))) and clamps to [0, N]; the groups' codes add.
+// (X0, X1); the ADC inverts X1 with its references' conductances G_P, G_AP (nominal: eq. X0 of
+// the median cell; calibrated: the population means of eq. X4, tested in test_physics.cpp),
+// m = (I / V_cell - N G_AP) / (G_P - G_AP), rounds to a multiple of
+// step = max(1, ceil(g / (2^bits - 1))) and clamps to [0, N]; the groups' codes add.
 int column_code(const AnalogArray& s, const CellArray& cells, int c, const std::vector<int>& x, const std::vector<bool>& on,
-                int g, int bits, double* read_J) {
+                int g, int bits, double gp, double gap, double* read_J) {
   const CellParams& p = s.cfg.device.cell;
   const double v_cell = p.v_read_V - p.v_access_V;
-  const double gp = 1.0 / (p.r_p_ohm + p.r_access_ohm), gap = 1.0 / (p.r_p_ohm * (1 + p.tmr) + p.r_access_ohm);
   const int rows = s.cfg.slice.rows, levels = (1 << bits) - 1;
   int total = 0;
   for (int lo = 0; lo < rows; lo += g) {
@@ -78,9 +79,17 @@ int column_code(const AnalogArray& s, const CellArray& cells, int c, const std::
   return total;
 }
 
-void check_against_loop(const CellVariation& v, int rows_per_read, int adc_bits) {
+void check_against_loop(const CellVariation& v, int rows_per_read, int adc_bits, bool calibrated) {
   AnalogArray s(v, rows_per_read, adc_bits, 41);
   ASSERT_FALSE(s.cfg.sa_path);
+  s.cfg.arch.calibrated_references = calibrated;
+  const CellParams& p = s.cfg.device.cell;
+  double gp = 1.0 / (p.r_p_ohm + p.r_access_ohm), gap = 1.0 / (p.r_p_ohm * (1 + p.tmr) + p.r_access_ohm);
+  if (calibrated) {
+    const MeanConductances m = mean_conductances(p, v);
+    EXPECT_GT(m.g_p, gp);  // the lognormal spread raises the mean conductance (median kept)
+    gp = m.g_p, gap = m.g_ap;
+  }
   ArrayEngine engine(s.cfg);
   engine.program(s.compiled.layers[0]);
   ASSERT_TRUE(engine.cells().analog());
@@ -107,7 +116,7 @@ void check_against_loop(const CellVariation& v, int rows_per_read, int adc_bits)
     engine.compute(op);
     double read_J = 0;
     for (int c = 0; c < s.cfg.slice.cols; ++c) {
-      const int want = column_code(s, engine.cells(), c, x, on, rows_per_read, bits, &read_J);
+      const int want = column_code(s, engine.cells(), c, x, on, rows_per_read, bits, gp, gap, &read_J);
       EXPECT_EQ(partial[static_cast<std::size_t>(c)], want) << "trial " << trial << " column " << c;
       // The ideal count, to see that the variation does move codes.
       int m = 0;
@@ -128,8 +137,10 @@ TEST(AnalogIndependent, VariationAndFaultsEqualAPlainLoopOverTheSameConductances
   v.tmr_sigma_rel = 0.1;
   v.stuck_p_rate = 0.03;
   v.stuck_ap_rate = 0.03;
-  check_against_loop(v, 16, 0);  // exact 5-bit ADC per 16-row group
-  check_against_loop(v, 32, 3);  // a 3-bit ADC rounds to multiples of ceil(32 / 7) = 5
+  for (bool calibrated : {false, true}) {
+    check_against_loop(v, 16, 0, calibrated);  // exact 5-bit ADC per 16-row group
+    check_against_loop(v, 32, 3, calibrated);  // a 3-bit ADC rounds to multiples of ceil(32 / 7) = 5
+  }
 }
 
 // TMR variation alone leaves every P MTJ at R_P: a column whose every active row matches conducts

@@ -1,6 +1,7 @@
 // Device and circuit physics against hand calculations and closed forms (no SystemC kernel).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <random>
@@ -42,6 +43,45 @@ TEST(Crossbar, ReferenceSplitsNeighbouringCountsAndAdcInverts) {
         EXPECT_LT(x.column_current(m - 1, n), x.reference_current(m, n));
       }
     }
+}
+
+TEST(Crossbar, MeanConductancesOfTheCellPopulation) {
+  // eq. X4. Lognormal R_P (median R_P, sigma s), no access resistance, fixed TMR: E[1/R] has the
+  // closed form e^{s^2/2} / R_P, for P and for AP (R_AP = R_P (1 + TMR)).
+  CellParams c;
+  c.r_p_ohm = 3000;
+  c.tmr = 1.0;
+  CellVariation v;
+  for (double s : {0.05, 0.1, 0.2}) {
+    v.r_p_sigma_log = s;
+    const MeanConductances g = mean_conductances(c, v);
+    EXPECT_NEAR(g.g_p, std::exp(s * s / 2) / 3000, 1e-12 / 3000) << s;
+    EXPECT_NEAR(g.g_ap, std::exp(s * s / 2) / 6000, 1e-12 / 6000) << s;
+  }
+  // No variation: exactly the nominal conductances (the references do not move).
+  v.r_p_sigma_log = 0;
+  c.r_access_ohm = 500;
+  const CrossbarPhysics nominal(c);
+  EXPECT_EQ(mean_conductances(c, v).g_p, nominal.g_p());
+  EXPECT_EQ(mean_conductances(c, v).g_ap, nominal.g_ap());
+  // With an access resistance and a TMR spread there is no closed form: a Monte Carlo mean of the
+  // same variation model (written here from its definition) within four standard errors.
+  v.r_p_sigma_log = 0.15;
+  v.tmr_sigma_rel = 0.1;
+  const MeanConductances g = mean_conductances(c, v);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z(0.0, 1.0);
+  const int n = 400000;
+  double sp = 0, sap = 0, sp2 = 0, sap2 = 0;
+  for (int k = 0; k < n; ++k) {
+    const double rp = 3000 * std::exp(0.15 * z(rng));
+    const double tmr = std::max(0.0, 1.0 * (1 + 0.1 * z(rng)));
+    const double gp = 1 / (rp + 500), gap = 1 / (rp * (1 + tmr) + 500);
+    sp += gp, sp2 += gp * gp, sap += gap, sap2 += gap * gap;
+  }
+  const double mp = sp / n, map = sap / n;
+  EXPECT_NEAR(g.g_p, mp, 4 * std::sqrt((sp2 / n - mp * mp) / n));
+  EXPECT_NEAR(g.g_ap, map, 4 * std::sqrt((sap2 / n - map * map) / n));
 }
 
 TEST(StochasticMtj, SwitchingProbabilityClosedForm) {
