@@ -398,7 +398,12 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
     }
   r.metrics.resize(r.datasets.size());
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
-  r.realised_p = hw::realised_probability(cfg.dropout_unit.mtj, target_p);
+  try {  // a p the device cannot give is an input error naming the reachable range (eq. D1)
+    r.realised_p = hw::realised_probability(cfg.dropout_unit.mtj, target_p);
+  } catch (const std::domain_error& e) {
+    throw InputError(cfg.dropout.where + ": dropout p of the model on the device " + cfg.dropout_info.file + ": " +
+                     e.what());
+  }
   r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(jobs.size(), 1))));
 
   r.module_p = hw::module_probabilities(cfg.dropout_unit, target_p, r.dropout_modules, cfg.seed);

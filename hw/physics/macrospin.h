@@ -123,12 +123,19 @@ double llg_default_dt(const LlgParams& p, double current_A);
 // Brown's Neel time tau_N = (1 + alpha^2) mu0 M_s V / (2 alpha gamma mu0 k_B T), s.
 double llg_tau_n(const LlgParams& p);
 
+// The solver's version, written into every table it makes (bump it when results change).
+constexpr const char* kLlgSolverVersion = "macrospin 2 (stochastic Heun, Stratonovich; M1-M12)";
+
 struct LlgRunOptions {
   double dt_s = 0.0;               // 0: (M11)
   double initial_tilt_rad = -1.0;  // < 0: Boltzmann initial state (T > 0); else fixed tilt
+  // (M12) switching_probability_llg only: the relax ends early once |m_z| >= settle_mz (0: never).
+  // From |m_z| = 0.9 a return over the barrier needs 0.81 Delta k_B T, so the read is decided.
+  double settle_mz = 0.0;
 };
 
-// Write-error experiment: each trial starts in the P well (see the initial state above), gets
+// Write-error experiment (also the reset, by symmetry: with p constant, an AP -> P reset at -I is
+// the mirror image of the P -> AP write at +I, so it fails with 1 - p(I, t_reset)): each trial starts in the P well (see the initial state above), gets
 // `pulse_s` of current_A then `relax_s` at zero current; a bit is switched if m_z < 0 at the
 // end. Returns the fraction switched; *switched_out (if given) receives the count.
 double switching_probability_llg(const LlgParams& p, double current_A, double pulse_s, double relax_s,

@@ -147,10 +147,16 @@ TEST_F(ConfigTest, ValidConfigLoadsAndConvertsUnits) {
 
   // Dropout device.
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.r_p_ohm, 5000.0);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.delta_300K, 40.0);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.ic0_A, 100e-6);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.tau0_s, 1e-9);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_current_A, 200e-6);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_current_A, 90e-6);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_pulse_s, 10e-9);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.v_junction_max_V, 1.0);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.supply_V, 1.2);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.latch_energy_J, 2e-15);
+  ASSERT_TRUE(c.dropout_info.llg.has_value());  // the llg section: the run-time model is its table
+  EXPECT_DOUBLE_EQ(c.dropout_info.llg->a_m, 50e-9);
+  EXPECT_DOUBLE_EQ(c.dropout_info.llg->nz, 0.9788);
+  ASSERT_TRUE(c.dropout_unit.mtj.table != nullptr);
+  EXPECT_EQ(c.dropout_unit.mtj.table->samples, 2000);
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_energy_J, 5e-15);
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_latency_s, 0.5e-9);
 
