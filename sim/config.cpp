@@ -69,6 +69,16 @@ hw::DeviceParams read_device(Section s) {
   // eq. W1: the write driver's supply (default 0.8 V, the nominal 22 nm supply: an assumption).
   d.write_voltage_V = s.number("write_voltage_V", std::nullopt, 1e-3, 10.0, "V");
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
+  // eq. V1 for the crossbar MTJ (optional; absent: no limit): a write puts I_w R_AP across an AP cell.
+  if (s.has("max_junction_voltage_V")) {
+    const double vmax = s.number("max_junction_voltage_V", std::nullopt, 0.01, 10.0, "V");
+    const double v = d.write_current_A * d.cell.r_p_ohm * (1.0 + d.cell.tmr);
+    if (v > vmax * (1.0 + 1e-12))
+      s.fail("write_current_uA", "a write current of at most max_junction_voltage_V / R_AP = " +
+                                     std::to_string(vmax / (d.cell.r_p_ohm * (1.0 + d.cell.tmr)) * 1e6) + " uA (eq. V1)",
+             std::to_string(d.write_current_A * 1e6) + " uA, " + std::to_string(v) + " V across the AP junction");
+  }
+  s.allow("max_junction_voltage_V");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
   d.cell.v_access_V = s.number("access_transistor_drop_V", std::nullopt, 0.0, 5.0, "V");
   if (d.cell.v_access_V >= d.cell.v_read_V)
@@ -301,10 +311,9 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
       s.fail("llg", "RA_ohm_m2 / (pi a b / 4) within 5 % of r_p_ohm (" + std::to_string(m.r_p_ohm) + " ohm)",
              std::to_string(rp) + " ohm");
   }
-  if (s.has("reset_current_uA") == s.has("reset_current_density_A_per_m2"))
-    s.fail("reset_current_uA", "exactly one of reset_current_uA and reset_current_density_A_per_m2",
-           s.has("reset_current_uA") ? "both" : "neither");
-  if (s.has("reset_current_uA")) {
+  if (s.has("reset_current_uA") && s.has("reset_current_density_A_per_m2"))
+    s.fail("reset_current_uA", "exactly one of reset_current_uA and reset_current_density_A_per_m2", "both");
+  if (!s.has("reset_current_density_A_per_m2")) {  // reset_current_uA, or the error that it is missing
     m.reset_current_A = s.number("reset_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
   } else {
     if (!out.info.llg)

@@ -88,7 +88,9 @@ int validate_command(const bayescim::sim::Cli& cli) {
   const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   for (const auto& w : cfg.warnings) spdlog::warn("{}: {}", cli.config, w);
-  check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
+  const auto net = load_model(cfg);
+  check_dropout_p(cfg, net);
+  check_memory(cfg, net, cli.jobs, cli.max_memory);
   std::printf("%s: valid\n", cli.config.c_str());
   return kOk;
 }

@@ -184,3 +184,15 @@ def test_thermal_device_refuses_p_07_naming_the_range(tmp_path):
     i = 1.0 / 11000
     p_max = 1 - math.exp(-1e-9 / (1e-9 * math.exp(40 * (1 - i / 100e-6))))
     assert f"p in (0, {p_max:.4g})" in p.stderr and "llg section" in p.stderr, p.stderr
+
+
+def test_validate_checks_the_dropout_p_and_the_crossbar_write_voltage():
+    cfg = "configs/experiments/mnist_mlp_scale.yaml"
+    run_sim("validate", cfg, "--set", "model.dropout.p=0.95", timeout=120)
+    # NVSim cell: R_AP = 6 kOhm; 200 uA puts 1.2 V across an AP cell, above its 1.0 V limit.
+    p = run_sim("validate", cfg, "--set", "hardware.device.write_current_uA=200", check=False, timeout=120)
+    assert p.returncode == 1
+    assert "hardware.device.write_current_uA" in p.stderr and "1.200000 V across the AP junction" in p.stderr
+    # The dropout MTJ's reset: 100 uA x 11 kOhm = 1.1 V.
+    p = run_sim("validate", cfg, "--set", "hardware.dropout_device.reset_current_uA=100", check=False, timeout=120)
+    assert p.returncode == 1 and "reset_current_uA" in p.stderr and "1.100000 V" in p.stderr

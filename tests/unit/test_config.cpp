@@ -634,7 +634,8 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, "
+                       "max_junction_voltage_V, name, r_p_ohm, read_voltage_V, "
                             "source, thermal, tmr, variation, write_current_uA, write_pulse_ns, write_voltage_V"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
