@@ -1,7 +1,8 @@
 // Macrospin (single-domain) solver of the stochastic MTJ's free layer: the stochastic
 // Landau-Lifshitz-Gilbert equation with Slonczewski spin-transfer torque (issue 19, items 1 and 8).
-// Plain C++, no SystemC. Not yet used at run time: the dropout unit still uses the thermally
-// activated compact model of stochastic_mtj.h (eq. S1-S4).
+// Plain C++, no SystemC. Used through `bayescim device` (sim/device_command.h), which tabulates
+// p(I, t_p, T) for the dropout unit's run-time model (hw/physics/switching_table.h); a run never
+// calls the solver.
 //
 // References
 //   [Brown63]  W. F. Brown Jr., "Thermal fluctuations of a single-domain particle",
@@ -77,6 +78,10 @@
 //
 // Temperature: M_s and K_i are held constant (no Callen-Callen scaling: no sourced Curie
 // temperature for this stack), so Delta ~ 1/T, the same law as eq. S2 of the compact model.
+//
+// Early end of the relax (M12, optional, LlgRunOptions::settle_mz): once |m_z| >= settle_mz after
+// the pulse the trial's outcome is taken as decided; from |m_z| = 0.9 a return over the barrier
+// needs 0.81 Delta k_B T.
 //
 // Seeding: trial i of seed s draws its initial state and every thermal field from
 // rng.h (hash_key(s, i, stream, 0) then a SplitMix64 sequence), so a trajectory depends only on

@@ -181,6 +181,20 @@ TEST(ShippedDevice, AnyPFrom005To095IsRealised) {
   }
 }
 
+// M12: ending the relax at |m_z| >= 0.9 decides the same trials as the full 10 ns relax (the same
+// trajectories up to the early end; a return from 0.9 needs 0.81 Delta = 16 k_B T).
+TEST(Macrospin, EarlyEndOfTheRelaxDecidesTheSameTrials) {
+  const hw::LlgParams g;  // the shipped free layer
+  hw::LlgRunOptions early;
+  early.settle_mz = 0.9;
+  int full = 0, cut = 0;
+  hw::switching_probability_llg(g, 90.9e-6, 2.2e-9, 10e-9, 600, 5, &full);
+  hw::switching_probability_llg(g, 90.9e-6, 2.2e-9, 10e-9, 600, 5, &cut, early);
+  EXPECT_GT(full, 100);
+  EXPECT_LT(full, 500);
+  EXPECT_LE(std::abs(full - cut), 3) << full << " vs " << cut;
+}
+
 // A device file with one line replaced; the error names the file, the key and what is allowed.
 std::string variant(const std::string& from, const std::string& to) {
   std::ifstream in(kDevice);
