@@ -15,12 +15,15 @@ Exit codes: 0 written, 1 input error (missing or malformed CSV), 2 usage error, 
 import csv
 import os
 import sys
+from typing import Dict, List, Tuple
+
+Row = Dict[str, float]
 
 COLUMNS = ["current_A", "current_density_A_per_m2", "pulse_s", "temperature_K", "p_switch", "p_ci_low",
            "p_ci_high", "samples", "energy_per_bit_J", "latency_per_bit_s"]
 
 
-def read(path):
+def read(path: str) -> List[Row]:
     try:
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
@@ -30,7 +33,7 @@ def read(path):
     if not rows or rows[0] != COLUMNS:
         print(f"plot_switching.py: error: {path}: expected the header {','.join(COLUMNS)}", file=sys.stderr)
         sys.exit(1)
-    out = []
+    out: List[Row] = []
     for no, r in enumerate(rows[1:], 2):
         try:
             out.append(dict(zip(COLUMNS, map(float, r))))
@@ -43,15 +46,15 @@ def read(path):
     return out
 
 
-def groups(rows, key, other):
+def groups(rows: List[Row], key: str, other: str) -> Dict[Tuple[float, float], List[Row]]:
     """Rows grouped by (other, temperature), each group sorted by key; groups of one point dropped."""
-    g = {}
+    g: Dict[Tuple[float, float], List[Row]] = {}
     for r in rows:
         g.setdefault((r[other], r["temperature_K"]), []).append(r)
     return {k: sorted(v, key=lambda r: r[key]) for k, v in g.items() if len({r[key] for r in v}) > 1}
 
 
-def main(argv):
+def main(argv: List[str]) -> int:
     if len(argv) != 3:
         print("usage: plot_switching.py SWITCHING.csv OUT.png", file=sys.stderr)
         return 2

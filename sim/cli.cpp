@@ -1,11 +1,11 @@
 #include "sim/cli.h"
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <sstream>
@@ -108,7 +108,8 @@ const std::vector<CommandSpec>& commands() {
        [] {
          po::options_description d("Device");
          d.add_options()
-             ("current-uA", po::value<std::string>()->value_name("A:B:N"), "sweep the write current, N points from A to B uA")
+             ("current-uA", po::value<std::string>()->value_name("A:B:N"),
+              "sweep the write current, N points from A to B uA")
              ("current-density", po::value<std::string>()->value_name("A:B:N"),
               "sweep the write current density, N points from A to B A/m^2")
              ("pulse-ns", po::value<std::string>()->value_name("T|A:B:N"),
@@ -116,7 +117,8 @@ const std::vector<CommandSpec>& commands() {
              ("temperature-K", po::value<std::string>()->value_name("T[,T...]"),
               "temperature(s) in K (default: the device's temperature_K)")
              ("samples", po::value<std::string>()->value_name("N"), "trials per point, 1 to 10^7 (default 1000)")
-             ("seed", po::value<std::string>()->value_name("N"), "solver seed (default 1); same seed, same results for any --jobs")
+             ("seed", po::value<std::string>()->value_name("N"),
+              "solver seed (default 1); same seed, same results for any --jobs")
              ("jobs", po::value<std::string>()->value_name("N"), "worker threads, 1 to 256 (default 1)")
              ("out", po::value<std::string>()->value_name("DIR"), "output folder (default: out/device/<file stem>/)")
              ("table", po::value<std::string>()->value_name("FILE"),
@@ -334,7 +336,8 @@ Cli parse_command_line(const std::vector<std::string>& args) {
           o.current_A->lo *= 1e-6;
           o.current_A->hi *= 1e-6;
         }
-        if (const auto* v = str("current-density")) o.density_A_per_m2 = to_range("--current-density", *v, 0.0, 1e14, true);
+        if (const auto* v = str("current-density"))
+          o.density_A_per_m2 = to_range("--current-density", *v, 0.0, 1e14, true);
         if (o.current_A && o.density_A_per_m2)
           throw UsageError("--current-uA and --current-density exclude each other (give one)");
         if (const auto* v = str("pulse-ns")) {
@@ -345,11 +348,13 @@ Cli parse_command_line(const std::vector<std::string>& args) {
         if (const auto* v = str("temperature-K")) {
           std::stringstream ss(*v);
           for (std::string t; std::getline(ss, t, ',');)
-            o.temperatures_K.push_back(to_real("--temperature-K", t, 1.0, 2000.0, "temperatures in [1, 2000] K, comma-separated"));
+            o.temperatures_K.push_back(
+                to_real("--temperature-K", t, 1.0, 2000.0, "temperatures in [1, 2000] K, comma-separated"));
           std::sort(o.temperatures_K.begin(), o.temperatures_K.end());
           if (o.temperatures_K.empty() ||
               std::adjacent_find(o.temperatures_K.begin(), o.temperatures_K.end()) != o.temperatures_K.end())
-            throw UsageError("--temperature-K expects distinct temperatures in [1, 2000] K, comma-separated, got '" + *v + "'");
+            throw UsageError("--temperature-K expects distinct temperatures in [1, 2000] K, comma-separated, got '" +
+                             *v + "'");
         }
         if (const auto* v = str("samples"))
           o.samples = static_cast<int>(to_integer("--samples", *v, 1, 10000000, "an integer in [1, 10^7]"));
@@ -361,7 +366,8 @@ Cli parse_command_line(const std::vector<std::string>& args) {
         if (const auto* v = str("out")) o.out_dir = *v;
         if (const auto* v = str("table")) o.table = *v;
         if (!o.table.empty() && (o.current_A || o.density_A_per_m2 || o.pulse_s || vm.count("out")))
-          throw UsageError("--table makes its own grid: it takes no --current-uA, --current-density, --pulse-ns or --out");
+          throw UsageError(
+              "--table makes its own grid: it takes no --current-uA, --current-density, --pulse-ns or --out");
         o.beyond_limit = vm.count("beyond-voltage-limit") > 0;
         o.quiet = vm.count("quiet") > 0;
         return cli;

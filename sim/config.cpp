@@ -355,12 +355,14 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
   return out;
 }
 
-// Reads the table of an llg device into its parameters (eq. T1-T3).
-void attach_switching_table(DropoutDevice& dev, const std::string& device_name) {
+// Reads the table of an llg device into its parameters (eq. T1-T3); device_key is where the device
+// sits in the config ("" for a device file on its own).
+void attach_switching_table(DropoutDevice& dev, const std::string& device_key) {
   if (dev.info.table_path.empty()) return;
   auto table = std::make_shared<hw::SwitchingTable>(read_switching_table(dev.info.table_path, dev.info.table_where));
   const auto& m = dev.unit.mtj;
-  const std::string at = dev.info.table_where + ": key '" + device_name + ".switching_table': ";
+  const std::string at =
+      dev.info.table_where + ": key '" + (device_key.empty() ? "" : device_key + ".") + "switching_table': ";
   if (m.temperature_K < table->temperatures_K.front() * (1 - 1e-9) ||
       m.temperature_K > table->temperatures_K.back() * (1 + 1e-9))
     throw InputError(at + "the table " + dev.info.table_path + " covers " + std::to_string(table->temperatures_K.front()) +
@@ -389,7 +391,7 @@ std::string DataSplit::labels_path() const {
 DropoutDevice load_dropout_device(const std::string& path, bool load_table) {
   ConfigTree tree = ConfigTree::load(path);
   DropoutDevice dev = read_dropout_device(Section(tree, "", tree.root()), tree);
-  if (load_table) attach_switching_table(dev, "switching_table");
+  if (load_table) attach_switching_table(dev, "");
   dev.info.file = path;
   return dev;
 }

@@ -40,12 +40,12 @@ struct DropoutOverride {
 // The dropout device file beyond the hw parameters: its macrospin section and run-time table
 // (issue 19; docs/hardware.md "The stochastic MTJ from device physics").
 struct DropoutDeviceInfo {
-  std::string file;                    // the device file
-  std::optional<hw::LlgParams> llg;    // the `llg` section, if any
-  bool reset_from_density = false;     // reset given as reset_current_density_A_per_m2
-  std::string table_path;              // switching_table, resolved against the file ("" if none)
-  std::string table_where;             // file:line of switching_table
-  std::string table_provenance;        // the table's provenance lines, once loaded
+  std::string file;                  // the device file
+  std::optional<hw::LlgParams> llg;  // the `llg` section, if any
+  bool reset_from_density = false;   // reset given as reset_current_density_A_per_m2
+  std::string table_path;            // switching_table, resolved against the file ("" if none)
+  std::string table_where;           // file:line of switching_table
+  std::string table_provenance;      // the table's provenance lines, once loaded
 };
 
 struct DropoutDevice {

@@ -105,7 +105,8 @@ std::string run_plot(const std::string& csv, const std::string& png) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   return py + " " + script + " failed (" +
          (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                            : "signal " + std::to_string(WTERMSIG(status))) + ")";
+                            : "signal " + std::to_string(WTERMSIG(status))) +
+         ")";
 }
 
 void check_limit(double current_A, double limit_A, bool beyond, const std::string& option, bool* warned) {
@@ -115,15 +116,17 @@ void check_limit(double current_A, double limit_A, bool beyond, const std::strin
                      fmt(limit_A * 1e6) + " uA (max_junction_voltage_V / R_AP, eq. V1); add --beyond-voltage-limit " +
                      "to characterise there anyway");
   if (!*warned)
-    std::fprintf(stderr, "bayescim: warning: %s goes to %s uA, above the junction-voltage limit %s uA "
-                         "(max_junction_voltage_V / R_AP): such writes would break the MgO barrier\n",
+    std::fprintf(stderr,
+                 "bayescim: warning: %s goes to %s uA, above the junction-voltage limit %s uA "
+                 "(max_junction_voltage_V / R_AP): such writes would break the MgO barrier\n",
                  option.c_str(), fmt(current_A * 1e6).c_str(), fmt(limit_A * 1e6).c_str());
   *warned = true;
 }
 
 // The pulse at which p reaches ~1 at current_A: doubling from t0 with a quick 200-trial probe
 // (capped at 1 us).
-double pulse_for_certain_switch(const hw::LlgParams& g, double current_A, double t0, double relax_s, std::uint64_t seed) {
+double pulse_for_certain_switch(const hw::LlgParams& g, double current_A, double t0, double relax_s,
+                                std::uint64_t seed) {
   hw::LlgRunOptions opt;
   opt.settle_mz = kSettleMz;
   double t = t0;
@@ -138,38 +141,48 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
   const hw::LlgParams& g = *dev.info.llg;
   const auto& m = dev.unit.mtj;
   const double ilim = hw::max_drive_current(m);
-  const std::vector<double> temps = opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
+  const std::vector<double> temps =
+      opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
   // Currents 0 .. the limit (at least the reset current) in 14 steps; pulses geometric (ratio
   // ~1.1) from the write pulse to beyond both p ~ 1 at the limit and the reset pulse.
   const double imax = std::max(m.reset_current_A, std::isfinite(ilim) ? ilim : 4.0 * hw::llg_ic0(g));
   hw::LlgParams cold = g;
   cold.temperature_K = temps.front();  // the coldest starts nearest +z and switches slowest
-  const double t_hi = std::max(m.reset_pulse_s, pulse_for_certain_switch(cold, imax, m.write_pulse_s, m.relax_s, opt.seed));
+  const double t_hi =
+      std::max(m.reset_pulse_s, pulse_for_certain_switch(cold, imax, m.write_pulse_s, m.relax_s, opt.seed));
   hw::SwitchingTable t;
   t.temperatures_K = temps;
   for (int i = 0; i <= 14; ++i) t.currents_A.push_back(imax * i / 14.0);
   const int np = std::max(2, static_cast<int>(std::ceil(std::log(t_hi / m.write_pulse_s) / std::log(1.1))) + 1);
-  for (int i = 0; i < np; ++i) t.pulses_s.push_back(m.write_pulse_s * std::pow(t_hi / m.write_pulse_s, i / double(np - 1)));
+  for (int i = 0; i < np; ++i)
+    t.pulses_s.push_back(m.write_pulse_s * std::pow(t_hi / m.write_pulse_s, i / double(np - 1)));
   std::vector<Job> points;
   for (double T : t.temperatures_K)
     for (double tp : t.pulses_s)
       for (double i : t.currents_A) points.push_back({i, tp, T});
   t.samples = opt.samples;
-  std::fprintf(stderr, "bayescim: switching table: %zu temperature(s) x %zu pulses (%s to %s ns) x %zu currents "
-                       "(0 to %s uA), %d trials each\n",
+  std::fprintf(stderr,
+               "bayescim: switching table: %zu temperature(s) x %zu pulses (%s to %s ns) x %zu currents "
+               "(0 to %s uA), %d trials each\n",
                t.temperatures_K.size(), t.pulses_s.size(), fmt(t.pulses_s.front() * 1e9).c_str(),
                fmt(t.pulses_s.back() * 1e9).c_str(), t.currents_A.size(), fmt(imax * 1e6).c_str(), opt.samples);
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<int> switched = run_points(g, m.relax_s, points, opt.samples, opt.seed, jobs, "table points", !opt.quiet);
+  const std::vector<int> switched =
+      run_points(g, m.relax_s, points, opt.samples, opt.seed, jobs, "table points", !opt.quiet);
   for (std::size_t i = 0; i < points.size(); ++i) t.p_raw.push_back(static_cast<double>(switched[i]) / opt.samples);
   std::ostringstream prov;
   prov << "bayescim switching table: p(I, t_p, T) of a stochastic MTJ (P -> AP write; the AP -> P reset by symmetry)\n"
        << "device: " << file << "\n"
-       << "solver: " << hw::kLlgSolverVersion << ", relax " << fmt(m.relax_s * 1e9) << " ns (early end at |m_z| >= "
-       << kSettleMz << ")\n"
+       << "solver: " << hw::kLlgSolverVersion << ", relax " << fmt(m.relax_s * 1e9)
+       << " ns (early end at |m_z| >= " << kSettleMz << ")\n"
        << "samples: " << opt.samples << " per point, seed " << opt.seed << "\n"
        << "command: bayescim device " << file << " --table " << opt.table << " --samples " << opt.samples << " --seed "
-       << opt.seed << (opt.temperatures_K.empty() ? std::string() : " --temperature-K ...") << "\n";
+       << opt.seed;
+  if (!opt.temperatures_K.empty()) {
+    prov << " --temperature-K ";
+    for (std::size_t i = 0; i < opt.temperatures_K.size(); ++i) prov << (i ? "," : "") << opt.temperatures_K[i];
+  }
+  prov << "\n";
   t.provenance = prov.str();
   t.finalise();
   fs::path out(opt.table);
@@ -185,8 +198,9 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
 int device_command(const std::string& file, const DeviceOptions& opt, int jobs) {
   DropoutDevice dev = load_dropout_device(file, false);
   if (!dev.info.llg)
-    throw InputError(file + ": no llg section: `bayescim device` characterises the free layer's macrospin (keys a_nm, "
-                          "b_nm, free_layer_nm, Ms_A_per_m, Ki_J_per_m2, alpha, polarization, demag, RA_ohm_m2)");
+    throw InputError(file +
+                     ": no llg section: `bayescim device` characterises the free layer's macrospin (keys a_nm, "
+                     "b_nm, free_layer_nm, Ms_A_per_m, Ki_J_per_m2, alpha, polarization, demag, RA_ohm_m2)");
   const hw::LlgParams& g = *dev.info.llg;
   const auto& m = dev.unit.mtj;
   const double area = hw::llg_area(g), ilim = hw::max_drive_current(m);
@@ -197,12 +211,13 @@ int device_command(const std::string& file, const DeviceOptions& opt, int jobs) 
                 fmt(area * 1e18).c_str(), fmt(hw::llg_hk_eff(at)).c_str(), fmt(at.temperature_K).c_str(),
                 fmt(hw::llg_delta(at)).c_str(), fmt(hw::llg_ic0(at) * 1e6).c_str(), fmt(m.r_p_ohm).c_str(),
                 fmt(m.r_p_ohm * (1 + m.tmr)).c_str());
-    std::printf("  junction-voltage limit %s V: write and reset currents up to %s uA\n", fmt(m.v_junction_max_V).c_str(),
-                fmt(ilim * 1e6).c_str());
+    std::printf("  junction-voltage limit %s V: write and reset currents up to %s uA\n",
+                fmt(m.v_junction_max_V).c_str(), fmt(ilim * 1e6).c_str());
   }
   if (!opt.table.empty()) return write_table(file, dev, opt, jobs);
 
-  const std::vector<double> temps = opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
+  const std::vector<double> temps =
+      opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
   bool warned = false;
   std::vector<Job> points;
   const auto pulses = [&](std::vector<double> def) {
@@ -231,8 +246,8 @@ int device_command(const std::string& file, const DeviceOptions& opt, int jobs) 
       cold.temperature_K = temps.front();
       hw::LlgRunOptions ro;
       ro.settle_mz = kSettleMz;
-      if (hw::switching_probability_llg(cold, imax, m.write_pulse_s, m.relax_s, 200, opt.seed ^ 0x5eedULL, nullptr, ro) <
-          0.99) {
+      if (hw::switching_probability_llg(cold, imax, m.write_pulse_s, m.relax_s, 200, opt.seed ^ 0x5eedULL, nullptr,
+                                        ro) < 0.99) {
         const double t_hi = pulse_for_certain_switch(cold, imax, m.write_pulse_s, m.relax_s, opt.seed);
         std::printf("  p stays below ~1 at the limit current with %s ns: also sweeping the pulse to %s ns at %s uA\n",
                     fmt(m.write_pulse_s * 1e9).c_str(), fmt(t_hi * 1e9).c_str(), fmt(imax * 1e6).c_str());
@@ -276,7 +291,8 @@ int device_command(const std::string& file, const DeviceOptions& opt, int jobs) 
     emin = std::min(emin, d.energy_J);
     emax = std::max(emax, d.energy_J);
   }
-  const std::string out_dir = opt.out_dir.empty() ? (fs::path("out") / "device" / fs::path(file).stem()).string() : opt.out_dir;
+  const std::string out_dir =
+      opt.out_dir.empty() ? (fs::path("out") / "device" / fs::path(file).stem()).string() : opt.out_dir;
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec))
     throw InputError("output folder '" + out_dir + "' (--out) exists and is not a folder");

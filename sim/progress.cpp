@@ -10,8 +10,14 @@ namespace bayescim::sim {
 using clock_type = std::chrono::steady_clock;
 
 Progress::Progress(std::string what, std::size_t total, bool enabled, std::string unit, std::string unit_short)
-    : what_(std::move(what)), unit_(std::move(unit)), unit_short_(std::move(unit_short)), total_(total), enabled_(enabled && total > 0), tty_(isatty(STDERR_FILENO) != 0),
-      start_(clock_type::now()), last_(start_) {}
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      unit_short_(std::move(unit_short)),
+      total_(total),
+      enabled_(enabled && total > 0),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(clock_type::now()),
+      last_(start_) {}
 
 void Progress::update(std::size_t done) {
   if (!enabled_) return;
@@ -28,8 +34,8 @@ void Progress::update(std::size_t done) {
                  unit_short_.c_str(), eta);
     std::fflush(stderr);
   } else {
-    spdlog::info("{}: {}/{} {} ({:.1f}%), {:.0f} {}/s, ETA {:.0f} s", what_, done, total_, unit_, pct, rate, unit_short_,
-                 eta);
+    spdlog::info("{}: {}/{} {} ({:.1f}%), {:.0f} {}/s, ETA {:.0f} s", what_, done, total_, unit_, pct, rate,
+                 unit_short_, eta);
   }
 }
 

@@ -113,8 +113,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                 : json(std::filesystem::path(cfg.dropout_info.table_path)
                                            .lexically_proximate(std::filesystem::current_path())
                                            .string())},
-        {"table_provenance", cfg.dropout_info.table_provenance.empty() ? json(nullptr)
-                                                                       : json(cfg.dropout_info.table_provenance)},
+        {"table_provenance",
+         cfg.dropout_info.table_provenance.empty() ? json(nullptr) : json(cfg.dropout_info.table_provenance)},
         {"drive_current_A", d.current_A},
         {"drive_pulse_s", d.pulse_s},
         {"pulse_stretched", d.pulse_stretched},
@@ -123,13 +123,14 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
         {"reset_junction_voltage_V", m.reset_current_A * r_ap},
         {"reset_failure_probability", reset_fail},
         {"consecutive_bits_correlated", reset_fail > 1e-3},
-        {"energy_per_bit_J", {{"reset", mean(e0.reset_J, e1.reset_J)},
-                              {"write", mean(e0.write_J, e1.write_J)},
-                              {"driver", mean(e0.driver_J, e1.driver_J)},
-                              {"read", mean(e0.read_J, e1.read_J)},
-                              {"sense_amp", mean(e0.sa_J, e1.sa_J)},
-                              {"mask_latch", mean(e0.latch_J, e1.latch_J)},
-                              {"total", mean(e0.total(), e1.total())}}},
+        {"energy_per_bit_J",
+         {{"reset", mean(e0.reset_J, e1.reset_J)},
+          {"write", mean(e0.write_J, e1.write_J)},
+          {"driver", mean(e0.driver_J, e1.driver_J)},
+          {"read", mean(e0.read_J, e1.read_J)},
+          {"sense_amp", mean(e0.sa_J, e1.sa_J)},
+          {"mask_latch", mean(e0.latch_J, e1.latch_J)},
+          {"total", mean(e0.total(), e1.total())}}},
         {"latency_per_bit_s", hw::bit_latency(m, d.pulse_s)}};
   }
   // Every probability the run measured by counting, with its interval (docs/report-schema.md).
@@ -435,13 +436,13 @@ std::string summary_text(const json& j) {
   if (h.contains("dropout_device") && h["dropout_p_target"].get<double>() > 0) {
     const auto& dd = h["dropout_device"];
     row(os, "dropout MTJ model", dd["switching_model"].get<std::string>());
-    row(os, "dropout MTJ drive", si(dd["drive_current_A"].get<double>(), "A") + " for " +
-                                     si(dd["drive_pulse_s"].get<double>(), "s") +
-                                     (dd["pulse_stretched"].get<bool>() ? " (pulse width sets p: voltage limit)" : "") +
-                                     ", " + si(dd["energy_per_bit_J"]["total"].get<double>(), "J") + " per bit");
+    row(os, "dropout MTJ drive",
+        si(dd["drive_current_A"].get<double>(), "A") + " for " + si(dd["drive_pulse_s"].get<double>(), "s") +
+            (dd["pulse_stretched"].get<bool>() ? " (pulse width sets p: voltage limit)" : "") + ", " +
+            si(dd["energy_per_bit_J"]["total"].get<double>(), "J") + " per bit");
     if (dd["consecutive_bits_correlated"].get<bool>())
-      row(os, "dropout MTJ reset failures", num(dd["reset_failure_probability"].get<double>(), "%.3g") +
-                                                " per bit: consecutive bits are correlated");
+      row(os, "dropout MTJ reset failures",
+          num(dd["reset_failure_probability"].get<double>(), "%.3g") + " per bit: consecutive bits are correlated");
   }
   if (h.contains("sa_offset_flip_probability") && h["sa_offset_flip_probability"].get<double>() > 0)
     row(os, "SA offset flips, nearest decision", num(h["sa_offset_flip_probability"].get<double>(), "%.4g"));

@@ -140,9 +140,10 @@ struct LlgRunOptions {
 };
 
 // Write-error experiment (also the reset, by symmetry: with p constant, an AP -> P reset at -I is
-// the mirror image of the P -> AP write at +I, so it fails with 1 - p(I, t_reset)): each trial starts in the P well (see the initial state above), gets
-// `pulse_s` of current_A then `relax_s` at zero current; a bit is switched if m_z < 0 at the
-// end. Returns the fraction switched; *switched_out (if given) receives the count.
+// the mirror image of the P -> AP write at +I, so it fails with 1 - p(I, t_reset)): each trial
+// starts in the P well (see the initial state above), gets `pulse_s` of current_A then `relax_s`
+// at zero current; a bit is switched if m_z < 0 at the end. Returns the fraction switched;
+// *switched_out (if given) receives the count.
 double switching_probability_llg(const LlgParams& p, double current_A, double pulse_s, double relax_s,
                                  int samples, std::uint64_t seed, int* switched_out = nullptr,
                                  const LlgRunOptions& opt = {});

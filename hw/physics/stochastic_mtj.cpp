@@ -101,8 +101,8 @@ DriveChoice choose_drive(const StochasticMtjParams& p, double target_p) {
   double lo = 0, hi = 0;
   reachable_range(p, &lo, &hi);
   if (target_p < lo || target_p > hi)
-    throw std::domain_error("target p = " + num(target_p) + " is outside what this device reaches: p in [" +
-                            num(lo) + ", " + num(hi) + "] (currents up to " + num(imax * 1e6) +
+    throw std::domain_error("target p = " + num(target_p) + " is outside what this device reaches: p in [" + num(lo) +
+                            ", " + num(hi) + "] (currents up to " + num(imax * 1e6) +
                             " uA, the junction-voltage limit or the table's largest; pulses " +
                             num(p.write_pulse_s * 1e9) + " to " + num(t.max_pulse() * 1e9) + " ns)");
   const double temp = p.temperature_K;
@@ -148,8 +148,8 @@ double bit_latency(const StochasticMtjParams& p, double write_pulse_s) {
 }
 double bit_latency(const StochasticMtjParams& p) { return bit_latency(p, p.write_pulse_s); }
 
-std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v,
-                                         const DriveChoice& drive, std::size_t n, std::uint64_t seed) {
+std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, const DriveChoice& drive,
+                                         std::size_t n, std::uint64_t seed) {
   std::vector<double> out(n, drive.p);
   if ((v.delta_sigma_rel == 0.0 && v.ic0_sigma_rel == 0.0) || drive.p <= 0.0 || drive.p >= 1.0) return out;
   auto gauss = [&](std::size_t i, std::uint64_t which) {  // Box-Muller on two counter-based uniforms
@@ -162,8 +162,8 @@ std::vector<double> module_probabilities(const StochasticMtjParams& p, const Mtj
     const double ic0_scale = std::max(1e-6, 1.0 + v.ic0_sigma_rel * gauss(i, 1));
     if (p.table) {
       const SwitchingTable& t = *p.table;
-      const double temp = std::clamp(p.temperature_K / std::max(delta_scale, 1e-6), t.temperatures_K.front(),
-                                     t.temperatures_K.back());
+      const double temp =
+          std::clamp(p.temperature_K / std::max(delta_scale, 1e-6), t.temperatures_K.front(), t.temperatures_K.back());
       out[i] = t.p_at(std::min(drive.current_A / ic0_scale, t.max_current()),
                       std::clamp(drive.pulse_s, t.min_pulse(), t.max_pulse()), temp);
     } else {

@@ -54,10 +54,10 @@ struct StochasticMtjParams {
   double sa_energy_J = 5e-15;
   double sa_latency_s = 0.5e-9;
   // issue 19 (eq. V1, D1, S4')
-  double v_junction_max_V = 0.0;   // 0: no limit
-  double supply_V = 1.2;           // V_DD of the write and reset drivers
+  double v_junction_max_V = 0.0;     // 0: no limit
+  double supply_V = 1.2;             // V_DD of the write and reset drivers
   double driver_bias_ratio = 0.125;  // reference-branch current / write current
-  double latch_energy_J = 0.0;     // mask latch, per bit
+  double latch_energy_J = 0.0;       // mask latch, per bit
   // Set: p from the macrospin table (eq. T1-T3); null: eq. S1.
   std::shared_ptr<const SwitchingTable> table;
   std::string model_name() const;  // "macrospin table" or "thermal activation (eq. S1)"
@@ -72,8 +72,8 @@ double switching_probability_model(const StochasticMtjParams& p, double current_
 struct DriveChoice {
   double current_A = 0.0;
   double pulse_s = 0.0;
-  double p = 0.0;                 // the model's p at (current_A, pulse_s)
-  bool pulse_stretched = false;   // the voltage limit stopped the current: p set by the pulse width
+  double p = 0.0;                // the model's p at (current_A, pulse_s)
+  bool pulse_stretched = false;  // the voltage limit stopped the current: p set by the pulse width
 };
 // Throws std::domain_error naming the reachable range when the device cannot give target_p.
 // 0 and 1 are driven deterministically (no current; the reset current for the write pulse).
@@ -114,8 +114,8 @@ struct MtjVariation {
 // device, so its p deviates: eq. S1 with the module's own parameters, or with the table
 // p(I I_c0 / I_c0,i, t_p, T Delta / Delta_i) (the macrospin's p depends on I / I_c0 and Delta;
 // I_c0 is proportional to the barrier, Delta to barrier / T, so a Delta alone is a temperature).
-std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v,
-                                         const DriveChoice& drive, std::size_t n, std::uint64_t seed);
+std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, const DriveChoice& drive,
+                                         std::size_t n, std::uint64_t seed);
 // The same for a drive of drive_A at the nominal pulse that gave nominal_p.
 std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, double drive_A,
                                          double nominal_p, std::size_t n, std::uint64_t seed);

@@ -24,8 +24,8 @@ struct SwitchingTable {
   // Axes, strictly ascending; p_raw[(iT * pulses + ip) * currents + iI] = switched / samples.
   std::vector<double> temperatures_K, pulses_s, currents_A;
   std::vector<double> p_raw;
-  int samples = 0;           // trials per point
-  std::string provenance;    // device file, solver version, samples, seed, command (one line each)
+  int samples = 0;         // trials per point
+  std::string provenance;  // device file, solver version, samples, seed, command (one line each)
 
   // Checks the axes and sizes (throws std::invalid_argument) and applies T1.
   void finalise();

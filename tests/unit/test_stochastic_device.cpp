@@ -28,8 +28,8 @@ hw::SwitchingTable hand_table() {
   t.temperatures_K = {300};
   t.pulses_s = {1e-9, 4e-9};
   t.currents_A = {0, 10e-6, 20e-6};
-  t.p_raw = {0.0, 0.3, 0.2,    // 1 ns: 0.3 > 0.2 violates; pooled to 0.25, 0.25
-             0.1, 0.2, 0.9};   // 4 ns
+  t.p_raw = {0.0, 0.3, 0.2,   // 1 ns: 0.3 > 0.2 violates; pooled to 0.25, 0.25
+             0.1, 0.2, 0.9};  // 4 ns
   t.samples = 100;
   t.finalise();
   return t;
@@ -62,11 +62,48 @@ TEST(SwitchingTable, MalformedGridsAreRefused) {
 hw::StochasticMtjParams hand_device() {
   hw::StochasticMtjParams m;
   m.r_p_ohm = 5000;
-  m.tmr = 1.0;                 // R_AP 10 kOhm
-  m.v_junction_max_V = 0.15;   // 15 uA at most
+  m.tmr = 1.0;                // R_AP 10 kOhm
+  m.v_junction_max_V = 0.15;  // 15 uA at most
   m.write_pulse_s = 1e-9;
   m.table = std::make_shared<hw::SwitchingTable>(hand_table());
   return m;
+}
+
+// Variation on the table: a Delta of Delta (1 + s z) is the temperature T / (1 + s z); an I_c0 of
+// I_c0 (1 + s z) sees the current I / (1 + s z). Every module's p lies between the table's values at
+// the ends of those ranges, and no variation gives every module the nominal p.
+TEST(Variation, ModulesOnTheTableStayWithinTheTablesRange) {
+  hw::SwitchingTable t;
+  t.temperatures_K = {250, 350};
+  t.pulses_s = {1e-9, 4e-9};
+  t.currents_A = {0, 10e-6, 20e-6};
+  t.p_raw = {0.0, 0.1, 0.3, 0.0, 0.2, 0.5,   // 250 K
+             0.0, 0.3, 0.6, 0.1, 0.5, 0.9};  // 350 K: hotter switches more
+  t.samples = 100;
+  t.finalise();
+  hw::StochasticMtjParams m;
+  m.temperature_K = 300;
+  m.table = std::make_shared<hw::SwitchingTable>(t);
+  hw::DriveChoice d;
+  d.current_A = 10e-6;
+  d.pulse_s = 1e-9;
+  d.p = t.p_at(10e-6, 1e-9, 300);
+  EXPECT_NEAR(d.p, 0.2, 1e-12);  // halfway between 0.1 and 0.3
+  for (double q : hw::module_probabilities(m, hw::MtjVariation{}, d, 8, 1)) EXPECT_EQ(q, d.p);
+  const auto by_delta = hw::module_probabilities(m, hw::MtjVariation{0.1, 0.0}, d, 400, 1);
+  double lo = 1, hi = 0;
+  for (double q : by_delta) {
+    EXPECT_GE(q, 0.1 - 1e-12);
+    EXPECT_LE(q, 0.3 + 1e-12);
+    lo = std::min(lo, q);
+    hi = std::max(hi, q);
+  }
+  EXPECT_LT(lo, 0.17);  // a larger Delta is a colder device: less switching
+  EXPECT_GT(hi, 0.23);
+  for (double q : hw::module_probabilities(m, hw::MtjVariation{0.0, 0.1}, d, 400, 1)) {
+    EXPECT_GE(q, 0.0);
+    EXPECT_LE(q, 0.45 + 1e-12);  // I / (1 + s z) <= 20 uA: at most p(20 uA, 1 ns, 300 K) = 0.45
+  }
 }
 
 TEST(VoltageLimit, LargestDriveIsTheLimitOverRap) {
