@@ -292,6 +292,10 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
   const bool has_llg = s.has("llg");
   // The compact model (eq. S1-S3): required without an llg section, optional (unused) beside it.
   const auto compact = [&](const char* key, double lo, double hi, const char* unit, double def) {
+    if (has_llg && s.has(key))
+      out.info.warnings.push_back(tree.where(s.key_path(key)) + ": " + s.key_path(key) +
+                                  " is not used: with an llg section the switching model is its table, and Delta "
+                                  "and I_c0 come from the free layer");
     return has_llg ? s.number(key, def, lo, hi, unit) : s.number(key, std::nullopt, lo, hi, unit);
   };
   m.delta_300K = compact("delta_300K", 1.0, 200.0, "", m.delta_300K);
@@ -305,7 +309,11 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
   m.latch_energy_J = s.number("mask_latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
   if (has_llg) out.info.llg = read_llg(s.child("llg", false), m.temperature_K);
   s.allow("llg");
-  if (out.info.llg) {
+  if (out.info.llg) {  // the compact model's I_c0 and Delta from the free layer (M9, M5): D2 and the report use them
+    hw::LlgParams at300 = *out.info.llg;
+    at300.temperature_K = 300.0;
+    m.ic0_A = hw::llg_ic0(at300);
+    m.delta_300K = hw::llg_delta(at300);
     const double rp = hw::llg_rp(*out.info.llg);
     if (std::abs(rp - m.r_p_ohm) > 0.05 * m.r_p_ohm)
       s.fail("llg", "RA_ohm_m2 / (pi a b / 4) within 5 % of r_p_ohm (" + std::to_string(m.r_p_ohm) + " ohm)",
@@ -485,6 +493,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
       const hw::OperatingCheck op = hw::check_operating_point(c.device, c.arch);
       if (!op.errors.empty()) throw InputError(tree.where("hardware.device.read_voltage_V") + ": " + op.errors.front());
       c.warnings = op.warnings;
+      c.warnings.insert(c.warnings.end(), c.dropout_info.warnings.begin(), c.dropout_info.warnings.end());
     }
     if (c.device.thermal) {
       c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);

@@ -46,6 +46,7 @@ struct DropoutDeviceInfo {
   std::string table_path;            // switching_table, resolved against the file ("" if none)
   std::string table_where;           // file:line of switching_table
   std::string table_provenance;      // the table's provenance lines, once loaded
+  std::vector<std::string> warnings;  // e.g. compact keys given beside llg (unused)
 };
 
 struct DropoutDevice {

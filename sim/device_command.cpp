@@ -201,6 +201,7 @@ int device_command(const std::string& file, const DeviceOptions& opt, int jobs) 
     throw InputError(file +
                      ": no llg section: `bayescim device` characterises the free layer's macrospin (keys a_nm, "
                      "b_nm, free_layer_nm, Ms_A_per_m, Ki_J_per_m2, alpha, polarization, demag, RA_ohm_m2)");
+  for (const auto& w : dev.info.warnings) std::fprintf(stderr, "bayescim: warning: %s\n", w.c_str());
   const hw::LlgParams& g = *dev.info.llg;
   const auto& m = dev.unit.mtj;
   const double area = hw::llg_area(g), ilim = hw::max_drive_current(m);

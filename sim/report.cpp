@@ -122,6 +122,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
         {"write_junction_voltage_V", d.current_A * r_ap},
         {"reset_junction_voltage_V", m.reset_current_A * r_ap},
         {"reset_failure_probability", reset_fail},
+        {"dp_dic0_per_A", hw::dp_dic0(m, d)},
+        {"ic0_A", m.ic0_A},
         {"consecutive_bits_correlated", reset_fail > 1e-3},
         {"energy_per_bit_J",
          {{"reset", mean(e0.reset_J, e1.reset_J)},

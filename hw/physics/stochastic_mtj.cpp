@@ -119,6 +119,21 @@ DriveChoice choose_drive(const StochasticMtjParams& p, double target_p) {
   return d;
 }
 
+double dp_dic0(const StochasticMtjParams& p, const DriveChoice& drive) {
+  if (drive.p <= 0.0 || drive.p >= 1.0 || drive.current_A <= 0.0) return 0.0;
+  constexpr double e = 1e-3;
+  // p of a module whose I_c0 is I_c0 * s.
+  auto p_at_scale = [&](double s) {
+    if (p.table) return p.table->p_at(drive.current_A / s, drive.pulse_s, p.temperature_K);
+    StochasticMtjParams d = p;
+    d.ic0_A = p.ic0_A * s;
+    return switching_probability(d, drive.current_A, drive.pulse_s);
+  };
+  const bool room_below = !p.table || drive.current_A / (1.0 - e) <= p.table->max_current();
+  const double lo = room_below ? 1.0 - e : 1.0, hi = 1.0 + e;
+  return (p_at_scale(hi) - p_at_scale(lo)) / ((hi - lo) * p.ic0_A);
+}
+
 double reset_failure_probability(const StochasticMtjParams& p) {
   if (!p.table) return 0.0;
   return 1.0 - p.table->p_at(p.reset_current_A, p.reset_pulse_s, p.temperature_K);

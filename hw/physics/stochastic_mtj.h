@@ -81,6 +81,10 @@ DriveChoice choose_drive(const StochasticMtjParams& p, double target_p);
 // The range of p the driver can realise: [p(0, t_w), p(I_max, longest pulse)] (table), or
 // (0, p(min(I_c0, I_max), t_w)) (eq. S1).
 void reachable_range(const StochasticMtjParams& p, double* lo, double* hi);
+// dp/dI_c0 of a module driven as `drive` (eq. D2): the sensitivity of the realised p to the
+// module's critical current, by a central difference of I_c0 by +-0.1 % (one-sided at the edge of
+// the table). On the table, I_c0 -> I_c0 (1 + e) is I -> I / (1 + e), so dp/dI_c0 = -(I / I_c0) dp/dI.
+double dp_dic0(const StochasticMtjParams& p, const DriveChoice& drive);
 // 1 - p of the reset (AP -> P at I_reset for t_reset; the table by symmetry), or 0 for eq. S1
 // devices (no model of the reset: assumed reliable).
 double reset_failure_probability(const StochasticMtjParams& p);

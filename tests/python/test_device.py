@@ -189,6 +189,9 @@ def test_thermal_device_refuses_p_07_naming_the_range(tmp_path):
 def test_validate_checks_the_dropout_p_and_the_crossbar_write_voltage():
     cfg = "configs/experiments/mnist_mlp_scale.yaml"
     run_sim("validate", cfg, "--set", "model.dropout.p=0.95", timeout=120)
+    # A compact key beside llg is accepted but unused, and the run says so.
+    p = run_sim("validate", cfg, "--set", "hardware.dropout_device.delta_300K=60", timeout=120)
+    assert "hardware.dropout_device.delta_300K is not used" in p.stderr
     # NVSim cell: R_AP = 6 kOhm; 200 uA puts 1.2 V across an AP cell, above its 1.0 V limit.
     p = run_sim("validate", cfg, "--set", "hardware.device.write_current_uA=200", check=False, timeout=120)
     assert p.returncode == 1
@@ -196,3 +199,20 @@ def test_validate_checks_the_dropout_p_and_the_crossbar_write_voltage():
     # The dropout MTJ's reset: 100 uA x 11 kOhm = 1.1 V.
     p = run_sim("validate", cfg, "--set", "hardware.dropout_device.reset_current_uA=100", check=False, timeout=120)
     assert p.returncode == 1 and "reset_current_uA" in p.stderr and "1.100000 V" in p.stderr
+
+
+def test_temperature_within_the_table_runs_and_outside_is_refused(tmp_path):
+    cfg = "configs/experiments/mnist_mlp_scale.yaml"
+    args = ["--limit", "2", "--set", "mc.samples=2", "--quiet"]
+    run_sim("run", cfg, *args, "--set", "hardware.dropout_device.temperature_K=400", "--out", tmp_path / "hot",
+            timeout=TIMEOUT)
+    cold = json.load(open(tmp_path / "hot" / "report.json"))["hardware"]
+    assert cold["dropout_p_realised"] == pytest.approx(0.2, abs=1e-6)
+    p = run_sim("run", cfg, *args, "--set", "hardware.dropout_device.temperature_K=600", "--out", tmp_path / "x",
+                check=False, timeout=TIMEOUT)
+    assert p.returncode == 1 and "switching_table" in p.stderr and "temperature_K 600" in p.stderr
+    # Delta variation is a temperature spread over the table: the modules' p spreads.
+    run_sim("run", cfg, *args, "--set", "model.dropout.kind=mc_dropout", "--set",
+            "hardware.dropout_device.variation.delta_sigma_rel=0.1", "--out", tmp_path / "var", timeout=TIMEOUT)
+    spread = json.load(open(tmp_path / "var" / "report.json"))["hardware"]["dropout_p_modules"]
+    assert spread["std"] > 0.005 and spread["min"] < 0.2 < spread["max"]

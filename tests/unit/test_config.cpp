@@ -156,7 +156,8 @@ TEST_F(ConfigTest, ValidConfigLoadsAndConvertsUnits) {
   EXPECT_DOUBLE_EQ(c.dropout_info.llg->a_m, 50e-9);
   EXPECT_DOUBLE_EQ(c.dropout_info.llg->nz, 0.9788);
   ASSERT_TRUE(c.dropout_unit.mtj.table != nullptr);
-  EXPECT_EQ(c.dropout_unit.mtj.table->samples, 2000);
+  EXPECT_EQ(c.dropout_unit.mtj.table->samples, 1000);
+  EXPECT_EQ(c.dropout_unit.mtj.table->temperatures_K.size(), 6u);  // 200 to 450 K
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_energy_J, 5e-15);
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_latency_s, 0.5e-9);
 
@@ -726,11 +727,11 @@ TEST_F(ConfigTest, SetOfAnUnknownKeyRejected) {
 
 TEST_F(ConfigTest, SetReachesTheIncludedDeviceTree) {
   CliOverrides cli;
-  cli.sets = {"hardware.device.tmr=2.5", "hardware.dropout_device.delta_300K=60"};
+  cli.sets = {"hardware.device.tmr=2.5", "hardware.dropout_device.relax_ns=20"};
   const ExperimentConfig c = load_experiment(experiment(kBase), cli);
   EXPECT_DOUBLE_EQ(c.device.cell.tmr, 2.5);
   EXPECT_DOUBLE_EQ(c.device.cell.r_p_ohm, 3000.0);  // the rest of the file is kept
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.delta_300K, 60.0);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.relax_s, 20e-9);
   EXPECT_DOUBLE_EQ(c.resolved["hardware"]["device"]["tmr"].get<double>(), 2.5);
 
   cli.sets = {"hardware.device.tmr=500"};

@@ -136,6 +136,21 @@ TEST(Driver, CurrentFirstThenPulseWidthAtTheLimit) {
   }
 }
 
+// eq. D2 by hand: at 1 ns the hand table's p(I) is 0.025 per uA below 10 uA; a module with
+// I_c0 (1 + e) sees I / (1 + e), so dp/dI_c0 = -(I / I_c0) dp/dI = -(4 / 20) 0.025 per uA.
+TEST(Driver, SensitivityToTheCriticalCurrentByHand) {
+  hw::StochasticMtjParams m = hand_device();
+  m.ic0_A = 20e-6;
+  const hw::DriveChoice d = hw::choose_drive(m, 0.1);  // 4 uA
+  EXPECT_NEAR(hw::dp_dic0(m, d), -(4.0 / 20.0) * 0.025e6, 1e-6 * 0.025e6);
+  // eq. S1 (Delta 40, I_c0 100 uA, tau0 = t_p = 1 ns): p = 1 - exp(-exp(-40 (1 - I / I_c0))), so
+  // dp/dI_c0 = -(1 - p) x (-ln(1 - p)) x 40 I / I_c0^2.
+  const hw::StochasticMtjParams s;
+  const hw::DriveChoice ds = hw::choose_drive(s, 0.2);
+  const double x = -std::log(0.8);
+  EXPECT_NEAR(hw::dp_dic0(s, ds), -0.8 * x * 40.0 * ds.current_A / (100e-6 * 100e-6), 2e-3 * 0.8 * x * 40.0 / 100e-6);
+}
+
 TEST(Driver, ThermalModelRefusesBeyondItsRangeNamingIt) {
   hw::StochasticMtjParams m;  // eq. S1, t_p = tau0 = 1 ns: p < 1 - 1/e
   try {
