@@ -289,6 +289,8 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
   m.r_p_ohm = s.number("r_p_ohm", std::nullopt, 1.0, 1e9, "ohm");
   m.tmr = s.number("tmr", std::nullopt, 0.01, 100.0);
   m.temperature_K = s.number("temperature_K", 300.0, 1.0, 1000.0, "K");
+  // eq. D3: the driver's calibration temperature (default: temperature_K, no drift).
+  m.calibration_temperature_K = s.number("calibration_temperature_K", m.temperature_K, 1.0, 1000.0, "K");
   const bool has_llg = s.has("llg");
   // The compact model (eq. S1-S3): required without an llg section, optional (unused) beside it.
   const auto compact = [&](const char* key, double lo, double hi, const char* unit, double def) {
@@ -371,11 +373,13 @@ void attach_switching_table(DropoutDevice& dev, const std::string& device_key) {
   const auto& m = dev.unit.mtj;
   const std::string at =
       dev.info.table_where + ": key '" + (device_key.empty() ? "" : device_key + ".") + "switching_table': ";
-  if (m.temperature_K < table->temperatures_K.front() * (1 - 1e-9) ||
-      m.temperature_K > table->temperatures_K.back() * (1 + 1e-9))
-    throw InputError(at + "the table " + dev.info.table_path + " covers " + std::to_string(table->temperatures_K.front()) +
-                     " to " + std::to_string(table->temperatures_K.back()) + " K, not the device's temperature_K " +
-                     std::to_string(m.temperature_K) + " K (make a table that does with bayescim device --table)");
+  for (const auto& [key, temp] : {std::pair{"temperature_K", m.temperature_K},
+                                   std::pair{"calibration_temperature_K", m.calibration_temperature_K}})
+    if (temp < table->temperatures_K.front() * (1 - 1e-9) || temp > table->temperatures_K.back() * (1 + 1e-9))
+      throw InputError(at + "the table " + dev.info.table_path + " covers " +
+                       std::to_string(table->temperatures_K.front()) + " to " +
+                       std::to_string(table->temperatures_K.back()) + " K, not the device's " + key + " " +
+                       std::to_string(temp) + " K (make a table that does with bayescim device --table)");
   if (m.write_pulse_s < table->min_pulse() * (1 - 1e-9) || m.reset_pulse_s > table->max_pulse() * (1 + 1e-9) ||
       m.reset_current_A > table->max_current() * (1 + 1e-9))
     throw InputError(at + "the table " + dev.info.table_path + " does not cover the device's write pulse, reset pulse " +

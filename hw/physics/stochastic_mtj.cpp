@@ -82,7 +82,25 @@ double drive_current_for(const StochasticMtjParams& p, double target_p) {
   return i;
 }
 
+namespace {
+
+DriveChoice choose_drive_here(const StochasticMtjParams& p, double target_p);
+
+}  // namespace
+
 DriveChoice choose_drive(const StochasticMtjParams& p, double target_p) {
+  if (p.calibration_temperature_K <= 0.0 || p.calibration_temperature_K == p.temperature_K)
+    return choose_drive_here(p, target_p);
+  StochasticMtjParams cal = p;  // eq. D3: designed at the calibration temperature, run at temperature_K
+  cal.temperature_K = p.calibration_temperature_K;
+  DriveChoice d = choose_drive_here(cal, target_p);
+  if (d.p > 0.0 && d.p < 1.0) d.p = switching_probability_model(p, d.current_A, d.pulse_s);
+  return d;
+}
+
+namespace {
+
+DriveChoice choose_drive_here(const StochasticMtjParams& p, double target_p) {
   DriveChoice d;
   d.pulse_s = p.write_pulse_s;
   if (target_p <= 0.0) return d;  // no write pulse: never switches
@@ -118,6 +136,8 @@ DriveChoice choose_drive(const StochasticMtjParams& p, double target_p) {
   d.p = t.p_at(d.current_A, d.pulse_s, temp);
   return d;
 }
+
+}  // namespace
 
 double dp_dic0(const StochasticMtjParams& p, const DriveChoice& drive) {
   if (drive.p <= 0.0 || drive.p >= 1.0 || drive.current_A <= 0.0) return 0.0;

@@ -58,6 +58,9 @@ struct StochasticMtjParams {
   double supply_V = 1.2;             // V_DD of the write and reset drivers
   double driver_bias_ratio = 0.125;  // reference-branch current / write current
   double latch_energy_J = 0.0;       // mask latch, per bit
+  // The temperature the driver was calibrated at (eq. D3): it picks the drive for the target p
+  // there, the device switches at temperature_K. 0: calibrated at temperature_K (no drift).
+  double calibration_temperature_K = 0.0;
   // Set: p from the macrospin table (eq. T1-T3); null: eq. S1.
   std::shared_ptr<const SwitchingTable> table;
   std::string model_name() const;  // "macrospin table" or "thermal activation (eq. S1)"
@@ -75,6 +78,7 @@ struct DriveChoice {
   double p = 0.0;                // the model's p at (current_A, pulse_s)
   bool pulse_stretched = false;  // the voltage limit stopped the current: p set by the pulse width
 };
+// The drive is chosen at the calibration temperature and `p` is the device's at temperature_K (D3).
 // Throws std::domain_error naming the reachable range when the device cannot give target_p.
 // 0 and 1 are driven deterministically (no current; the reset current for the write pulse).
 DriveChoice choose_drive(const StochasticMtjParams& p, double target_p);

@@ -211,6 +211,11 @@ def test_temperature_within_the_table_runs_and_outside_is_refused(tmp_path):
     p = run_sim("run", cfg, *args, "--set", "hardware.dropout_device.temperature_K=600", "--out", tmp_path / "x",
                 check=False, timeout=TIMEOUT)
     assert p.returncode == 1 and "switching_table" in p.stderr and "temperature_K 600" in p.stderr
+    # Calibrated at 300 K, run at 400 K: the drive of p = 0.2 at 300 K switches more often (eq. D3).
+    run_sim("run", cfg, *args, "--set", "hardware.dropout_device.temperature_K=400", "--set",
+            "hardware.dropout_device.calibration_temperature_K=300", "--out", tmp_path / "drift", timeout=TIMEOUT)
+    drift = json.load(open(tmp_path / "drift" / "report.json"))["hardware"]
+    assert drift["dropout_p_realised"] > 0.22 and drift["dropout_device"]["calibration_temperature_K"] == 300
     # Delta variation is a temperature spread over the table: the modules' p spreads.
     run_sim("run", cfg, *args, "--set", "model.dropout.kind=mc_dropout", "--set",
             "hardware.dropout_device.variation.delta_sigma_rel=0.1", "--out", tmp_path / "var", timeout=TIMEOUT)

@@ -106,6 +106,29 @@ TEST(Variation, ModulesOnTheTableStayWithinTheTablesRange) {
   }
 }
 
+// eq. D3 by hand: calibrated at 250 K the driver gives 10 uA for p = 0.1 (the 250 K row at 1 ns is
+// 0, 0.1, 0.3); the same drive at 350 K switches with that row's 0.3.
+TEST(Driver, CalibratedAtOneTemperatureRunAtAnotherDrifts) {
+  hw::SwitchingTable t;
+  t.temperatures_K = {250, 350};
+  t.pulses_s = {1e-9, 4e-9};
+  t.currents_A = {0, 10e-6, 20e-6};
+  t.p_raw = {0.0, 0.1, 0.3, 0.0, 0.2, 0.5, 0.0, 0.3, 0.6, 0.1, 0.5, 0.9};
+  t.samples = 100;
+  t.finalise();
+  hw::StochasticMtjParams m;
+  m.table = std::make_shared<hw::SwitchingTable>(t);
+  m.temperature_K = 250;
+  hw::DriveChoice d = hw::choose_drive(m, 0.1);
+  EXPECT_NEAR(d.current_A, 10e-6, 1e-13);
+  EXPECT_NEAR(d.p, 0.1, 1e-8);
+  m.temperature_K = 350;
+  m.calibration_temperature_K = 250;
+  d = hw::choose_drive(m, 0.1);
+  EXPECT_NEAR(d.current_A, 10e-6, 1e-13);
+  EXPECT_NEAR(d.p, 0.3, 1e-8);
+}
+
 TEST(VoltageLimit, LargestDriveIsTheLimitOverRap) {
   hw::StochasticMtjParams m = hand_device();
   EXPECT_NEAR(hw::max_drive_current(m), 0.15 / 10000.0, 1e-18);
