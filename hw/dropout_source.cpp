@@ -59,36 +59,30 @@ ModuleMap map_modules(const models::CompiledNetwork& net) {
 }
 
 double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A) {
-  double i = 0, p = target_p;
-  if (target_p <= 0.0) {
-    i = 0.0;  // no write pulse: never switches
-  } else if (target_p >= 1.0) {
-    i = mtj.reset_current_A;  // a deterministic write
-  } else {
-    i = drive_current_for(mtj, target_p);
-    p = switching_probability(mtj, i, mtj.write_pulse_s);
-  }
-  if (drive_A) *drive_A = i;
-  return p;
+  const DriveChoice d = choose_drive(mtj, target_p);
+  if (drive_A) *drive_A = d.current_A;
+  return d.p;
 }
 
 std::vector<double> module_probabilities(const DropoutUnitParams& params, double target_p, const ModuleMap& modules,
                                          std::uint64_t seed) {
-  double drive = 0;
-  const double p = realised_probability(params.mtj, target_p, &drive);
-  return module_probabilities(params.mtj, params.variation, drive, p, modules.modules, seed);
+  return module_probabilities(params.mtj, params.variation, choose_drive(params.mtj, target_p), modules.modules, seed);
 }
 
 DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
     : sc_module(name), socket("socket"), cfg_(cfg), log_(module_logger(*this)) {
   socket.register_b_transport(this, &DropoutSource::b_transport);
-  realised_p_ = realised_probability(cfg_.params.mtj, cfg_.target_p, &drive_A_);
-  module_p_ = module_probabilities(cfg_.params, cfg_.target_p, cfg_.modules, cfg_.seed);
-  e0_ = bit_energy(cfg_.params.mtj, drive_A_, false);
-  e1_ = bit_energy(cfg_.params.mtj, drive_A_, true);
-  log_->debug("{} modules ({}), target p {}, drive {:.4g} uA, realised p {}", cfg_.modules.modules,
-              to_string(cfg_.modules.org), cfg_.target_p, drive_A_ * 1e6, realised_p_);
-  bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj), sc_core::SC_SEC);
+  const DriveChoice drive = choose_drive(cfg_.params.mtj, cfg_.target_p);
+  drive_A_ = drive.current_A;
+  drive_pulse_s_ = drive.pulse_s;
+  realised_p_ = drive.p;
+  module_p_ = module_probabilities(cfg_.params.mtj, cfg_.params.variation, drive, cfg_.modules.modules, cfg_.seed);
+  e0_ = bit_energy(cfg_.params.mtj, drive, false);
+  e1_ = bit_energy(cfg_.params.mtj, drive, true);
+  log_->debug("{} modules ({}), target p {}, drive {:.4g} uA for {:.4g} ns ({}), realised p {}", cfg_.modules.modules,
+              to_string(cfg_.modules.org), cfg_.target_p, drive_A_ * 1e6, drive_pulse_s_ * 1e9,
+              cfg_.params.mtj.model_name(), realised_p_);
+  bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj, drive.pulse_s), sc_core::SC_SEC);
 }
 
 void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
@@ -139,9 +133,10 @@ void DropoutSource::report_stats(StatsSink& sink) const {
   sink.count(m, "random_ones", static_cast<double>(ones_));
   sink.param(m, "realised_p", realised_p_, "1");  // nominal device
   sink.param(m, "drive_current", drive_A_, "A");
+  sink.param(m, "drive_pulse", drive_pulse_s_, "s");
   sink.param(m, "bit_latency", bit_time_.to_seconds(), "s");
   sink.time_ps(m, "dropout_time", busy_ps_);
-  // eq. S4: every draw costs its phases; a 1 (AP) reads and resets through R_AP.
+  // eq. S4': every draw costs its phases from the supplies; a 1 (AP) reads through R_AP.
   sink.action(m, "dropout_rng", "draw_0", static_cast<double>(bits_ - ones_), e0_.total());
   sink.action(m, "dropout_rng", "draw_1", static_cast<double>(ones_), e1_.total());
 }

@@ -72,7 +72,7 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
 
   Config cfg_;
   std::shared_ptr<spdlog::logger> log_;
-  double drive_A_ = 0, realised_p_ = 0;
+  double drive_A_ = 0, drive_pulse_s_ = 0, realised_p_ = 0;
   std::vector<double> module_p_;  // realised p of each module
   sc_core::sc_time bit_time_;
   std::uint64_t bits_ = 0, ones_ = 0, busy_ps_ = 0;

@@ -1,8 +1,11 @@
 #include "sim/cli.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <sstream>
@@ -95,6 +98,36 @@ const std::vector<CommandSpec>& commands() {
          d.add(config_options()).add(resource_options()).add(help_option());
          return d;
        }},
+      {Command::Device, "device", "DEVICE.yaml", "characterise a stochastic-MTJ device (macrospin solver)",
+       "Runs the macrospin solver (stochastic LLG with spin-transfer torque) on the llg section of a\n"
+       "stochastic-MTJ device file and writes DIR/switching.csv (p against current or pulse width, with\n"
+       "95 % Clopper-Pearson intervals, energy and latency per random bit) and DIR/switching.png.\n"
+       "Without --current-uA / --current-density it sweeps the current from 0 to the junction-voltage\n"
+       "limit at the write pulse and, if p stays below ~1 there, the pulse width at the limit.\n"
+       "With --table FILE it writes the run-time switching table (current x pulse x temperature) instead.",
+       [] {
+         po::options_description d("Device");
+         d.add_options()
+             ("current-uA", po::value<std::string>()->value_name("A:B:N"),
+              "sweep the write current, N points from A to B uA")
+             ("current-density", po::value<std::string>()->value_name("A:B:N"),
+              "sweep the write current density, N points from A to B A/m^2")
+             ("pulse-ns", po::value<std::string>()->value_name("T|A:B:N"),
+              "write pulse in ns, or a sweep of it (default: the device's write_pulse_ns)")
+             ("temperature-K", po::value<std::string>()->value_name("T[,T...]"),
+              "temperature(s) in K (default: the device's temperature_K)")
+             ("samples", po::value<std::string>()->value_name("N"), "trials per point, 1 to 10^7 (default 1000)")
+             ("seed", po::value<std::string>()->value_name("N"),
+              "solver seed (default 1); same seed, same results for any --jobs")
+             ("jobs", po::value<std::string>()->value_name("N"), "worker threads, 1 to 256 (default 1)")
+             ("out", po::value<std::string>()->value_name("DIR"), "output folder (default: out/device/<file stem>/)")
+             ("table", po::value<std::string>()->value_name("FILE"),
+              "write the run-time switching table to FILE (the device's switching_table) instead of the sweep")
+             ("beyond-voltage-limit", "allow currents above max_junction_voltage_V / R_AP (with a warning)")
+             ("quiet", "no progress display");
+         d.add(help_option());
+         return d;
+       }},
       {Command::Completion, "completion", "SHELL", "print a shell completion script (bash)",
        "Prints a bash completion script generated from the commands' option descriptions:\n"
        "  source <(build/bayescim completion bash)",
@@ -166,6 +199,35 @@ long long to_integer(const std::string& option, const std::string& v, long long 
   if (v.empty() || ec != std::errc() || ptr != end || n < lo || n > hi)
     throw UsageError(option + " expects " + expected + ", got '" + v + "'");
   return n;
+}
+
+double to_real(const std::string& option, const std::string& v, double lo, double hi, const std::string& expected) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(x) || x < lo || x > hi)
+    throw UsageError(option + " expects " + expected + ", got '" + v + "'");
+  return x;
+}
+
+// "A:B:N" (or, when single_ok... a single value "A"), A <= B, N in [1, 1000] (N = 1 needs A = B).
+SweepRange to_range(const std::string& option, const std::string& v, double lo, double hi, bool range_only) {
+  const std::string expected = std::string(range_only ? "" : "a value or ") + "A:B:N with " +
+                               (lo == 0.0 ? "0" : std::to_string(lo)) + " <= A <= B, N in [1, 1000]";
+  SweepRange r;
+  const auto c1 = v.find(':');
+  if (c1 == std::string::npos) {
+    if (range_only) throw UsageError(option + " expects " + expected + ", got '" + v + "'");
+    r.lo = r.hi = to_real(option, v, lo, hi, expected);
+    return r;
+  }
+  const auto c2 = v.find(':', c1 + 1);
+  if (c2 == std::string::npos) throw UsageError(option + " expects " + expected + ", got '" + v + "'");
+  r.lo = to_real(option, v.substr(0, c1), lo, hi, expected);
+  r.hi = to_real(option, v.substr(c1 + 1, c2 - c1 - 1), lo, hi, expected);
+  r.n = static_cast<int>(to_integer(option, v.substr(c2 + 1), 1, 1000, expected));
+  if (r.hi < r.lo || (r.n == 1 && r.hi != r.lo) || (r.n > 1 && r.hi == r.lo))
+    throw UsageError(option + " expects " + expected + ", got '" + v + "'");
+  return r;
 }
 
 // An option given twice counts once, with its last value (`--limit 60 ... --limit 8` is 8), so
@@ -266,6 +328,50 @@ Cli parse_command_line(const std::vector<std::string>& args) {
         cli.print_only = true;
         cli.text = bash_completion();
         return cli;
+      case Command::Device: {
+        cli.config = pos[0];
+        auto& o = cli.device;
+        if (const auto* v = str("current-uA")) {
+          o.current_A = to_range("--current-uA", *v, 0.0, 1e5, true);
+          o.current_A->lo *= 1e-6;
+          o.current_A->hi *= 1e-6;
+        }
+        if (const auto* v = str("current-density"))
+          o.density_A_per_m2 = to_range("--current-density", *v, 0.0, 1e14, true);
+        if (o.current_A && o.density_A_per_m2)
+          throw UsageError("--current-uA and --current-density exclude each other (give one)");
+        if (const auto* v = str("pulse-ns")) {
+          o.pulse_s = to_range("--pulse-ns", *v, 1e-3, 1e6, false);
+          o.pulse_s->lo *= 1e-9;
+          o.pulse_s->hi *= 1e-9;
+        }
+        if (const auto* v = str("temperature-K")) {
+          std::stringstream ss(*v);
+          for (std::string t; std::getline(ss, t, ',');)
+            o.temperatures_K.push_back(
+                to_real("--temperature-K", t, 1.0, 2000.0, "temperatures in [1, 2000] K, comma-separated"));
+          std::sort(o.temperatures_K.begin(), o.temperatures_K.end());
+          if (o.temperatures_K.empty() ||
+              std::adjacent_find(o.temperatures_K.begin(), o.temperatures_K.end()) != o.temperatures_K.end())
+            throw UsageError("--temperature-K expects distinct temperatures in [1, 2000] K, comma-separated, got '" +
+                             *v + "'");
+        }
+        if (const auto* v = str("samples"))
+          o.samples = static_cast<int>(to_integer("--samples", *v, 1, 10000000, "an integer in [1, 10^7]"));
+        if (const auto* v = str("seed"))
+          o.seed = static_cast<std::uint64_t>(
+              to_integer("--seed", *v, 0, std::numeric_limits<long long>::max(), "a non-negative integer"));
+        if (const auto* v = str("jobs"))
+          cli.jobs = static_cast<int>(to_integer("--jobs", *v, 1, kMaxJobs, "an integer in [1, 256]"));
+        if (const auto* v = str("out")) o.out_dir = *v;
+        if (const auto* v = str("table")) o.table = *v;
+        if (!o.table.empty() && (o.current_A || o.density_A_per_m2 || o.pulse_s || vm.count("out")))
+          throw UsageError(
+              "--table makes its own grid: it takes no --current-uA, --current-density, --pulse-ns or --out");
+        o.beyond_limit = vm.count("beyond-voltage-limit") > 0;
+        o.quiet = vm.count("quiet") > 0;
+        return cli;
+      }
       case Command::Run:
       case Command::Validate:
         cli.config = pos[0];

@@ -2,13 +2,16 @@
 
 #include "hw/operating_point.h"
 
+#include <cmath>
 #include <filesystem>
+#include <memory>
 #include <functional>
 
 #include "hw/physics/energy_table.h"
 #include "hw/operating_point.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "sim/config_tree.h"
+#include "sim/switching_table_io.h"
 
 namespace bayescim::sim {
 namespace fs = std::filesystem;
@@ -66,6 +69,16 @@ hw::DeviceParams read_device(Section s) {
   // eq. W1: the write driver's supply (default 0.8 V, the nominal 22 nm supply: an assumption).
   d.write_voltage_V = s.number("write_voltage_V", std::nullopt, 1e-3, 10.0, "V");
   d.cell_area_F2 = s.number("cell_area_F2", std::nullopt, 1.0, 1e4, "F^2");
+  // eq. V1 for the crossbar MTJ (optional; absent: no limit): a write puts I_w R_AP across an AP cell.
+  if (s.has("max_junction_voltage_V")) {
+    const double vmax = s.number("max_junction_voltage_V", std::nullopt, 0.01, 10.0, "V");
+    const double v = d.write_current_A * d.cell.r_p_ohm * (1.0 + d.cell.tmr);
+    if (v > vmax * (1.0 + 1e-12))
+      s.fail("write_current_uA", "a write current of at most max_junction_voltage_V / R_AP = " +
+                                     std::to_string(vmax / (d.cell.r_p_ohm * (1.0 + d.cell.tmr)) * 1e6) + " uA (eq. V1)",
+             std::to_string(d.write_current_A * 1e6) + " uA, " + std::to_string(v) + " V across the AP junction");
+  }
+  s.allow("max_junction_voltage_V");
   d.cell.r_access_ohm = s.number("access_transistor_ohm", 0.0, 0.0, 1e9, "ohm");
   d.cell.v_access_V = s.number("access_transistor_drop_V", std::nullopt, 0.0, 5.0, "V");
   if (d.cell.v_access_V >= d.cell.v_read_V)
@@ -231,19 +244,106 @@ hw::ArchParams read_arch(Section s) {
   return a;
 }
 
-hw::DropoutUnitParams read_dropout_device(Section s) {
-  hw::DropoutUnitParams d;
+hw::LlgParams read_llg(Section l, double temperature_K) {
+  hw::LlgParams g;
+  g.a_m = l.number("a_nm", std::nullopt, 1.0, 1e4, "nm") * 1e-9;
+  g.b_m = l.number("b_nm", std::nullopt, 1.0, 1e4, "nm") * 1e-9;
+  g.t_f_m = l.number("free_layer_nm", std::nullopt, 0.1, 100.0, "nm") * 1e-9;
+  g.ms_A_per_m = l.number("Ms_A_per_m", std::nullopt, 1e3, 1e7, "A/m");
+  g.ki_J_per_m2 = l.number("Ki_J_per_m2", std::nullopt, 0.0, 1.0, "J/m^2");
+  g.alpha = l.number("alpha", std::nullopt, 1e-4, 1.0);
+  g.polarisation = l.number("polarization", std::nullopt, 0.01, 1.0);
+  {
+    l.allow("demag");
+    const std::string expected = "a list of 3 numbers in [0, 1], [N_x, N_y, N_z], summing to 1 (within 1e-3)";
+    const YAML::Node n = l.present() ? static_cast<const YAML::Node&>(l.node())["demag"] : YAML::Node();
+    if (!n.IsDefined() || n.IsNull()) l.fail("demag", expected + " (required key is missing)");
+    if (!n.IsSequence() || n.size() != 3) l.fail("demag", expected, n.IsScalar() ? "'" + n.Scalar() + "'" : "another shape");
+    double v[3];
+    for (std::size_t i = 0; i < 3; ++i) {
+      const YAML::Node e = n[i];
+      char* end = nullptr;
+      const std::string t = e.IsScalar() ? e.Scalar() : std::string();
+      v[i] = std::strtod(t.c_str(), &end);
+      if (t.empty() || *end != '\0' || !std::isfinite(v[i]) || v[i] < 0.0 || v[i] > 1.0)
+        l.fail("demag", expected, "'" + t + "' at position " + std::to_string(i + 1));
+    }
+    if (std::abs(v[0] + v[1] + v[2] - 1.0) > 1e-3) l.fail("demag", expected, "a sum of " + std::to_string(v[0] + v[1] + v[2]));
+    g.nx = v[0];
+    g.ny = v[1];
+    g.nz = v[2];
+  }
+  g.ra_ohm_m2 = l.number("RA_ohm_m2", std::nullopt, 1e-15, 1e-6, "ohm m^2");
+  g.temperature_K = temperature_K;
+  if (!(hw::llg_hk_eff(g) > 0.0))
+    l.fail("Ki_J_per_m2", "an interfacial anisotropy above the demagnetisation, 2 K_i / (mu0 M_s t_f) > (N_z - "
+                          "min(N_x, N_y)) M_s, for a perpendicular free layer (H_k,eff = " +
+                              std::to_string(hw::llg_hk_eff(g)) + " A/m)");
+  l.finish();
+  return g;
+}
+
+DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
+  DropoutDevice out;
+  hw::DropoutUnitParams& d = out.unit;
   auto& m = d.mtj;
   s.string("name", std::nullopt);
   s.string("source", std::nullopt);
   m.r_p_ohm = s.number("r_p_ohm", std::nullopt, 1.0, 1e9, "ohm");
   m.tmr = s.number("tmr", std::nullopt, 0.01, 100.0);
-  m.delta_300K = s.number("delta_300K", std::nullopt, 1.0, 200.0);
   m.temperature_K = s.number("temperature_K", 300.0, 1.0, 1000.0, "K");
-  m.ic0_A = s.number("ic0_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
-  m.tau0_s = s.number("tau0_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+  // eq. D3: the driver's calibration temperature (default: temperature_K, no drift).
+  m.calibration_temperature_K = s.number("calibration_temperature_K", m.temperature_K, 1.0, 1000.0, "K");
+  const bool has_llg = s.has("llg");
+  // The compact model (eq. S1-S3): required without an llg section, optional (unused) beside it.
+  const auto compact = [&](const char* key, double lo, double hi, const char* unit, double def) {
+    if (has_llg && s.has(key))
+      out.info.warnings.push_back(tree.where(s.key_path(key)) + ": " + s.key_path(key) +
+                                  " is not used: with an llg section the switching model is its table, and Delta "
+                                  "and I_c0 come from the free layer");
+    return has_llg ? s.number(key, def, lo, hi, unit) : s.number(key, std::nullopt, lo, hi, unit);
+  };
+  m.delta_300K = compact("delta_300K", 1.0, 200.0, "", m.delta_300K);
+  m.ic0_A = compact("ic0_uA", 1e-3, 1e5, "uA", m.ic0_A / kUA) * kUA;
+  m.tau0_s = compact("tau0_ns", 1e-6, 1e6, "ns", m.tau0_s / kNs) * kNs;
   m.write_pulse_s = s.number("write_pulse_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
-  m.reset_current_A = s.number("reset_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+  // eq. V1: the junction-voltage limit (MgO breakdown), and the drivers' supply (eq. S4').
+  m.v_junction_max_V = s.number("max_junction_voltage_V", std::nullopt, 0.01, 10.0, "V");
+  m.supply_V = s.number("supply_voltage_V", std::nullopt, 0.01, 10.0, "V");
+  m.driver_bias_ratio = s.number("driver_bias_ratio", std::nullopt, 0.0, 10.0);
+  m.latch_energy_J = s.number("mask_latch_energy_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
+  if (has_llg) out.info.llg = read_llg(s.child("llg", false), m.temperature_K);
+  s.allow("llg");
+  if (out.info.llg) {  // the compact model's I_c0 and Delta from the free layer (M9, M5): D2 and the report use them
+    hw::LlgParams at300 = *out.info.llg;
+    at300.temperature_K = 300.0;
+    m.ic0_A = hw::llg_ic0(at300);
+    m.delta_300K = hw::llg_delta(at300);
+    const double rp = hw::llg_rp(*out.info.llg);
+    if (std::abs(rp - m.r_p_ohm) > 0.05 * m.r_p_ohm)
+      s.fail("llg", "RA_ohm_m2 / (pi a b / 4) within 5 % of r_p_ohm (" + std::to_string(m.r_p_ohm) + " ohm)",
+             std::to_string(rp) + " ohm");
+  }
+  if (s.has("reset_current_uA") && s.has("reset_current_density_A_per_m2"))
+    s.fail("reset_current_uA", "exactly one of reset_current_uA and reset_current_density_A_per_m2", "both");
+  if (!s.has("reset_current_density_A_per_m2")) {  // reset_current_uA, or the error that it is missing
+    m.reset_current_A = s.number("reset_current_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+  } else {
+    if (!out.info.llg)
+      s.fail("reset_current_density_A_per_m2", "reset_current_uA (a density needs the llg section's area)");
+    m.reset_current_A = s.number("reset_current_density_A_per_m2", std::nullopt, 1e6, 1e14, "A/m^2") *
+                        hw::llg_area(*out.info.llg);
+    out.info.reset_from_density = true;
+  }
+  s.allow("reset_current_uA");
+  s.allow("reset_current_density_A_per_m2");
+  const double v_reset = m.reset_current_A * m.r_p_ohm * (1.0 + m.tmr);
+  if (v_reset > m.v_junction_max_V * (1.0 + 1e-12)) {
+    const std::string key = out.info.reset_from_density ? "reset_current_density_A_per_m2" : "reset_current_uA";
+    s.fail(key, "a reset current of at most max_junction_voltage_V / R_AP = " +
+                    std::to_string(hw::max_drive_current(m) * 1e6) + " uA (eq. V1)",
+           std::to_string(m.reset_current_A * 1e6) + " uA, " + std::to_string(v_reset) + " V across the AP junction");
+  }
   m.reset_pulse_s = s.number("reset_pulse_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
   m.relax_s = s.number("relax_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
   m.read_pulse_s = s.number("read_pulse_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
@@ -257,8 +357,41 @@ hw::DropoutUnitParams read_dropout_device(Section s) {
     d.variation.ic0_sigma_rel = v.number("ic0_sigma_rel", 0.0, 0.0, 1.0);
     v.finish();
   }
+  // The run-time model of an llg device: the table `bayescim device FILE --table` made.
+  if (out.info.llg) {
+    out.info.table_path = s.file_path("switching_table", std::nullopt);
+    out.info.table_where = tree.where(s.key_path("switching_table"));
+  } else if (s.has("switching_table")) {
+    s.fail("switching_table", "no switching_table without an llg section (the table is the llg model's)");
+  }
   s.finish();
-  return d;
+  return out;
+}
+
+// Reads the table of an llg device into its parameters (eq. T1-T3); device_key is where the device
+// sits in the config ("" for a device file on its own).
+void attach_switching_table(DropoutDevice& dev, const std::string& device_key) {
+  if (dev.info.table_path.empty()) return;
+  auto table = std::make_shared<hw::SwitchingTable>(read_switching_table(dev.info.table_path, dev.info.table_where));
+  const auto& m = dev.unit.mtj;
+  const std::string at =
+      dev.info.table_where + ": key '" + (device_key.empty() ? "" : device_key + ".") + "switching_table': ";
+  for (const auto& [key, temp] : {std::pair{"temperature_K", m.temperature_K},
+                                   std::pair{"calibration_temperature_K", m.calibration_temperature_K}})
+    if (temp < table->temperatures_K.front() * (1 - 1e-9) || temp > table->temperatures_K.back() * (1 + 1e-9))
+      throw InputError(at + "the table " + dev.info.table_path + " covers " +
+                       std::to_string(table->temperatures_K.front()) + " to " +
+                       std::to_string(table->temperatures_K.back()) + " K, not the device's " + key + " " +
+                       std::to_string(temp) + " K (make a table that does with bayescim device --table)");
+  if (m.write_pulse_s < table->min_pulse() * (1 - 1e-9) || m.reset_pulse_s > table->max_pulse() * (1 + 1e-9) ||
+      m.reset_current_A > table->max_current() * (1 + 1e-9))
+    throw InputError(at + "the table " + dev.info.table_path + " does not cover the device's write pulse, reset pulse " +
+                     "and reset current (regenerate it with bayescim device --table)");
+  if (dev.unit.variation.delta_sigma_rel > 0 && table->temperatures_K.size() < 2)
+    throw InputError(at + "variation.delta_sigma_rel > 0 needs a table over several temperatures (a Delta is a " +
+                     "temperature in the macrospin's p); this table has one");
+  dev.info.table_provenance = table->provenance;
+  dev.unit.mtj.table = std::move(table);
 }
 
 }  // namespace
@@ -268,6 +401,14 @@ std::string DataSplit::images_path() const {
 }
 std::string DataSplit::labels_path() const {
   return (fs::path(dir) / (split == "test" ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte")).string();
+}
+
+DropoutDevice load_dropout_device(const std::string& path, bool load_table) {
+  ConfigTree tree = ConfigTree::load(path);
+  DropoutDevice dev = read_dropout_device(Section(tree, "", tree.root()), tree);
+  if (load_table) attach_switching_table(dev, "");
+  dev.info.file = path;
+  return dev;
 }
 
 ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cli) {
@@ -347,11 +488,19 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     Section h = top.child("hardware", true);
     c.arch = read_arch(h.child("architecture", true));
     c.device = read_device(h.child("device", true));
-    c.dropout_unit = read_dropout_device(h.child("dropout_device", true));
+    {
+      DropoutDevice dev = read_dropout_device(h.child("dropout_device", true), tree);
+      attach_switching_table(dev, "hardware.dropout_device");
+      dev.info.file = tree.where("hardware.dropout_device.r_p_ohm");
+      dev.info.file = dev.info.file.substr(0, dev.info.file.rfind(':'));
+      c.dropout_unit = dev.unit;
+      c.dropout_info = dev.info;
+    }
     {  // the read operating point: refused outside the limits, warned where the SA will err
       const hw::OperatingCheck op = hw::check_operating_point(c.device, c.arch);
       if (!op.errors.empty()) throw InputError(tree.where("hardware.device.read_voltage_V") + ": " + op.errors.front());
       c.warnings = op.warnings;
+      c.warnings.insert(c.warnings.end(), c.dropout_info.warnings.begin(), c.dropout_info.warnings.end());
     }
     if (c.device.thermal) {
       c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);

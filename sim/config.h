@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hw/params.h"
+#include "hw/physics/macrospin.h"
 #include "sim/errors.h"
 
 namespace bayescim::sim {
@@ -36,6 +37,27 @@ struct DropoutOverride {
   std::string where;  // config location, for errors found when applied to the model
 };
 
+// The dropout device file beyond the hw parameters: its macrospin section and run-time table
+// (issue 19; docs/hardware.md "The stochastic MTJ from device physics").
+struct DropoutDeviceInfo {
+  std::string file;                  // the device file
+  std::optional<hw::LlgParams> llg;  // the `llg` section, if any
+  bool reset_from_density = false;   // reset given as reset_current_density_A_per_m2
+  std::string table_path;            // switching_table, resolved against the file ("" if none)
+  std::string table_where;           // file:line of switching_table
+  std::string table_provenance;      // the table's provenance lines, once loaded
+  std::vector<std::string> warnings;  // e.g. compact keys given beside llg (unused)
+};
+
+struct DropoutDevice {
+  hw::DropoutUnitParams unit;
+  DropoutDeviceInfo info;
+};
+
+// Loads a dropout device file on its own (`bayescim device`); the switching table is loaded only
+// if `load_table`. Throws InputError naming the file, line and key.
+DropoutDevice load_dropout_device(const std::string& path, bool load_table);
+
 // VCD waveforms: off unless a file is named.
 struct TraceConfig {
   std::string vcd;          // output file ("" = no tracing), relative to the working directory
@@ -60,6 +82,7 @@ struct ExperimentConfig {
   hw::ArchParams arch;
   hw::DeviceParams device;
   hw::DropoutUnitParams dropout_unit;
+  DropoutDeviceInfo dropout_info;
   std::string out_dir;
   bool samples_csv = false;
   TraceConfig trace;

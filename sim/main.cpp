@@ -1,4 +1,5 @@
-// The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`;
+// The bayescim executable: `bayescim run CONFIG [options]`, `bayescim validate CONFIG [options]`,
+// `bayescim device DEVICE.yaml [options]` (sim/device_command.h);
 // the command line is parsed in sim/cli.cpp, each command's action is a function here.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 
 #include "sim/cli.h"
 #include "sim/config.h"
+#include "sim/device_command.h"
 #include "sim/report.h"
 #include "sim/resources.h"
 #include "sim/runner.h"
@@ -86,7 +88,9 @@ int validate_command(const bayescim::sim::Cli& cli) {
   const ExperimentConfig cfg = load_experiment(cli.config, cli.overrides);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   for (const auto& w : cfg.warnings) spdlog::warn("{}: {}", cli.config, w);
-  check_memory(cfg, load_model(cfg), cli.jobs, cli.max_memory);
+  const auto net = load_model(cfg);
+  check_dropout_p(cfg, net);
+  check_memory(cfg, net, cli.jobs, cli.max_memory);
   std::printf("%s: valid\n", cli.config.c_str());
   return kOk;
 }
@@ -150,6 +154,7 @@ int sc_main(int argc, char* argv[]) {
     switch (cli.command) {
       case Command::Run: return run_command(cli);
       case Command::Validate: return validate_command(cli);
+      case Command::Device: return device_command(cli.config, cli.device, cli.jobs);
       case Command::Completion: break;  // print_only
     }
     throw std::logic_error("command without an action");

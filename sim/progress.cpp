@@ -9,9 +9,15 @@ namespace bayescim::sim {
 
 using clock_type = std::chrono::steady_clock;
 
-Progress::Progress(std::string what, std::size_t total, bool enabled)
-    : what_(std::move(what)), total_(total), enabled_(enabled && total > 0), tty_(isatty(STDERR_FILENO) != 0),
-      start_(clock_type::now()), last_(start_) {}
+Progress::Progress(std::string what, std::size_t total, bool enabled, std::string unit, std::string unit_short)
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      unit_short_(std::move(unit_short)),
+      total_(total),
+      enabled_(enabled && total > 0),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(clock_type::now()),
+      last_(start_) {}
 
 void Progress::update(std::size_t done) {
   if (!enabled_) return;
@@ -24,10 +30,12 @@ void Progress::update(std::size_t done) {
   const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
   const double pct = 100.0 * static_cast<double>(done) / static_cast<double>(total_);
   if (tty_) {
-    std::fprintf(stderr, "\r%s %zu/%zu (%5.1f%%)  %.0f img/s  ETA %.0f s   ", what_.c_str(), done, total_, pct, rate, eta);
+    std::fprintf(stderr, "\r%s %zu/%zu (%5.1f%%)  %.0f %s/s  ETA %.0f s   ", what_.c_str(), done, total_, pct, rate,
+                 unit_short_.c_str(), eta);
     std::fflush(stderr);
   } else {
-    spdlog::info("{}: {}/{} images ({:.1f}%), {:.0f} img/s, ETA {:.0f} s", what_, done, total_, pct, rate, eta);
+    spdlog::info("{}: {}/{} {} ({:.1f}%), {:.0f} {}/s, ETA {:.0f} s", what_, done, total_, unit_, pct, rate,
+                 unit_short_, eta);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "hw/area.h"
 #include "hw/physics/crossbar_physics.h"
+#include "hw/physics/stochastic_mtj.h"
 #include "hw/operating_point.h"
 #include "sim/atomic_file.h"
 #include "sim/stats_ci.h"
@@ -98,6 +99,45 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"random_bits", r.random_bits},
                    {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
                    {"dropout_p_realised", has_dropout ? r.realised_p : 0.0}};
+  {  // the stochastic MTJ's switching model, drive and energy per bit (eq. V1, D1, S4'; issue 19)
+    const auto& m = cfg.dropout_unit.mtj;
+    const double target = has_dropout ? net.dropout.p : 0.0;
+    const hw::DriveChoice d = hw::choose_drive(m, target);
+    const hw::BitPhaseEnergy e0 = hw::bit_energy(m, d, false), e1 = hw::bit_energy(m, d, true);
+    auto mean = [&](double a, double b) { return (1.0 - d.p) * a + d.p * b; };
+    const double r_ap = m.r_p_ohm * (1.0 + m.tmr), reset_fail = hw::reset_failure_probability(m);
+    j["hardware"]["dropout_device"] = {
+        {"switching_model", m.model_name()},
+        {"switching_table", cfg.dropout_info.table_path.empty()
+                                ? json(nullptr)
+                                : json(std::filesystem::path(cfg.dropout_info.table_path)
+                                           .lexically_proximate(std::filesystem::current_path())
+                                           .string())},
+        {"table_provenance",
+         cfg.dropout_info.table_provenance.empty() ? json(nullptr) : json(cfg.dropout_info.table_provenance)},
+        {"drive_current_A", d.current_A},
+        {"drive_pulse_s", d.pulse_s},
+        {"pulse_stretched", d.pulse_stretched},
+        {"max_junction_voltage_V", m.v_junction_max_V},
+        {"write_junction_voltage_V", d.current_A * r_ap},
+        {"reset_junction_voltage_V", m.reset_current_A * r_ap},
+        {"reset_failure_probability", reset_fail},
+        {"dp_dic0_per_A", hw::dp_dic0(m, d)},
+        {"calibration_temperature_K",
+         m.calibration_temperature_K > 0 ? m.calibration_temperature_K : m.temperature_K},
+        {"temperature_K", m.temperature_K},
+        {"ic0_A", m.ic0_A},
+        {"consecutive_bits_correlated", reset_fail > 1e-3},
+        {"energy_per_bit_J",
+         {{"reset", mean(e0.reset_J, e1.reset_J)},
+          {"write", mean(e0.write_J, e1.write_J)},
+          {"driver", mean(e0.driver_J, e1.driver_J)},
+          {"read", mean(e0.read_J, e1.read_J)},
+          {"sense_amp", mean(e0.sa_J, e1.sa_J)},
+          {"mask_latch", mean(e0.latch_J, e1.latch_J)},
+          {"total", mean(e0.total(), e1.total())}}},
+        {"latency_per_bit_s", hw::bit_latency(m, d.pulse_s)}};
+  }
   // Every probability the run measured by counting, with its interval (docs/report-schema.md).
   j["hardware"]["measured_rates"] = {{"confidence_level", kConfidenceLevel},
                                      {"dropout_p", measured_probability(r.random_ones, r.random_bits)}};
@@ -398,6 +438,17 @@ std::string summary_text(const json& j) {
   if (!j["energy"].is_null())
     row(os, "dropout p (target / realised)", num(h["dropout_p_target"].get<double>(), "%.4g") + " / " +
                                                   num(h["dropout_p_realised"].get<double>(), "%.4g"));
+  if (h.contains("dropout_device") && h["dropout_p_target"].get<double>() > 0) {
+    const auto& dd = h["dropout_device"];
+    row(os, "dropout MTJ model", dd["switching_model"].get<std::string>());
+    row(os, "dropout MTJ drive",
+        si(dd["drive_current_A"].get<double>(), "A") + " for " + si(dd["drive_pulse_s"].get<double>(), "s") +
+            (dd["pulse_stretched"].get<bool>() ? " (pulse width sets p: voltage limit)" : "") + ", " +
+            si(dd["energy_per_bit_J"]["total"].get<double>(), "J") + " per bit");
+    if (dd["consecutive_bits_correlated"].get<bool>())
+      row(os, "dropout MTJ reset failures",
+          num(dd["reset_failure_probability"].get<double>(), "%.3g") + " per bit: consecutive bits are correlated");
+  }
   if (h.contains("sa_offset_flip_probability") && h["sa_offset_flip_probability"].get<double>() > 0)
     row(os, "SA offset flips, nearest decision", num(h["sa_offset_flip_probability"].get<double>(), "%.4g"));
   {  // measured probabilities with their intervals, where something was counted

@@ -372,6 +372,16 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
 
 }  // namespace
 
+double check_dropout_p(const ExperimentConfig& cfg, const models::Network& net) {
+  const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
+  try {  // a p the device cannot give is an input error naming the reachable range (eq. D1)
+    return hw::realised_probability(cfg.dropout_unit.mtj, target_p);
+  } catch (const std::domain_error& e) {
+    throw InputError(cfg.dropout.where + ": dropout p of the model on the device " + cfg.dropout_info.file + ": " +
+                     e.what());
+  }
+}
+
 RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const auto t0 = std::chrono::steady_clock::now();
   RunResult r;
@@ -398,7 +408,7 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
     }
   r.metrics.resize(r.datasets.size());
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
-  r.realised_p = hw::realised_probability(cfg.dropout_unit.mtj, target_p);
+  r.realised_p = check_dropout_p(cfg, net);
   r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(jobs.size(), 1))));
 
   r.module_p = hw::module_probabilities(cfg.dropout_unit, target_p, r.dropout_modules, cfg.seed);

@@ -39,6 +39,9 @@ struct RunResult {
 
 // Loads the model and applies the config's dropout overrides; throws InputError naming the key.
 models::Network load_model(const ExperimentConfig& cfg);
+// The realised dropout p of the device for the model's target p; InputError naming the range the
+// device can reach when it cannot give it (eq. D1).
+double check_dropout_p(const ExperimentConfig& cfg, const models::Network& net);
 
 // Must be called from sc_main. With workers > 1 the images are split into contiguous chunks run
 // by forked processes, each with its own SystemC kernel; results are identical to one worker.

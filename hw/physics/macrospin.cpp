@@ -183,7 +183,10 @@ double switching_probability_llg(const LlgParams& p, double current_A, double pu
     V3 m = initial_state(p, opt, seed, static_cast<std::uint64_t>(i));
     TrialRng rng(seed, static_cast<std::uint64_t>(i), kStreamField);
     for (long k = 0; k < n_pulse; ++k) m = step(md, m, aj, rng);
-    for (long k = 0; k < n_relax; ++k) m = step(md, m, 0.0, rng);
+    for (long k = 0; k < n_relax; ++k) {
+      m = step(md, m, 0.0, rng);
+      if (opt.settle_mz > 0.0 && std::abs(m.z) >= opt.settle_mz) break;
+    }
     if (m.z < 0.0) ++switched;
   }
   if (switched_out) *switched_out = switched;

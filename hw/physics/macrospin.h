@@ -1,7 +1,8 @@
 // Macrospin (single-domain) solver of the stochastic MTJ's free layer: the stochastic
 // Landau-Lifshitz-Gilbert equation with Slonczewski spin-transfer torque (issue 19, items 1 and 8).
-// Plain C++, no SystemC. Not yet used at run time: the dropout unit still uses the thermally
-// activated compact model of stochastic_mtj.h (eq. S1-S4).
+// Plain C++, no SystemC. Used through `bayescim device` (sim/device_command.h), which tabulates
+// p(I, t_p, T) for the dropout unit's run-time model (hw/physics/switching_table.h); a run never
+// calls the solver.
 //
 // References
 //   [Brown63]  W. F. Brown Jr., "Thermal fluctuations of a single-domain particle",
@@ -78,6 +79,10 @@
 // Temperature: M_s and K_i are held constant (no Callen-Callen scaling: no sourced Curie
 // temperature for this stack), so Delta ~ 1/T, the same law as eq. S2 of the compact model.
 //
+// Early end of the relax (M12, optional, LlgRunOptions::settle_mz): once |m_z| >= settle_mz after
+// the pulse the trial's outcome is taken as decided; from |m_z| = 0.9 a return over the barrier
+// needs 0.81 Delta k_B T.
+//
 // Seeding: trial i of seed s draws its initial state and every thermal field from
 // rng.h (hash_key(s, i, stream, 0) then a SplitMix64 sequence), so a trajectory depends only on
 // (seed, trial index), not on the number of samples or their order.
@@ -123,14 +128,22 @@ double llg_default_dt(const LlgParams& p, double current_A);
 // Brown's Neel time tau_N = (1 + alpha^2) mu0 M_s V / (2 alpha gamma mu0 k_B T), s.
 double llg_tau_n(const LlgParams& p);
 
+// The solver's version, written into every table it makes (bump it when results change).
+constexpr const char* kLlgSolverVersion = "macrospin 2 (stochastic Heun, Stratonovich; M1-M12)";
+
 struct LlgRunOptions {
   double dt_s = 0.0;               // 0: (M11)
   double initial_tilt_rad = -1.0;  // < 0: Boltzmann initial state (T > 0); else fixed tilt
+  // (M12) switching_probability_llg only: the relax ends early once |m_z| >= settle_mz (0: never).
+  // From |m_z| = 0.9 a return over the barrier needs 0.81 Delta k_B T, so the read is decided.
+  double settle_mz = 0.0;
 };
 
-// Write-error experiment: each trial starts in the P well (see the initial state above), gets
-// `pulse_s` of current_A then `relax_s` at zero current; a bit is switched if m_z < 0 at the
-// end. Returns the fraction switched; *switched_out (if given) receives the count.
+// Write-error experiment (also the reset, by symmetry: with p constant, an AP -> P reset at -I is
+// the mirror image of the P -> AP write at +I, so it fails with 1 - p(I, t_reset)): each trial
+// starts in the P well (see the initial state above), gets `pulse_s` of current_A then `relax_s`
+// at zero current; a bit is switched if m_z < 0 at the end. Returns the fraction switched;
+// *switched_out (if given) receives the count.
 double switching_probability_llg(const LlgParams& p, double current_A, double pulse_s, double relax_s,
                                  int samples, std::uint64_t seed, int* switched_out = nullptr,
                                  const LlgRunOptions& opt = {});

@@ -60,7 +60,7 @@ model.dropout.kind model.dropout.p model.dropout.dropped_value model.layers mode
 mc_samples seed engine name data.id.images data.ood.images data.id.dataset data.ood.dataset
 """.split())
 REPORT_PREFIXES = ("energy.by_component.", "energy.per_inference_by_component.", "hardware.counts.",
-                   "hardware.dropout_p_modules.")
+                   "hardware.dropout_p_modules.", "hardware.dropout_device.")
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 

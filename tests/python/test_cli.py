@@ -105,7 +105,8 @@ def complete(words):
 
 @pytest.mark.skipif(not shutil.which("bash"), reason="bash is not installed")
 def test_bash_completion():
-    assert complete(["bayescim", ""]) == ["run", "validate", "completion", "--help", "--version"]
+    assert complete(["bayescim", ""]) == ["run", "validate", "device", "completion", "--help", "--version"]
+    assert complete(["bayescim", "device", "x.yaml", "--cur"]) == ["--current-uA", "--current-density"]
     assert complete(["bayescim", "va"]) == ["validate"]
     assert complete(["bayescim", "run", "x.yaml", "--li"]) == ["--limit"]
     assert complete(["bayescim", "run", "x.yaml", "--log-level", "d"]) == ["debug"]

@@ -59,6 +59,7 @@ OPTIONAL = {
     "hardware.device.faults.write_error_rate",
     "hardware.architecture.array.wire_ohm_per_cell", "hardware.architecture.array.source_line_ohm_per_cell",
     "hardware.architecture.sense_amp.sense_node_ohm", "hardware.architecture.sense_amp.references",
+    "hardware.device.max_junction_voltage_V",
 }
 INCLUDE_KEYS = set(INCLUDED)
 CHOICES = {"experiment.engine", "hardware.architecture.sense_amp.references", "hardware.architecture.array.cell",

@@ -62,8 +62,8 @@ TEST(Cli, DefaultsAndEqualsSyntax) {
 }
 
 TEST(Cli, UsageErrorsNameTheOptionAndWhatItExpects) {
-  EXPECT_EQ(usage_error({}), "missing command (allowed: run, validate, completion)");
-  EXPECT_EQ(usage_error({"frob"}), "unknown command 'frob' (allowed: run, validate, completion)");
+  EXPECT_EQ(usage_error({}), "missing command (allowed: run, validate, device, completion)");
+  EXPECT_EQ(usage_error({"frob"}), "unknown command 'frob' (allowed: run, validate, device, completion)");
   EXPECT_EQ(usage_error({"run"}), "missing CONFIG.yaml");
   EXPECT_EQ(usage_error({"run", "a", "b"}), "unexpected argument 'b' (one CONFIG.yaml expected)");
   EXPECT_EQ(usage_error({"run", "a", "--set"}), "option --set needs a value");

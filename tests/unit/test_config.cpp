@@ -147,10 +147,17 @@ TEST_F(ConfigTest, ValidConfigLoadsAndConvertsUnits) {
 
   // Dropout device.
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.r_p_ohm, 5000.0);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.delta_300K, 40.0);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.ic0_A, 100e-6);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.tau0_s, 1e-9);
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_current_A, 200e-6);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_current_A, 90e-6);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.reset_pulse_s, 10e-9);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.v_junction_max_V, 1.0);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.supply_V, 1.2);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.latch_energy_J, 2e-15);
+  ASSERT_TRUE(c.dropout_info.llg.has_value());  // the llg section: the run-time model is its table
+  EXPECT_DOUBLE_EQ(c.dropout_info.llg->a_m, 50e-9);
+  EXPECT_DOUBLE_EQ(c.dropout_info.llg->nz, 0.9788);
+  ASSERT_TRUE(c.dropout_unit.mtj.table != nullptr);
+  EXPECT_EQ(c.dropout_unit.mtj.table->samples, 1000);
+  EXPECT_EQ(c.dropout_unit.mtj.table->temperatures_K.size(), 6u);  // 200 to 450 K
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_energy_J, 5e-15);
   EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.sa_latency_s, 0.5e-9);
 
@@ -628,7 +635,8 @@ TEST_F(ConfigTest, UnknownKeyInIncludedDeviceNamesTheDeviceFile) {
   const std::string msg = error_loading(edit(kBase, "  device: @DEVICE@\n", "  device: dev.yaml\n"));
   EXPECT_TRUE(Contains(msg, dev + ":" + std::to_string(line) + ":"));
   EXPECT_TRUE(Contains(msg, "unknown key 'hardware.device.colour'"));
-  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, name, r_p_ohm, read_voltage_V, "
+  EXPECT_TRUE(Contains(msg, "allowed in 'hardware.device': access_transistor_drop_V, access_transistor_ohm, cell_area_F2, faults, "
+                       "max_junction_voltage_V, name, r_p_ohm, read_voltage_V, "
                             "source, thermal, tmr, variation, write_current_uA, write_pulse_ns, write_voltage_V"));
   EXPECT_FALSE(Contains(msg, path_ + ":"));
 }
@@ -719,11 +727,11 @@ TEST_F(ConfigTest, SetOfAnUnknownKeyRejected) {
 
 TEST_F(ConfigTest, SetReachesTheIncludedDeviceTree) {
   CliOverrides cli;
-  cli.sets = {"hardware.device.tmr=2.5", "hardware.dropout_device.delta_300K=60"};
+  cli.sets = {"hardware.device.tmr=2.5", "hardware.dropout_device.relax_ns=20"};
   const ExperimentConfig c = load_experiment(experiment(kBase), cli);
   EXPECT_DOUBLE_EQ(c.device.cell.tmr, 2.5);
   EXPECT_DOUBLE_EQ(c.device.cell.r_p_ohm, 3000.0);  // the rest of the file is kept
-  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.delta_300K, 60.0);
+  EXPECT_DOUBLE_EQ(c.dropout_unit.mtj.relax_s, 20e-9);
   EXPECT_DOUBLE_EQ(c.resolved["hardware"]["device"]["tmr"].get<double>(), 2.5);
 
   cli.sets = {"hardware.device.tmr=500"};

@@ -120,8 +120,9 @@ void check_hand_energy(bool dropout) {
   if (dropout) {
     StochasticMtjParams m;  // the defaults used by AcceleratorConfig
     want_t += 2 * 14.5e-9;
-    // p = 1 drives the reset current as the write; both bits are 1, each read and reset through R_AP.
-    const double one = 200e-6 * 200e-6 * 5000 * 1e-9 + 0.01 / 11000 * 1e-9 + 200e-6 * 200e-6 * 11000 * 2e-9 + 5e-15;
+    // p = 1 drives the reset current as the write; both bits are 1, each read through R_AP. From
+    // the 1.2 V supply (eq. S4'): write 200 uA x 1 ns plus its driver's 1/8, reset 200 uA x 2 ns.
+    const double one = 1.2 * 200e-6 * 1e-9 * 1.125 + 0.01 / 11000 * 1e-9 + 1.2 * 200e-6 * 2e-9 + 5e-15;
     e_rng = 2 * one;
     EXPECT_NEAR(bit_energy(m, m.reset_current_A, true).total(), one, 1e-24);
   }

@@ -105,19 +105,21 @@ TEST(StochasticMtj, SwitchingProbabilityClosedForm) {
 }
 
 TEST(StochasticMtj, EnergyAndLatencyPerBitByHand) {
-  StochasticMtjParams p;  // R_P 5k, TMR 1.2 (R_AP 11k), reset 200 uA x 2 ns, read 0.1 V x 1 ns, SA 5 fJ
+  StochasticMtjParams p;  // R_P 5k, TMR 1.2 (R_AP 11k), reset 200 uA x 2 ns, read 0.1 V x 1 ns, SA 5 fJ,
+                          // supply 1.2 V, driver bias 1/8 of the write current, no latch energy
   const double drive = 96.25e-6;
-  // Drawing a 1: write 96.25u^2*5k*1n = 4.6320e-14; read 0.1^2/11k*1n = 9.0909e-16;
-  // reset from AP 200u^2*11k*2n = 8.8e-13; SA 5e-15.
+  // From the supplies (eq. S4'): write 1.2*96.25u*1n = 1.155e-13, its driver 1/8 of that;
+  // reset 1.2*200u*2n = 4.8e-13 whatever the bit; read 0.1^2/11k*1n = 9.0909e-16 for a 1; SA 5e-15.
   BitPhaseEnergy e = bit_energy(p, drive, true);
-  EXPECT_NEAR(e.write_J, 4.63203125e-14, 1e-25);
+  EXPECT_NEAR(e.write_J, 1.155e-13, 1e-25);
+  EXPECT_NEAR(e.driver_J, 1.155e-13 / 8, 1e-25);
   EXPECT_NEAR(e.read_J, 9.0909090909e-16, 1e-25);
-  EXPECT_NEAR(e.reset_J, 8.8e-13, 1e-25);
-  EXPECT_NEAR(e.total(), 4.63203125e-14 + 9.0909090909e-16 + 8.8e-13 + 5e-15, 1e-24);
-  // Drawing a 0: the read and the reset see R_P = 5k: 2e-15 and 4e-13.
+  EXPECT_NEAR(e.reset_J, 4.8e-13, 1e-25);
+  EXPECT_NEAR(e.total(), 1.155e-13 * 1.125 + 9.0909090909e-16 + 4.8e-13 + 5e-15, 1e-24);
+  // Drawing a 0: the read sees R_P = 5k: 2e-15; the reset's supply energy is the same.
   e = bit_energy(p, drive, false);
   EXPECT_NEAR(e.read_J, 2e-15, 1e-25);
-  EXPECT_NEAR(e.reset_J, 4e-13, 1e-25);
+  EXPECT_NEAR(e.reset_J, 4.8e-13, 1e-25);
   // 2 ns reset + 1 ns write + 10 ns relax + 1 ns read + 0.5 ns SA.
   EXPECT_NEAR(bit_latency(p), 14.5e-9, 1e-20);
 }
