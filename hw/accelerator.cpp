@@ -27,7 +27,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   cc.mapping = &mapping_;
   cc.arch = cfg.arch;
   // Deterministic layers only: every tile on its integer path, no per-decision noise.
-  cc.accelerate = !cfg.device.variation.any() && cfg.device.variation.write_error_rate == 0 &&
+  cc.accelerate = !cfg.device.variation.any() && !cfg.device.variation.write_errors() &&
                   cfg.arch.sa_offset_sigma_A == 0 && cfg.accelerate;
   controller_ = std::make_unique<Controller>("controller", cc);
 

@@ -82,4 +82,10 @@ OperatingCheck check_operating_point(const DeviceParams& d, const ArchParams& a)
   return c;
 }
 
+CrossbarRates crossbar_mtj_rates(const DeviceParams& d, const ArchParams& a) {
+  const OperatingPoint op = operating_point(d, a);
+  return crossbar_rates(d.thermal.value(), op.cell_read_current_p_A, op.cell_read_current_ap_A, a.read_pulse_s,
+                        d.write_current_A, d.write_pulse_s);
+}
+
 }  // namespace bayescim::hw

@@ -33,4 +33,9 @@ struct OperatingCheck {
 };
 OperatingCheck check_operating_point(const DeviceParams& d, const ArchParams& a);
 
+// The crossbar MTJ's read-disturb and write-error probabilities from its free layer (d.thermal
+// must be set; eq. C6, C7): the read at the operating point's cell currents (V_cell / (R + R_T),
+// eq. X0) for the read pulse, the write at write_current_A for write_pulse_s.
+CrossbarRates crossbar_mtj_rates(const DeviceParams& d, const ArchParams& a);
+
 }  // namespace bayescim::hw

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "hw/physics/crossbar_mtj.h"
 #include "hw/physics/crossbar_physics.h"
 #include "hw/physics/stochastic_mtj.h"
 
@@ -21,9 +22,9 @@ struct DeviceParams {
   // V_w I_w t_w whatever the MTJ's state (eq. W1). 0.8 V: the nominal 22 nm supply (assumption).
   double write_voltage_V = 0.8;
   double cell_area_F2 = 54;
-  // Free-layer thermal stability of the crossbar MTJs (only Delta, T, I_c0 and tau_0 are used):
-  // when set, the read-disturb rate is derived from it (read_disturb_from_thermal).
-  std::optional<StochasticMtjParams> thermal;
+  // The crossbar MTJs' free layer: when set, the read-disturb and write-error rates are derived
+  // from it at the operating point (eq. C1-C7, crossbar_mtj_rates in hw/operating_point.h).
+  std::optional<CrossbarFreeLayer> thermal;
 };
 
 // How a binary weight is stored and an XNOR is read (hw/physics/crossbar_physics.h, docs/hardware.md).
@@ -90,11 +91,6 @@ struct DropoutUnitParams {
   MtjVariation variation;
   bool pipelined = false;  // modules draw the next position's bits while the arrays read
 };
-
-// Read disturb from the thermal model (eq. X3 with S1, S2): an AP MTJ conducting the read current
-// I = V_read / (R_AP + R_T) for one read pulse switches to P with
-//   q = 1 - exp(-t_read / tau),  tau = tau_0 exp(Delta(T) (1 - I / I_c0)),  Delta(T) = Delta_300K 300 K / T.
-double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a);
 
 // MTJs per logical cell of a scheme.
 inline int mtjs_per_cell(CellScheme s) { return s == CellScheme::Complementary ? 2 : 1; }

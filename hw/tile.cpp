@@ -140,6 +140,10 @@ void Tile::report_stats(StatsSink& sink) const {
   sink.count(m, "programming.mtj_writes", static_cast<double>(w.p_writes + w.ap_writes));
   sink.count(m, "programming.verify_reads", static_cast<double>(w.verify_p + w.verify_ap));
   sink.count(m, "programming.write_errors", static_cast<double>(w.write_errors));
+  sink.count(m, "programming.pulses_to_p", static_cast<double>(w.p_writes));
+  sink.count(m, "programming.pulses_to_ap", static_cast<double>(w.ap_writes));
+  sink.count(m, "programming.failed_pulses_to_p", static_cast<double>(w.failed_to_p));
+  sink.count(m, "programming.failed_pulses_to_ap", static_cast<double>(w.failed_to_ap));
   sink.time_ps(m, "programming.time", program_ps_);
 }
 

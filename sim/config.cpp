@@ -85,16 +85,21 @@ hw::DeviceParams read_device(Section s) {
     s.fail("access_transistor_drop_V", "less than read_voltage_V (" + std::to_string(d.cell.v_read_V) +
                                            " V), so that a voltage is left across the MTJ");
   {
-    // Optional: the free layer's thermal stability, from which the read-disturb rate follows
-    // (eq. X3 with eq. S1, S2 at the read current and pulse; see read_disturb_from_thermal).
+    // Optional: the free layer, from which the read-disturb and write-error rates follow at the
+    // operating point (eq. C1-C7, hw/physics/crossbar_mtj.h; derived in load_config).
     Section t = s.child("thermal", false);
     if (t.present()) {
-      hw::StochasticMtjParams m;
+      hw::CrossbarFreeLayer m;
       m.delta_300K = t.number("delta_300K", std::nullopt, 1.0, 200.0);
       m.temperature_K = t.number("temperature_K", std::nullopt, 1.0, 1000.0, "K");
-      m.ic0_A = t.number("ic0_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
-      m.tau0_s = t.number("tau0_ns", std::nullopt, 1e-6, 1e6, "ns") * kNs;
+      m.ic0_ap_to_p_A = t.number("ic0_ap_to_p_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+      m.ic0_p_to_ap_A = t.number("ic0_p_to_ap_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
+      m.precession_time_s = t.number("precession_time_ns", std::nullopt, 1e-3, 1e3, "ns") * kNs;
+      m.read_polarity = t.choice("read_polarity", std::string("ap_to_p"), {"ap_to_p", "p_to_ap"}) == "ap_to_p"
+                            ? hw::ReadPolarity::ApToP
+                            : hw::ReadPolarity::PToAp;
       d.thermal = m;
+      d.variation.read_disturbs_p = m.read_polarity == hw::ReadPolarity::PToAp;
     }
     t.finish();
   }
@@ -110,10 +115,9 @@ hw::DeviceParams read_device(Section s) {
     d.variation.stuck_ap_rate = f.number("stuck_at_ap_rate", 0.0, 0.0, 1.0);
     if (d.variation.stuck_p_rate + d.variation.stuck_ap_rate > 1.0)
       f.fail("stuck_at_ap_rate", "stuck_at_p_rate + stuck_at_ap_rate <= 1");
+    // With a `thermal` section a rate above 0 here overrides the derived one (load_config).
     d.variation.read_disturb_rate = f.number("read_disturb_rate", 0.0, 0.0, 1.0);
-    if (d.variation.read_disturb_rate > 0 && s.has("thermal"))
-      f.fail("read_disturb_rate", "0 when the device has a thermal section (which derives the rate)");
-    d.variation.write_error_rate = f.number("write_error_rate", 0.0, 0.0, 1.0);
+    d.variation.write_error_to_p = d.variation.write_error_to_ap = f.number("write_error_rate", 0.0, 0.0, 1.0);
     f.finish();
   }
   s.finish();
@@ -502,11 +506,25 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
       c.warnings = op.warnings;
       c.warnings.insert(c.warnings.end(), c.dropout_info.warnings.begin(), c.dropout_info.warnings.end());
     }
-    if (c.device.thermal) {
-      c.device.variation.read_disturb_rate = hw::read_disturb_from_thermal(c.device, c.arch);
-      if (c.device.variation.read_disturb_rate >= 1.0)
-        throw InputError(tree.where("hardware.device.thermal") + ": the read current switches the MTJ at every read " +
-                         "(read disturb probability 1); raise ic0_uA or delta_300K, or lower read_voltage_V");
+    if (c.device.thermal) {  // eq. C6, C7 at the operating point; a hand rate > 0 overrides its effect
+      const hw::CrossbarRates r = hw::crossbar_mtj_rates(c.device, c.arch);
+      auto& v = c.device.variation;
+      CrossbarMtjInfo& info = c.crossbar_mtj.emplace();
+      info.rates = r;
+      info.read_disturb_override = v.read_disturb_rate > 0;
+      info.write_error_override = v.write_errors();
+      const auto used = [](double q) { return q < CrossbarMtjInfo::kNegligible ? 0.0 : q; };
+      if (!info.read_disturb_override)
+        v.read_disturb_rate = used(v.read_disturbs_p ? r.read_disturb_p : r.read_disturb_ap);
+      if (!info.write_error_override) {
+        v.write_error_to_p = used(r.write_error_to_p);
+        v.write_error_to_ap = used(r.write_error_to_ap);
+      }
+      if (v.read_disturb_rate > 0.5)
+        throw InputError(tree.where("hardware.device.thermal") + ": a read switches the MTJs it destabilises with " +
+                         "probability " + std::to_string(v.read_disturb_rate) + " (eq. C6): the read current is " +
+                         "too close to the critical current; raise the ic0_*_uA or delta_300K, or lower " +
+                         "read_voltage_V or the read pulse");
     }
     // With device variation the read energy comes from each MTJ's own conductance, so an override
     // of the nominal cell-read or reference energies would silently not apply: refuse it.

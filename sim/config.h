@@ -65,6 +65,16 @@ struct TraceConfig {
   bool controller = true, tiles = true, dropout = true;  // modules that register their signals
 };
 
+// The crossbar MTJ's rates derived from its free layer (hardware.device.thermal, eq. C6, C7), and
+// which of them a hand rate (faults.read_disturb_rate, faults.write_error_rate > 0) overrides.
+struct CrossbarMtjInfo {
+  // A derived probability below this is used as 0 (it keeps the ideal path when nothing can
+  // happen): about 1e-4 expected events in a run of 1e11 reads (the shipped MLP on all test images).
+  static constexpr double kNegligible = 1e-15;
+  hw::CrossbarRates rates;  // as derived, before the negligible ones are zeroed
+  bool read_disturb_override = false, write_error_override = false;
+};
+
 struct ExperimentConfig {
   std::string config_path;
   std::string name;
@@ -91,6 +101,7 @@ struct ExperimentConfig {
   std::vector<std::pair<std::string, std::string>> log_modules;  // module name below the accelerator, level
   nlohmann::json resolved;  // the resolved tree, for the report
   std::vector<std::string> warnings;  // possible but doubtful settings (the operating point), logged
+  std::optional<CrossbarMtjInfo> crossbar_mtj;  // set with hardware.device.thermal
 };
 
 struct CliOverrides {

@@ -224,7 +224,32 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     j["hardware"]["array_cols"] = cfg.arch.cols;
     j["hardware"]["cell"] = cfg.arch.cell == hw::CellScheme::Complementary ? "complementary_2t2mtj" : "two_phase_1t1mtj";
     j["hardware"]["rows_per_read"] = hw::rows_per_read(cfg.arch);
-    j["hardware"]["read_disturb_rate"] = cfg.device.variation.read_disturb_rate;  // configured or from `thermal`
+    const auto& var = cfg.device.variation;
+    j["hardware"]["read_disturb_rate"] = var.read_disturb_rate;  // configured or from `thermal` (eq. C6)
+    j["hardware"]["read_disturb_state"] = var.read_disturbs_p ? "p" : "ap";
+    j["hardware"]["write_error_rate"] = {{"to_p", var.write_error_to_p}, {"to_ap", var.write_error_to_ap}};
+    j["hardware"]["crossbar_mtj"] = nullptr;
+    if (cfg.crossbar_mtj) {  // the free layer's derived rates (eq. C1-C7)
+      const hw::CrossbarFreeLayer& f = *cfg.device.thermal;
+      const CrossbarMtjInfo& info = *cfg.crossbar_mtj;
+      const hw::OperatingPoint op = hw::operating_point(cfg.device, cfg.arch);
+      j["hardware"]["crossbar_mtj"] = {
+          {"model", "Brown's Fokker-Planck equation with spin-transfer torque (eq. C1-C7)"},
+          {"delta", hw::crossbar_delta(f)},
+          {"temperature_K", f.temperature_K},
+          {"ic0_A", {{"ap_to_p", f.ic0_ap_to_p_A}, {"p_to_ap", f.ic0_p_to_ap_A}}},
+          {"precession_time_s", f.precession_time_s},
+          {"read_polarity", f.read_polarity == hw::ReadPolarity::ApToP ? "ap_to_p" : "p_to_ap"},
+          {"read_current_A", {{"p", op.cell_read_current_p_A}, {"ap", op.cell_read_current_ap_A}}},
+          {"read_pulse_s", cfg.arch.read_pulse_s},
+          {"write_current_A", cfg.device.write_current_A},
+          {"write_pulse_s", cfg.device.write_pulse_s},
+          {"read_disturb_probability", {{"p", info.rates.read_disturb_p}, {"ap", info.rates.read_disturb_ap}}},
+          {"write_error_rate", {{"to_p", info.rates.write_error_to_p}, {"to_ap", info.rates.write_error_to_ap}}},
+          {"negligible_below", CrossbarMtjInfo::kNegligible},
+          {"read_disturb_source", info.read_disturb_override ? "faults.read_disturb_rate (override)" : "derived"},
+          {"write_error_source", info.write_error_override ? "faults.write_error_rate (override)" : "derived"}};
+    }
     {  // the read operating point (hw/operating_point.h; eq. X0, OP1-OP4)
       const hw::CrossbarPhysics ph(cfg.device.cell);
       const hw::OperatingPoint op = hw::operating_point(cfg.device, cfg.arch);
@@ -289,6 +314,10 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
       auto& m = j["hardware"]["measured_rates"];
       m["write_error_per_pulse"] = measured_probability(pulses + residual - mtjs, pulses);  // failed pulses
       m["write_error_residual_per_mtj"] = measured_probability(residual, mtjs);
+      m["write_error_per_pulse_to_p"] = measured_probability(count_of(st, "programming.failed_pulses_to_p"),
+                                                             count_of(st, "programming.pulses_to_p"));
+      m["write_error_per_pulse_to_ap"] = measured_probability(count_of(st, "programming.failed_pulses_to_ap"),
+                                                              count_of(st, "programming.pulses_to_ap"));
       m["read_disturb_per_exposure"] =
           measured_probability(count_of(st, "read_disturbs"), count_of(st, "read_disturb_exposures"));
     }

@@ -83,7 +83,7 @@ MemoryEstimate estimate_memory(const ExperimentConfig& cfg, const models::Networ
     // Every worker elaborates the whole accelerator: one tile per array, each with its packed
     // cells and, with device variation or faults, two conductances (doubles) per cell.
     const double rows = cfg.arch.rows, cols = cfg.arch.cols;
-    const bool analog_on = cfg.device.variation.any() || cfg.device.variation.write_error_rate > 0;
+    const bool analog_on = cfg.device.variation.any() || cfg.device.variation.write_errors();
     const double mtjs = cfg.arch.cell == hw::CellScheme::Complementary ? 2.0 : 1.0;
     const double groups = ceil_div(rows, hw::rows_per_read(cfg.arch));
     double arrays = 0, cache = 0;

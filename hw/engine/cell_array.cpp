@@ -15,7 +15,8 @@ CellArray::CellArray(const DeviceParams& device, const ArchParams& arch, const A
       index_(index),
       seed_(seed),
       two_phase_(arch.cell == CellScheme::TwoPhase),
-      analog_(device.variation.any()) {}
+      analog_(device.variation.any()),
+      weak_p_(device.variation.read_disturbs_p) {}
 
 std::uint64_t CellArray::program(const models::CompiledLayer& layer) {
   const auto& s = slice_;
@@ -43,8 +44,9 @@ std::uint64_t CellArray::program(const models::CompiledLayer& layer) {
       for (int m = 0; m < mtjs; ++m) {
         const bool to_p = m == 0 ? plus : !plus;  // A stores w (P = +1), B stores not w
         bool ok = true;
-        const int k = write_attempts(seed_, mtj_id(index_, c, r, m == 1), var.write_error_rate, verify,
+        const int k = write_attempts(seed_, mtj_id(index_, c, r, m == 1), var.write_error(to_p), verify,
                                      arch_.write_max_attempts, &ok);
+        (to_p ? writes_.failed_to_p : writes_.failed_to_ap) += static_cast<std::uint64_t>(ok ? k - 1 : k);
         (to_p ? writes_.p_writes : writes_.ap_writes) += static_cast<std::uint64_t>(k);
         if (verify) (to_p ? writes_.verify_p : writes_.verify_ap) += static_cast<std::uint64_t>(k);
         worst[to_p ? 0 : 1] = std::max(worst[to_p ? 0 : 1], k);
@@ -83,7 +85,7 @@ void CellArray::make_analog() {
         if ((m == 0 ? wrong_a_ : wrong_b_)[k]) want_p = !want_p;
         const bool state = d.state_after_write(want_p);
         set_g(k, m == 1, d.conductance(state, r_t));
-        if (!state && d.stuck == MtjDevice::Stuck::None)
+        if (state == weak_p_ && d.stuck == MtjDevice::Stuck::None)
           models::set_bit((m == 0 ? ap_a_ : ap_b_).data() + c * words_, r, true);
       }
     }
@@ -99,7 +101,8 @@ void CellArray::set_g(std::size_t k, bool b, double g) {
 }
 
 void CellArray::disturb(int col, const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, std::uint64_t key) {
-  // Eligible: conducting and in AP. With the complementary cell the conducting MTJ is A for
+  // Eligible: conducting and in the state the read destabilises (ap_*: AP, or P with
+  // read_disturbs_p). With the complementary cell the conducting MTJ is A for
   // x = +1 and B for x = -1; with 1T-1MTJ cells it is A in both phases.
   elig_.assign(words_, 0);
   const std::uint64_t* apa = ap_a_.data() + col * words_;
@@ -126,7 +129,7 @@ void CellArray::disturb(int col, const std::uint64_t* x, const std::uint64_t* a,
     auto& ap = through_b ? ap_b_ : ap_a_;
     const std::size_t k = static_cast<std::size_t>(col) * slice_.rows + row;
     const MtjDevice d = mtj_device(device_.cell, device_.variation, seed_, mtj_id(index_, col, row, through_b));
-    set_g(k, through_b, d.conductance(true, device_.cell.r_access_ohm));
+    set_g(k, through_b, d.conductance(!weak_p_, device_.cell.r_access_ohm));
     models::set_bit(ap.data() + col * words_, row, false);
     flipped_.push_back({k, through_b});
     ++disturbs_;
@@ -141,7 +144,7 @@ void CellArray::start_image(std::uint64_t image_key) {
   for (const Flip& f : flipped_) {
     const int c = static_cast<int>(f.k / rows), r = static_cast<int>(f.k % rows);
     const MtjDevice d = mtj_device(device_.cell, device_.variation, seed_, mtj_id(index_, c, r, f.b));
-    set_g(f.k, f.b, d.conductance(false, device_.cell.r_access_ohm));
+    set_g(f.k, f.b, d.conductance(weak_p_, device_.cell.r_access_ohm));
     models::set_bit((f.b ? ap_b_ : ap_a_).data() + c * words_, r, true);
   }
   flipped_.clear();

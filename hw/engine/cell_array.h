@@ -16,6 +16,7 @@ class CellArray {
   // Programming statistics: write pulses and verify reads per target state, residual errors.
   struct Writes {
     std::uint64_t p_writes = 0, ap_writes = 0, verify_p = 0, verify_ap = 0, write_errors = 0;
+    std::uint64_t failed_to_p = 0, failed_to_ap = 0;  // pulses that left the MTJ unswitched, per direction
   };
 
   CellArray(const DeviceParams& device, const ArchParams& arch, const ArrayAssignment& slice, int index,
@@ -43,10 +44,10 @@ class CellArray {
   const double* g_b_rows() const { return g_b_r_.empty() ? nullptr : g_b_r_.data(); }
 
   // Read disturb (eq. X3) of one column's read of rows [lo, hi) driven by x with enables a: walks
-  // the eligible MTJs (conducting, in AP, not stuck) in row order with geometric skips and
-  // switches each one hit to P. `key` identifies the read.
+  // the eligible MTJs (conducting, in the state the read destabilises, not stuck) in row order
+  // with geometric skips and switches each one hit. `key` identifies the read.
   void disturb(int col, const std::uint64_t* x, const std::uint64_t* a, int lo, int hi, std::uint64_t key);
-  // Called before every operation: disturbed MTJs are rewritten to AP before the next image (the
+  // Called before every operation: disturbed MTJs are rewritten before the next image (the
   // write is counted when the disturb happens, so the energy does not depend on where a worker's
   // share of the images ends).
   void start_image(std::uint64_t image_key);
@@ -67,13 +68,14 @@ class CellArray {
   int index_;
   std::uint64_t seed_;
   bool two_phase_, analog_;
+  bool weak_p_;  // the read destabilises P (else AP): the state ap_a_, ap_b_ track
   std::size_t words_ = 0;
   bool aligned_ = false;
   std::vector<std::uint64_t> cells_;    // [cols][words] packed weights as stored in the array
   std::vector<std::uint64_t> cells_t_;  // the same, [words][cols] (columns in SIMD lanes)
   std::vector<double> g_a_, g_b_;
   std::vector<double> g_a_r_, g_b_r_;  // [row][col] copies (IR drop on)
-  std::vector<std::uint64_t> ap_a_, ap_b_;       // [col][words] switchable MTJs now in AP
+  std::vector<std::uint64_t> ap_a_, ap_b_;       // [col][words] switchable MTJs now in the destabilised state (AP by default)
   std::vector<std::uint8_t> wrong_a_, wrong_b_;  // [col][row] MTJ left in the wrong state by a write error
   std::vector<std::uint64_t> elig_;              // disturb: eligible rows of one column
   struct Flip {

@@ -92,8 +92,12 @@ struct CellVariation {
   double tmr_sigma_rel = 0;   // relative Gaussian sigma of TMR
   double stuck_p_rate = 0;    // probability that an MTJ is stuck in P
   double stuck_ap_rate = 0;   // probability that an MTJ is stuck in AP
-  double read_disturb_rate = 0;  // probability that one read switches a conducting AP MTJ to P (eq. X3)
-  double write_error_rate = 0;   // probability that one write pulse leaves an MTJ in the wrong state
+  double read_disturb_rate = 0;  // probability that one read switches a conducting MTJ in the destabilised state (eq. X3)
+  bool read_disturbs_p = false;  // the state a read destabilises: AP (false, the read current flows AP -> P) or P
+  // Probability that one write pulse towards P (AP -> P) / towards AP (P -> AP) leaves the MTJ unswitched.
+  double write_error_to_p = 0, write_error_to_ap = 0;
+  double write_error(bool to_p) const { return to_p ? write_error_to_p : write_error_to_ap; }
+  bool write_errors() const { return write_error_to_p > 0 || write_error_to_ap > 0; }
   // True when reads need per-MTJ conductances (write errors are handled at programming time).
   bool any() const {
     return r_p_sigma_log > 0 || tmr_sigma_rel > 0 || stuck_p_rate > 0 || stuck_ap_rate > 0 || read_disturb_rate > 0;
@@ -127,9 +131,9 @@ MeanConductances mean_conductances(const CellParams& c, const CellVariation& v);
 double mtj_conductance(const CellParams& c, const CellVariation& v, std::uint64_t seed, std::uint64_t id,
                        bool programmed_p);
 
-// Read disturb (eq. X3). The read current flows in the AP -> P direction (the easier one, so this
-// is the worst case): each read of a conducting AP MTJ switches it to P with probability q,
-// independently. Among k eligible MTJs read in order, the number passed before the next switch is
+// Read disturb (eq. X3). The read current flows in one write direction (CellVariation::
+// read_disturbs_p; default AP -> P): each read of a conducting MTJ in the state it destabilises
+// switches it with probability q, independently. Among k eligible MTJs read in order, the number passed before the next switch is
 // geometric: skip = floor(ln(1 - u) / ln(1 - q)) for a uniform u (inverse CDF).
 inline long disturb_skip(double u, double q) {
   if (q >= 1.0) return 0;

@@ -37,14 +37,6 @@ double mtj_write_energy(const DeviceParams& d, bool /*antiparallel*/) {
   return d.write_voltage_V * d.write_current_A * d.write_pulse_s;
 }
 
-double read_disturb_from_thermal(const DeviceParams& d, const ArchParams& a) {
-  if (!d.thermal) return d.variation.read_disturb_rate;
-  const double r_ap = d.cell.r_p_ohm * (1.0 + d.cell.tmr) + d.cell.r_access_ohm;
-  const double i = d.cell.v_cell() / r_ap;
-  const double tau = d.thermal->tau0_s * std::exp(thermal_stability(*d.thermal) * (1.0 - i / d.thermal->ic0_A));
-  return -std::expm1(-a.read_pulse_s / tau);  // eq. S1 without cancellation for tiny rates
-}
-
 double bitline_energy(const ArchParams& a, const DeviceParams& d) {
   return a.bitline_cap_F_per_cell * a.rows * d.cell.v_read_V * d.cell.v_read_V;
 }

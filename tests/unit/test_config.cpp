@@ -971,7 +971,8 @@ TEST_F(ConfigTest, ArchitectureOptionsReachTheParameters) {
   EXPECT_DOUBLE_EQ(c.arch.energy_overrides_J.at("sense_amp.latch"), 2.5e-15);
   EXPECT_DOUBLE_EQ(c.device.cell.r_access_ohm, 1500.0);
   EXPECT_DOUBLE_EQ(c.device.variation.read_disturb_rate, 1e-6);
-  EXPECT_DOUBLE_EQ(c.device.variation.write_error_rate, 1e-4);
+  EXPECT_DOUBLE_EQ(c.device.variation.write_error_to_p, 1e-4);
+  EXPECT_DOUBLE_EQ(c.device.variation.write_error_to_ap, 1e-4);
   // The shipped architecture: drivers from the file, the options at their documented defaults.
   const ExperimentConfig d = load_experiment(experiment(kBase));
   EXPECT_EQ(d.arch.cell, hw::CellScheme::Complementary);

@@ -286,7 +286,7 @@ TEST(WriteErrors, ResidualErrorsAndPulsesWithWriteVerify) {
   cfg.arch.cols = 16;
   cfg.arch.write_verify = true;
   cfg.arch.write_max_attempts = 4;
-  cfg.device.variation.write_error_rate = 0.5;
+  cfg.device.variation.write_error_to_p = cfg.device.variation.write_error_to_ap = 0.5;
   Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
   sc_core::sc_start();
   const auto st = collect_stats();
@@ -328,7 +328,7 @@ TEST(WriteErrors, EveryWriteFailingInvertsTheWeights) {
   AcceleratorConfig cfg;
   cfg.arch.rows = 64;
   cfg.arch.cols = 16;
-  cfg.device.variation.write_error_rate = 1.0;
+  cfg.device.variation.write_error_to_p = cfg.device.variation.write_error_to_ap = 1.0;
   std::vector<float> logits;
   Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
     logits.assign(l, l + 16);

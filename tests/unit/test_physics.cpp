@@ -423,36 +423,3 @@ TEST(EnergyTable, DriverEnergiesByHand) {
 
 }  // namespace
 }  // namespace bayescim::hw
-
-namespace bayescim::hw {
-namespace {
-
-// Read disturb from the thermal model (eq. X3): an AP MTJ (6 kOhm) read at 0.25 V carries
-// 41.67 uA = 0.41667 I_c0; with Delta 40 at 300 K, tau = 1 ns exp(40 x 0.58333) and
-// q = 1 - exp(-1.66 ns / tau) = 1.2206e-10 (x - x^2/2 for x = t / tau this small). At 400 K,
-// Delta = 30 and q = 4.169e-8.
-TEST(ReadDisturb, ThermalRateByHandAndRisingWithTemperature) {
-  DeviceParams d;  // R_P 3k, TMR 1, 0.25 V
-  ArchParams a;    // read pulse 1.66 ns
-  StochasticMtjParams t;
-  t.delta_300K = 40;
-  t.temperature_K = 300;
-  t.ic0_A = 100e-6;
-  t.tau0_s = 1e-9;
-  d.thermal = t;
-  const double i = 0.25 / 6000;
-  const double x = 1.66 / std::exp(40 * (1 - i / 100e-6));
-  const double q300 = x - x * x / 2;
-  EXPECT_NEAR(read_disturb_from_thermal(d, a) / q300, 1.0, 1e-9);
-  EXPECT_NEAR(q300, 1.2206e-10, 0.0001e-10);
-  d.thermal->temperature_K = 400;
-  const double q400 = read_disturb_from_thermal(d, a);
-  EXPECT_NEAR(q400 / (1.66 * std::exp(-30 * (1 - i / 100e-6))), 1.0, 1e-6);
-  EXPECT_GT(q400, 100 * q300);
-  // An access transistor lowers the read current and so the disturb rate.
-  d.cell.r_access_ohm = 2000;
-  EXPECT_LT(read_disturb_from_thermal(d, a), q400);
-}
-
-}  // namespace
-}  // namespace bayescim::hw
