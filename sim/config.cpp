@@ -521,7 +521,7 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
         v.write_error_to_ap = used(r.write_error_to_ap);
       }
       if (v.read_disturb_rate > 0.5)
-        throw InputError(tree.where("hardware.device.thermal") + ": a read switches the MTJs it destabilises with " +
+        throw InputError(tree.where("hardware.device.thermal") + ": hardware.device.thermal: a read switches the MTJs it destabilises with " +
                          "probability " + std::to_string(v.read_disturb_rate) + " (eq. C6): the read current is " +
                          "too close to the critical current; raise the ic0_*_uA or delta_300K, or lower " +
                          "read_voltage_V or the read pulse");

@@ -1021,3 +1021,91 @@ TEST_F(ConfigTest, BadHardwareOptionsNameTheKeyAndWhatIsExpected) {
 
 }  // namespace
 }  // namespace bayescim::sim
+
+namespace bayescim::sim {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The crossbar MTJ's free layer (hardware.device.thermal, eq. C1-C7): the keys reach the
+// parameters, the rates are derived at the operating point, a hand rate > 0 overrides its effect,
+// derived rates below CrossbarMtjInfo::kNegligible are used as 0, bad values are refused by name.
+
+const std::string kThermalDevice = "configs/devices/nvsim_sttram_thermal.yaml";
+
+TEST_F(ConfigTest, ThermalSectionDerivesBothRatesAtTheOperatingPoint) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device=" + repo_file(kThermalDevice)};
+  const ExperimentConfig c = load_experiment(experiment(kBase), cli);
+  ASSERT_TRUE(c.device.thermal.has_value());
+  ASSERT_TRUE(c.crossbar_mtj.has_value());
+  const hw::CrossbarFreeLayer& f = *c.device.thermal;
+  EXPECT_DOUBLE_EQ(f.delta_300K, 60);
+  EXPECT_NEAR(f.ic0_ap_to_p_A, 20e-6, 1e-15);
+  EXPECT_NEAR(f.ic0_p_to_ap_A, 40e-6, 1e-15);
+  EXPECT_NEAR(f.precession_time_s, 1.65e-9, 1e-20);
+  EXPECT_EQ(f.read_polarity, hw::ReadPolarity::ApToP);
+  // The read of an AP MTJ at 0.1 V / 6 kOhm for the architecture's 1.66 ns read pulse.
+  const double q = hw::fokker_planck_switching(60, (0.1 / 6000) / 20e-6, 1.66 / 1.65).switched;
+  EXPECT_NEAR(c.crossbar_mtj->rates.read_disturb_ap / q, 1.0, 1e-6);
+  EXPECT_NEAR(c.device.variation.read_disturb_rate / q, 1.0, 1e-6);
+  EXPECT_FALSE(c.device.variation.read_disturbs_p);
+  const double wer_ap = hw::fokker_planck_switching(60, 80.0 / 40.0, 10 / 1.65).stayed;
+  EXPECT_NEAR(c.device.variation.write_error_to_ap / wer_ap, 1.0, 1e-6);
+  EXPECT_FALSE(c.crossbar_mtj->read_disturb_override);
+  EXPECT_FALSE(c.crossbar_mtj->write_error_override);
+}
+
+TEST_F(ConfigTest, HandRatesOverrideTheDerivedOnesAndNegligibleRatesAreZero) {
+  CliOverrides cli;
+  cli.sets = {"hardware.device=" + repo_file(kThermalDevice), "hardware.device.faults.read_disturb_rate=1e-3"};
+  ExperimentConfig c = load_experiment(experiment(kBase), cli);
+  EXPECT_DOUBLE_EQ(c.device.variation.read_disturb_rate, 1e-3);
+  EXPECT_TRUE(c.crossbar_mtj->read_disturb_override);
+  EXPECT_FALSE(c.crossbar_mtj->write_error_override);
+  EXPECT_GT(c.device.variation.write_error_to_ap, 1e-5);  // still derived
+  cli.sets = {"hardware.device=" + repo_file(kThermalDevice), "hardware.device.faults.write_error_rate=0.01"};
+  c = load_experiment(experiment(kBase), cli);
+  EXPECT_TRUE(c.crossbar_mtj->write_error_override);
+  EXPECT_DOUBLE_EQ(c.device.variation.write_error_to_p, 0.01);
+  EXPECT_DOUBLE_EQ(c.device.variation.write_error_to_ap, 0.01);
+  // A cold layer: the read disturb (about 1e-17 at 200 K) is below 1e-15 and used as 0, the
+  // derived value still reported.
+  cli.sets = {"hardware.device=" + repo_file(kThermalDevice), "hardware.device.thermal.temperature_K=200"};
+  c = load_experiment(experiment(kBase), cli);
+  EXPECT_GT(c.crossbar_mtj->rates.read_disturb_ap, 0.0);
+  EXPECT_LT(c.crossbar_mtj->rates.read_disturb_ap, CrossbarMtjInfo::kNegligible);
+  EXPECT_EQ(c.device.variation.read_disturb_rate, 0.0);
+  EXPECT_FALSE(c.device.variation.any());
+  // The other polarity disturbs P MTJs.
+  cli.sets = {"hardware.device=" + repo_file(kThermalDevice), "hardware.device.thermal.read_polarity=p_to_ap",
+              "hardware.device.thermal.temperature_K=400"};
+  c = load_experiment(experiment(kBase), cli);
+  EXPECT_TRUE(c.device.variation.read_disturbs_p);
+  EXPECT_EQ(c.crossbar_mtj->rates.read_disturb_ap, 0.0);
+  EXPECT_DOUBLE_EQ(c.device.variation.read_disturb_rate, c.crossbar_mtj->rates.read_disturb_p);
+}
+
+TEST_F(ConfigTest, BadThermalSectionsNameTheKey) {
+  auto err = [&](const std::vector<std::string>& sets) {
+    CliOverrides cli;
+    cli.sets = {"hardware.device=" + repo_file(kThermalDevice)};
+    cli.sets.insert(cli.sets.end(), sets.begin(), sets.end());
+    path_ = experiment(kBase);
+    return input_error_of([&] { load_experiment(path_, cli); });
+  };
+  std::string msg = err({"hardware.device.thermal.read_polarity=sideways"});
+  EXPECT_TRUE(Contains(msg, "hardware.device.thermal.read_polarity")) << msg;
+  EXPECT_TRUE(Contains(msg, "p_to_ap")) << msg;
+  msg = err({"hardware.device.thermal.ic0_uA=40"});  // the old single I_c0 is gone
+  EXPECT_TRUE(Contains(msg, "ic0_uA")) << msg;
+  EXPECT_TRUE(Contains(msg, "ic0_p_to_ap_uA")) << msg;
+  msg = err({"hardware.device.thermal.precession_time_ns=0"});
+  EXPECT_TRUE(Contains(msg, "hardware.device.thermal.precession_time_ns")) << msg;
+  // A read that switches the MTJs it destabilises more often than not is refused.
+  msg = err({"hardware.device.thermal.ic0_ap_to_p_uA=2"});  // read at 8 I_c0
+  EXPECT_TRUE(Contains(msg, "hardware.device.thermal")) << msg;
+  EXPECT_TRUE(Contains(msg, "critical current")) << msg;
+}
+
+}  // namespace
+}  // namespace bayescim::sim
