@@ -95,6 +95,13 @@ hw::DeviceParams read_device(Section s) {
       m.ic0_ap_to_p_A = t.number("ic0_ap_to_p_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
       m.ic0_p_to_ap_A = t.number("ic0_p_to_ap_uA", std::nullopt, 1e-3, 1e5, "uA") * kUA;
       m.precession_time_s = t.number("precession_time_ns", std::nullopt, 1e-3, 1e3, "ns") * kNs;
+      // (C1) optional: Bloch's M_s(T) with K_i ~ M_s^2; absent: M_s and K_i constant.
+      if (t.has("curie_temperature_K")) {
+        m.curie_temperature_K = t.number("curie_temperature_K", std::nullopt, 301.0, 3000.0, "K");
+        if (m.temperature_K >= m.curie_temperature_K)
+          t.fail("temperature_K", "a temperature below curie_temperature_K (" + std::to_string(m.curie_temperature_K) + " K)");
+      }
+      t.allow("curie_temperature_K");
       m.read_polarity = t.choice("read_polarity", std::string("ap_to_p"), {"ap_to_p", "p_to_ap"}) == "ap_to_p"
                             ? hw::ReadPolarity::ApToP
                             : hw::ReadPolarity::PToAp;

@@ -233,12 +233,15 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
       const hw::CrossbarFreeLayer& f = *cfg.device.thermal;
       const CrossbarMtjInfo& info = *cfg.crossbar_mtj;
       const hw::OperatingPoint op = hw::operating_point(cfg.device, cfg.arch);
+      const double m2 = hw::crossbar_ms_ratio(f) * hw::crossbar_ms_ratio(f);  // eq. C1: I_c0 ~ M_s^2
       j["hardware"]["crossbar_mtj"] = {
           {"model", "Brown's Fokker-Planck equation with spin-transfer torque (eq. C1-C7)"},
           {"delta", hw::crossbar_delta(f)},
           {"temperature_K", f.temperature_K},
-          {"ic0_A", {{"ap_to_p", f.ic0_ap_to_p_A}, {"p_to_ap", f.ic0_p_to_ap_A}}},
-          {"precession_time_s", f.precession_time_s},
+          {"curie_temperature_K", f.curie_temperature_K > 0 ? json(f.curie_temperature_K) : json(nullptr)},
+          {"ms_ratio", hw::crossbar_ms_ratio(f)},
+          {"ic0_A", {{"ap_to_p", f.ic0_ap_to_p_A * m2}, {"p_to_ap", f.ic0_p_to_ap_A * m2}}},
+          {"precession_time_s", f.precession_time_s / hw::crossbar_ms_ratio(f)},
           {"read_polarity", f.read_polarity == hw::ReadPolarity::ApToP ? "ap_to_p" : "p_to_ap"},
           {"read_current_A", {{"p", op.cell_read_current_p_A}, {"ap", op.cell_read_current_ap_A}}},
           {"read_pulse_s", cfg.arch.read_pulse_s},

@@ -6,7 +6,16 @@
 
 namespace bayescim::hw {
 
-double crossbar_delta(const CrossbarFreeLayer& f) { return f.delta_300K * 300.0 / f.temperature_K; }
+double crossbar_ms_ratio(const CrossbarFreeLayer& f) {
+  if (f.curie_temperature_K <= 0) return 1.0;
+  const auto bloch = [&](double t) { return 1.0 - std::pow(t / f.curie_temperature_K, 1.5); };
+  return bloch(f.temperature_K) / bloch(300.0);
+}
+
+double crossbar_delta(const CrossbarFreeLayer& f) {
+  const double m = crossbar_ms_ratio(f);
+  return f.delta_300K * 300.0 / f.temperature_K * m * m;
+}
 
 namespace {
 
@@ -93,9 +102,10 @@ FpResult fokker_planck_switching(double delta, double i, double t_over_tau_d) {
 
 CrossbarRates crossbar_rates(const CrossbarFreeLayer& f, double read_current_p_A, double read_current_ap_A,
                              double read_pulse_s, double write_current_A, double write_pulse_s) {
-  const double delta = crossbar_delta(f);
+  const double delta = crossbar_delta(f), m = crossbar_ms_ratio(f);
+  // (C1): I_c0 ~ m^2, tau_D ~ 1 / m.
   const auto fp = [&](double current, double ic0, double pulse) {
-    return fokker_planck_switching(delta, current / ic0, pulse / f.precession_time_s);
+    return fokker_planck_switching(delta, current / (ic0 * m * m), pulse * m / f.precession_time_s);
   };
   CrossbarRates r;
   if (f.read_polarity == ReadPolarity::ApToP)

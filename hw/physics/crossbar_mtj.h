@@ -7,7 +7,10 @@
 // direction and its precession time; at reduced current i = I / I_c0,dir (I_c0 of the direction
 // the current pushes: AP -> P or P -> AP) the polar coordinate s = 1 - cos(theta) of m, measured
 // from the starting state, obeys Brown's Fokker-Planck equation with the spin-torque potential
-//   Delta(T) = Delta_300K 300 K / T                          (C1; M_s, K_i held constant, as M5)
+//   Delta(T) = Delta_300K (300 K / T) m(T)^2,  m(T) = M_s(T) / M_s(300 K)                 (C1)
+//   with Bloch's M_s(T) = M_s(0) (1 - (T / T_c)^{3/2}) and the Callen-Callen K_i ~ M_s^2, so that
+//   the barrier (anisotropy and demagnetisation alike) scales as M_s^2; I_c0 ~ alpha E_b scales as
+//   m^2 and tau_D ~ 1 / H_k,eff as 1 / m. Without a Curie temperature m = 1 (M_s, K_i constant).
 //   dW/dt = d/ds [ D(s) (dW/ds + U'(s) W) ],  D = s (2 - s) / (2 tau_N),  tau_N = Delta tau_D,
 //   U(s) = Delta (s (2 - s) - 2 i s)                          (C2)
 // (the drift is eq. M8, d theta/dt = (i - cos theta) sin theta / tau_D, and the noise Brown's;
@@ -38,10 +41,13 @@ struct CrossbarFreeLayer {
   double temperature_K = 300.0;
   double ic0_ap_to_p_A = 38e-6;        // critical current of the AP -> P write
   double ic0_p_to_ap_A = 76e-6;        // critical current of the P -> AP write
-  double precession_time_s = 0.87e-9;  // tau_D
+  double precession_time_s = 0.87e-9;  // tau_D at 300 K
+  double curie_temperature_K = 0;      // T_c of (C1); 0: M_s and K_i constant
   ReadPolarity read_polarity = ReadPolarity::ApToP;
 };
 
+// m(T) of (C1): M_s(T) / M_s(300 K), 1 without a Curie temperature.
+double crossbar_ms_ratio(const CrossbarFreeLayer& f);
 // (C1)
 double crossbar_delta(const CrossbarFreeLayer& f);
 

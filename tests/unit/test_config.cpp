@@ -1099,6 +1099,11 @@ TEST_F(ConfigTest, BadThermalSectionsNameTheKey) {
   msg = err({"hardware.device.thermal.ic0_uA=40"});  // the old single I_c0 is gone
   EXPECT_TRUE(Contains(msg, "ic0_uA")) << msg;
   EXPECT_TRUE(Contains(msg, "ic0_p_to_ap_uA")) << msg;
+  msg = err({"hardware.device.thermal.curie_temperature_K=290"});
+  EXPECT_TRUE(Contains(msg, "hardware.device.thermal.curie_temperature_K")) << msg;
+  msg = err({"hardware.device.thermal.curie_temperature_K=350", "hardware.device.thermal.temperature_K=400"});
+  EXPECT_TRUE(Contains(msg, "hardware.device.thermal.temperature_K")) << msg;
+  EXPECT_TRUE(Contains(msg, "below curie_temperature_K")) << msg;
   msg = err({"hardware.device.thermal.precession_time_ns=0"});
   EXPECT_TRUE(Contains(msg, "hardware.device.thermal.precession_time_ns")) << msg;
   // A read that switches the MTJs it destabilises more often than not is refused.

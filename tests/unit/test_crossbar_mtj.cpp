@@ -122,6 +122,31 @@ TEST(CrossbarMtj, TemperatureLowersTheBarrier) {
   EXPECT_LT(hot.write_error_to_ap, cold.write_error_to_ap);
 }
 
+// (C1) with a Curie temperature: Bloch's M_s(T) = M_s(0)(1 - (T / T_c)^{3/2}), K_i ~ M_s^2, so
+// the barrier scales as M_s^2 (and Delta as M_s^2 / T), I_c0 ~ alpha E_b as M_s^2, and
+// tau_D ~ 1 / H_k,eff as 1 / M_s. At T_c = 1000 K and 400 K: m = (1 - 0.4^1.5) / (1 - 0.3^1.5).
+TEST(CrossbarMtj, CurieTemperatureScalesBarrierCriticalCurrentAndPrecessionTime) {
+  CrossbarFreeLayer f;
+  f.ic0_ap_to_p_A = 20e-6;
+  f.ic0_p_to_ap_A = 40e-6;
+  f.precession_time_s = 1.65e-9;
+  f.temperature_K = 400;
+  const CrossbarRates constant = crossbar_rates(f, 33.3e-6, 16.7e-6, 1.66e-9, 80e-6, 10e-9);
+  f.curie_temperature_K = 1000;
+  const double m = (1 - std::pow(0.4, 1.5)) / (1 - std::pow(0.3, 1.5));
+  EXPECT_NEAR(m, 0.8939, 1e-4);
+  EXPECT_NEAR(crossbar_delta(f), 60 * 0.75 * m * m, 1e-9);
+  const CrossbarRates r = crossbar_rates(f, 33.3e-6, 16.7e-6, 1.66e-9, 80e-6, 10e-9);
+  const double d = 45 * m * m, td = 1.65 / m;
+  EXPECT_NEAR(r.read_disturb_ap / fokker_planck_switching(d, 16.7 / (20 * m * m), 1.66 / td).switched, 1, 1e-9);
+  EXPECT_NEAR(r.write_error_to_ap / fokker_planck_switching(d, 80 / (40 * m * m), 10 / td).stayed, 1, 1e-9);
+  EXPECT_GT(r.read_disturb_ap, constant.read_disturb_ap);  // a weaker layer is disturbed more
+  // At 300 K the layer is the one the keys describe.
+  f.temperature_K = 300;
+  EXPECT_DOUBLE_EQ(crossbar_ms_ratio(f), 1.0);
+  EXPECT_DOUBLE_EQ(crossbar_delta(f), 60.0);
+}
+
 // The rates at an operating point (C6, C7): the read of the destabilised state at its cell current
 // V_cell / R (0.1 V / 6 kOhm in AP, 0.1 V / 3 kOhm in P) against that direction's I_c0, the
 // other state never disturbed; the writes at 80 uA for 10 ns against each direction's I_c0.
