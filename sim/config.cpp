@@ -86,7 +86,7 @@ hw::DeviceParams read_device(Section s) {
                                            " V), so that a voltage is left across the MTJ");
   {
     // Optional: the free layer, from which the read-disturb and write-error rates follow at the
-    // operating point (eq. C1-C7, hw/physics/crossbar_mtj.h; derived in load_config).
+    // operating point (eq. C1-C7, hw/physics/crossbar_mtj.h; derived in load_experiment).
     Section t = s.child("thermal", false);
     if (t.present()) {
       hw::CrossbarFreeLayer m;
@@ -122,7 +122,7 @@ hw::DeviceParams read_device(Section s) {
     d.variation.stuck_ap_rate = f.number("stuck_at_ap_rate", 0.0, 0.0, 1.0);
     if (d.variation.stuck_p_rate + d.variation.stuck_ap_rate > 1.0)
       f.fail("stuck_at_ap_rate", "stuck_at_p_rate + stuck_at_ap_rate <= 1");
-    // With a `thermal` section a rate above 0 here overrides the derived one (load_config).
+    // With a `thermal` section a rate above 0 here overrides the derived one (load_experiment).
     d.variation.read_disturb_rate = f.number("read_disturb_rate", 0.0, 0.0, 1.0);
     d.variation.write_error_to_p = d.variation.write_error_to_ap = f.number("write_error_rate", 0.0, 0.0, 1.0);
     f.finish();
