@@ -288,13 +288,16 @@ TEST(Area, ComponentsByHand) {
   a.cols = 2;
   const Mapping m = map_network(c, a);
   DeviceParams d;  // 54 F^2 per 1T-1MTJ cell
-  const auto area = area_by_component(m, a, d, 1);
+  DropoutCircuits one;
+  one.modules = 1;
+  const auto area = area_by_component(m, a, d, one);
   const double f2 = 22e-9 * 22e-9;
   EXPECT_NEAR(area.at("arrays"), 2 * 4 * 2 * 2 * 54 * f2, 1e-24);
   EXPECT_NEAR(area.at("sense_amp"), 2 * 2 * 1.0e-12, 1e-24);
   EXPECT_NEAR(area.at("adc"), 1 * 1 * 500e-12, 1e-24);  // one ADC-path array, ceil(2 / 8) = 1 ADC
   EXPECT_NEAR(area.at("periphery"), 2 * 1000e-12, 1e-24);
-  EXPECT_NEAR(area.at("dropout"), 5e-12, 1e-24);
+  EXPECT_NEAR(area.at("dropout_rng"), 5e-12, 1e-24);
+  EXPECT_NEAR(area.at("dropout_driver"), 10e-12, 1e-24);
 }
 
 }  // namespace
