@@ -185,7 +185,7 @@ MUTATIONS = {
     "missing_corruption": ("hw", _delete(["data", "id", "corruption"]), "$.data.id: 'corruption' is a required property"),
     "bad_corruption_kind": ("gaussian_noise", _set(["data", "id", "corruption", "kind"], "blur"),
                             "$.data.id.corruption.kind: 'blur' is not one of"),
-    "missing_area_component": ("hw", _delete(["area", "by_component_mm2", "dropout"]),
+    "missing_area_component": ("hw", _delete(["area", "by_component_mm2", "dropout_rng"]),
                                "$.area.by_component_mm2: 'dropout' is a required property"),
     "reference_with_area": ("reference", _set(["area"], {}), "$.area: {} is not of type 'null'"),
     "missing_dropout_draw_time": ("hw", _delete(["latency", "dropout_draws_per_inference_s"]),
