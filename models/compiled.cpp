@@ -43,7 +43,8 @@ void CompiledLayer::drop_rows(int position, const std::uint64_t* mask, std::uint
   if (!mask || !dropout) return;
   if (dropout_kind == DropoutKind::McDropout && mc_layout == McLayout::ElementWise && !gather.empty()) {
     // each run of rows reads consecutive input elements: gate off the rows whose element is dropped
-    std::vector<std::uint64_t> d(words, 0);
+    thread_local std::vector<std::uint64_t> d;  // reused: no allocation per position
+    d.assign(words, 0);
     for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
       const Run& run = runs[static_cast<std::size_t>(i)];
       or_bits_at(d.data(), static_cast<std::size_t>(run.row), run.len, bits_at(mask, static_cast<std::size_t>(run.elem), run.len));

@@ -416,8 +416,9 @@ std::string summary_text(const json& j) {
      << ", T = " << j["mc_samples"].get<int>() << ", seed " << j["seed"].get<std::uint64_t>() << ") ==\n";
   const auto& d = j["model"]["dropout"];
   row(os, "model", j["model"]["path"].get<std::string>());
-  row(os, "dropout", d["kind"].get<std::string>() + ", p = " + num(d["p"].get<double>(), "%.3g") + ", " +
-                         std::to_string(d["layers"].size()) + " layer(s)");
+  row(os, "dropout", d["kind"].get<std::string>() + (d["layout"].is_string() ? " (" + d["layout"].get<std::string>() + ")" : "") +
+                         ", p = " + num(d["p"].get<double>(), "%.3g") + ", " + std::to_string(d["layers"].size()) +
+                         " layer(s)");
   os << "\nQuality\n";
   const auto& id = j["metrics"]["id"];
   row(os, "ID images (" + j["data"]["id"]["dataset"].get<std::string>() + ")", std::to_string(id["images"].get<std::size_t>()));
