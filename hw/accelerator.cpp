@@ -36,6 +36,9 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   dc.target_p = net.net->dropout.kind == models::DropoutKind::None ? 0.0 : cfg.dropout_p;
   dc.seed = cfg.seed;
   dc.modules = map_modules(net);
+  dc.circuits = dropout_circuits(net, mapping_, dc.modules);
+  dc.circuit_energy = cfg.arch.dropout_circuits;
+  dc.buffer_bit_J = cfg.arch.buffer_energy_per_bit_J;
   dropout_ = std::make_unique<DropoutSource>("dropout", dc);
 
   host_->socket.bind(controller_->host_socket);

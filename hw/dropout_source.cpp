@@ -7,57 +7,6 @@
 
 namespace bayescim::hw {
 
-const char* to_string(Organisation o) {
-  switch (o) {
-    case Organisation::None: return "none";
-    case Organisation::Shared: return "shared_unit";
-    case Organisation::Spatial: return "spatial_controller";
-    case Organisation::PerNeuron: return "per_neuron_modules";
-  }
-  return "?";
-}
-
-Organisation organisation_for(models::DropoutKind k) {
-  switch (k) {
-    case models::DropoutKind::None: return Organisation::None;
-    case models::DropoutKind::Scale: return Organisation::Shared;
-    case models::DropoutKind::Spatial: return Organisation::Spatial;
-    case models::DropoutKind::McDropout: return Organisation::PerNeuron;
-  }
-  return Organisation::None;
-}
-
-std::size_t ModuleMap::module_of(std::size_t layer, std::size_t draw) const {
-  switch (org) {
-    case Organisation::Shared: return 0;
-    case Organisation::Spatial: return base[layer] + draw;                      // draw = channel
-    case Organisation::PerNeuron: return base[layer] + draw % per_layer[layer];  // draw = p * rows + r
-    case Organisation::None: break;
-  }
-  return 0;
-}
-
-ModuleMap map_modules(const models::CompiledNetwork& net) {
-  ModuleMap m;
-  m.org = organisation_for(net.net->dropout.kind);
-  for (const auto& l : net.layers) {
-    std::size_t n = 0;
-    if (l.dropout) {
-      switch (m.org) {
-        case Organisation::Shared: n = 0; break;  // the one unit is counted once below
-        case Organisation::Spatial: n = static_cast<std::size_t>(l.src->c_in); break;
-        case Organisation::PerNeuron: n = static_cast<std::size_t>(l.in); break;
-        case Organisation::None: break;
-      }
-    }
-    m.base.push_back(m.modules);
-    m.per_layer.push_back(n);
-    m.modules += n;
-  }
-  if (m.org == Organisation::Shared && net.net->dropout_layers() > 0) m.modules = 1;
-  return m;
-}
-
 double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A) {
   const DriveChoice d = choose_drive(mtj, target_p);
   if (drive_A) *drive_A = d.current_A;
@@ -83,6 +32,7 @@ DropoutSource::DropoutSource(sc_core::sc_module_name name, const Config& cfg)
               to_string(cfg_.modules.org), cfg_.target_p, drive_A_ * 1e6, drive_pulse_s_ * 1e9,
               cfg_.params.mtj.model_name(), realised_p_);
   bit_time_ = sc_core::sc_time(bit_latency(cfg_.params.mtj, drive.pulse_s), sc_core::SC_SEC);
+  passes_.assign(cfg_.circuits.layers.size(), 0);
 }
 
 void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
@@ -99,6 +49,7 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
     ones_ += bit ? 1 : 0;
   }
   bits_ += r.count;
+  if (static_cast<std::size_t>(r.layer) < passes_.size()) ++passes_[static_cast<std::size_t>(r.layer)];
   if (log_->should_log(spdlog::level::trace))
     log_->trace("layer {} sample {}: {} draws, first bits {:#x}", r.layer, r.sample, r.count, r.count ? r.bits[0] : 0);
   if (r.trace) {
@@ -136,9 +87,31 @@ void DropoutSource::report_stats(StatsSink& sink) const {
   sink.param(m, "drive_pulse", drive_pulse_s_, "s");
   sink.param(m, "bit_latency", bit_time_.to_seconds(), "s");
   sink.time_ps(m, "dropout_time", busy_ps_);
-  // eq. S4': every draw costs its phases from the supplies; a 1 (AP) reads through R_AP.
-  sink.action(m, "dropout_rng", "draw_0", static_cast<double>(bits_ - ones_), e0_.total());
-  sink.action(m, "dropout_rng", "draw_1", static_cast<double>(ones_), e1_.total());
+  // eq. S4': every draw costs its phases from the supplies; a 1 (AP) reads through R_AP. The MTJ's
+  // phases are the random bit (DC1); the driver's bias branch and the mask latch are booked with
+  // their circuits (DC2, DC3), so the three add up to S4'.
+  auto mtj = [](const BitPhaseEnergy& e) { return e.reset_J + e.write_J + e.read_J + e.sa_J; };
+  const double bits = static_cast<double>(bits_);
+  sink.action(m, "dropout_rng", "draw_0", static_cast<double>(bits_ - ones_), mtj(e0_));
+  sink.action(m, "dropout_rng", "draw_1", static_cast<double>(ones_), mtj(e1_));
+  // The circuits per pass of each layer (hw/dropout_circuits.h), times the passes served.
+  DropoutCircuitLayer done;
+  for (std::size_t li = 0; li < passes_.size(); ++li) {
+    const auto& l = cfg_.circuits.layers[li];
+    const auto n = static_cast<std::size_t>(passes_[li]);
+    done.gate_reads += n * l.gate_reads;
+    done.gather_reads += n * l.gather_reads;
+    done.select_columns += n * l.select_columns;
+    done.select_neurons += n * l.select_neurons;
+  }
+  const auto& c = cfg_.circuit_energy;
+  sink.action(m, "dropout_driver", "bias", bits, e0_.driver_J);                 // DC2 (S4' driver term)
+  sink.action(m, "dropout_driver", "control", bits, c.driver_control_J);         // DC2
+  sink.action(m, "dropout_mask", "latch_write", bits, e0_.latch_J);              // DC3 (S4' latch term)
+  sink.action(m, "dropout_mask", "gather_read", static_cast<double>(done.gather_reads), cfg_.buffer_bit_J);  // DC4
+  sink.action(m, "dropout_gating", "wordline_gate", static_cast<double>(done.gate_reads), c.wordline_gate_J);  // DC5
+  sink.action(m, "dropout_select", "reference", static_cast<double>(done.select_columns), c.select_reference_J);  // DC6
+  sink.action(m, "dropout_select", "threshold", static_cast<double>(done.select_neurons), c.select_threshold_J);  // DC7
 }
 
 }  // namespace bayescim::hw

@@ -18,6 +18,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
+#include "hw/dropout_circuits.h"
 #include "hw/params.h"
 #include "hw/physics/stochastic_mtj.h"
 #include "hw/protocol.h"
@@ -25,21 +26,6 @@
 #include "models/compiled.h"
 
 namespace bayescim::hw {
-
-enum class Organisation { None, Shared, Spatial, PerNeuron };
-const char* to_string(Organisation o);
-Organisation organisation_for(models::DropoutKind k);
-
-// Module layout of an organisation on a network: how many modules, and which module draws the
-// i-th draw of a layer.
-struct ModuleMap {
-  Organisation org = Organisation::None;
-  std::vector<std::size_t> base;      // first module of each layer
-  std::vector<std::size_t> per_layer; // modules of each layer (0 without dropout)
-  std::size_t modules = 0;
-  std::size_t module_of(std::size_t layer, std::size_t draw) const;
-};
-ModuleMap map_modules(const models::CompiledNetwork& net);
 
 // The realised switching probability for a target p (0 and 1 are driven deterministically).
 double realised_probability(const StochasticMtjParams& mtj, double target_p, double* drive_A = nullptr);
@@ -54,6 +40,9 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
     double target_p = 0.0;
     std::uint64_t seed = 0;
     ModuleMap modules;
+    DropoutCircuits circuits;  // the circuits beyond the MTJs (hw/dropout_circuits.h), per layer
+    ArchParams::DropoutCircuitParams circuit_energy;
+    double buffer_bit_J = 0;   // element-wise masks read through the activation gather (eq. DC4)
   };
   tlm_utils::simple_target_socket<DropoutSource> socket;
 
@@ -76,6 +65,7 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   std::vector<double> module_p_;  // realised p of each module
   sc_core::sc_time bit_time_;
   std::uint64_t bits_ = 0, ones_ = 0, busy_ps_ = 0;
+  std::vector<std::uint64_t> passes_;  // requests served per layer
   BitPhaseEnergy e0_, e1_;  // energy of a draw that gave 0 and 1 (nominal drive current)
   sc_core::sc_signal<std::uint64_t> sig_bits_{"bits"};  // first 64 draws of the last request (1 = drop)
   sc_core::sc_signal<std::uint64_t> sig_draws_{"draws"};

@@ -82,7 +82,19 @@ struct ArchParams {
   double sample_hold_area_um2 = 0;          // one sample-and-hold per column of an ADC-path array
   double sa_reference_area_um2 = 0;         // one shared SA reference generator per SA-path array
   double periphery_area_um2 = 1000.0;       // per array: wordline drivers, decoders, buffers
-  double dropout_module_area_um2 = 5.0;     // one stochastic-MTJ module with its driver and SA
+  double dropout_module_area_um2 = 5.0;     // one stochastic MTJ with its write/reset switches and read SA
+  // The dropout circuits beyond the stochastic MTJs (hw/dropout_circuits.h; eq. DC1-DC8), assumptions.
+  struct DropoutCircuitParams {
+    double driver_area_um2 = 10.0;        // one module's driver: current DAC or pulse-width timer
+    double driver_control_J = 10e-15;     // per draw: the driver's code register / timer run
+    double mask_latch_area_um2 = 0.5;     // one mask bit held for a pass
+    double wordline_gate_area_um2 = 0.3;  // one gated wordline's AND gate
+    double wordline_gate_J = 0.2e-15;     // one gated-wordline evaluation per read
+    double select_reference_area_um2 = 2.0;  // shared unit, SA path: per column, second reference tap + switch
+    double select_reference_J = 10e-15;      // per column per pass: the reference node resettled
+    double select_threshold_area_um2 = 3.0;  // shared unit, ADC path: per neuron, second threshold register + mux
+    double select_threshold_J = 1e-15;       // per neuron per pass: the select driven to the mux
+  } dropout_circuits;
 };
 
 // The shared stochastic dropout unit.

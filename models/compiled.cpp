@@ -31,7 +31,9 @@ std::size_t CompiledLayer::draws_per_sample() const {
   switch (dropout_kind) {
     case DropoutKind::Scale: return 1;
     case DropoutKind::Spatial: return static_cast<std::size_t>(src->c_in);
-    case DropoutKind::McDropout: return static_cast<std::size_t>(src->positions()) * static_cast<std::size_t>(in);
+    case DropoutKind::McDropout:
+      if (mc_layout == McLayout::ElementWise) return static_cast<std::size_t>(src->input_elems());
+      return static_cast<std::size_t>(src->positions()) * static_cast<std::size_t>(in);
     case DropoutKind::None: return 0;
   }
   return 0;
@@ -39,7 +41,16 @@ std::size_t CompiledLayer::draws_per_sample() const {
 
 void CompiledLayer::drop_rows(int position, const std::uint64_t* mask, std::uint64_t* active) const {
   if (!mask || !dropout) return;
-  if (dropout_kind == DropoutKind::McDropout) {  // the position's in bits of the mask start at bit position * in
+  if (dropout_kind == DropoutKind::McDropout && mc_layout == McLayout::ElementWise && !gather.empty()) {
+    // each run of rows reads consecutive input elements: gate off the rows whose element is dropped
+    thread_local std::vector<std::uint64_t> d;  // reused: no allocation per position
+    d.assign(words, 0);
+    for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
+      const Run& run = runs[static_cast<std::size_t>(i)];
+      or_bits_at(d.data(), static_cast<std::size_t>(run.row), run.len, bits_at(mask, static_cast<std::size_t>(run.elem), run.len));
+    }
+    for (std::size_t w = 0; w < words; ++w) active[w] &= ~d[w];
+  } else if (dropout_kind == DropoutKind::McDropout) {  // per row per position (or dense): bit position * in + r
     const std::size_t base = gather.empty() ? 0 : static_cast<std::size_t>(position) * in;
     for (std::size_t w = 0; w < words; ++w) {
       const int len = std::min(64, in - static_cast<int>(w) * 64);
@@ -181,6 +192,7 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
     c.sign = l.sign_activation;
     c.dropout = l.dropout;
     c.dropout_kind = n.dropout.kind;
+    c.mc_layout = n.dropout.layout;
     c.dropped_value = n.dropout.scale_dropped_value;
     for (int d = 0; d < 2; ++d) {
       if (!c.sign) break;

@@ -46,6 +46,7 @@ struct CompiledLayer {
   bool sign = true;
   bool dropout = false;
   DropoutKind dropout_kind = DropoutKind::None;
+  McLayout mc_layout = McLayout::PerRowPerPosition;  // mc_dropout's bits: per row per position, or per input element
   std::array<std::vector<Threshold>, 2> threshold;  // [scale dropped ? 1 : 0][out]
   double dropped_value = 1.0;
 
@@ -70,8 +71,10 @@ struct CompiledLayer {
 };
 
 // Dropout decisions of one MC sample, packed per layer (empty for layers without dropout):
-// scale 1 bit (alpha dropped); spatial c_in bits (channel dropped); mc_dropout positions * in
-// bits, index p * in + r (row r gated off during the read at position p).
+// scale 1 bit (alpha dropped); spatial c_in bits (channel dropped); mc_dropout per row per
+// position: positions * in bits, index p * in + r (row r gated off during the read at position p);
+// mc_dropout element-wise: c_in * h_in * w_in bits, index (c * h_in + y) * w_in + x (every row that
+// reads input element (c, y, x) gated off at every position).
 struct SampleMasks {
   std::vector<std::vector<std::uint64_t>> layer;
   bool bit(std::size_t l, std::size_t i) const { return get_bit(layer[l].data(), static_cast<int>(i)); }

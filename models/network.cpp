@@ -23,6 +23,16 @@ DropoutKind parse_dropout_kind(const std::string& s) {
   throw ModelError("unknown dropout kind '" + s + "' (allowed: none, mc_dropout, spatial, scale)");
 }
 
+const char* to_string(McLayout l) {
+  return l == McLayout::ElementWise ? "element-wise" : "per-row-per-position";
+}
+
+McLayout parse_mc_layout(const std::string& s) {
+  if (s == "per-row-per-position") return McLayout::PerRowPerPosition;
+  if (s == "element-wise") return McLayout::ElementWise;
+  throw ModelError("unknown mc_dropout layout '" + s + "' (allowed: per-row-per-position, element-wise)");
+}
+
 int Network::dropout_layers() const {
   return static_cast<int>(std::count_if(layers.begin(), layers.end(),
                                         [](const BinaryLayer& l) { return l.dropout; }));

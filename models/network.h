@@ -18,11 +18,21 @@ struct ModelError : std::runtime_error {
 // channels of conv layers, one draw per channel per pass (Spatial-SpinDrop). scale: the layer's
 // alpha vector dropped as a whole, one draw per layer per pass (Scale-Dropout).
 enum class DropoutKind { None, McDropout, Spatial, Scale };
+// The two layouts of mc_dropout's bits (the project's readings of "per neuron"):
+//   per-row-per-position: a fresh bit for every crossbar row at every output position, index
+//     p * in + r (positions * K*K*C_in bits per pass for a conv layer; SpinDrop as first read);
+//   element-wise: one bit per input element (C_in * H_in * W_in per pass), shared by every window
+//     position and kernel tap that reads it: feature-map dropout, K*K fewer bits at stride 1.
+// Both are identical on a dense layer (one position, one row per input element).
+enum class McLayout { PerRowPerPosition, ElementWise };
 enum class LayerKind { Dense, Conv };
 
 const char* to_string(DropoutKind k);
 // Parses "none" | "mc_dropout" | "spatial" | "scale"; throws ModelError listing them otherwise.
 DropoutKind parse_dropout_kind(const std::string& s);
+const char* to_string(McLayout l);
+// Parses "per-row-per-position" | "element-wise"; throws ModelError listing them otherwise.
+McLayout parse_mc_layout(const std::string& s);
 
 // Where and how MC dropout is applied (see BRIEF §1; the "project's reading").
 struct DropoutSpec {
@@ -30,6 +40,7 @@ struct DropoutSpec {
   double p = 0.0;                   // probability that a draw drops
   std::vector<std::string> layers;  // names of the dropped layers, in network order
   double scale_dropped_value = 1.0; // Scale-Dropout: the value a dropped alpha takes (1 or 0)
+  McLayout layout = McLayout::PerRowPerPosition;  // mc_dropout only
 };
 
 // One binary layer: a = sum over active inputs of x·w (x, w in {-1,+1}; padded or dropped inputs

@@ -10,6 +10,7 @@ quality of the shipped models. Every number comes from a `bayescim run` in this 
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -24,8 +25,20 @@ REPO = os.path.dirname(HERE)
 EXE = os.path.join(REPO, "build", "bayescim")
 BASE = os.path.join(REPO, "configs", "experiments", "mnist_mlp_scale.yaml")
 KINDS = ["mc_dropout", "spatial", "scale"]
-LABEL = {"none": "none (deterministic)", "mc_dropout": "per-neuron (SpinDrop)", "spatial": "spatial (Spatial-SpinDrop)",
+LABEL = {"none": "none (deterministic)", "mc_dropout": "per-neuron, per-row-per-position (SpinDrop)", "spatial": "spatial (Spatial-SpinDrop)",
          "scale": "shared unit (Scale-Dropout)"}
+# The organisations compared on the same crossbars: (key, kind, layout). The per-neuron design has
+# two layouts of its bits (docs/hardware.md "Dropout circuits"): per row per position (a fresh bit
+# for every crossbar row at every output position) and element-wise (one bit per input element).
+ORGS = [("none", "none", None), ("per_row", "mc_dropout", "per-row-per-position"),
+        ("element_wise", "mc_dropout", "element-wise"), ("spatial", "spatial", None), ("shared", "scale", None)]
+ORG_LABEL = {"none": "none (deterministic)", "per_row": "per-neuron, per-row-per-position (SpinDrop)",
+             "element_wise": "per-neuron, element-wise", "spatial": "spatial (Spatial-SpinDrop)",
+             "shared": "shared unit (Scale-Dropout)"}
+SHORT = {"per_row": "per-row", "element_wise": "element-wise", "spatial": "spatial", "shared": "shared"}
+# The dropout components of energy.by_component and area.by_component_mm2 (eq. DC1-DC7).
+CIRCUITS = ["dropout_rng", "dropout_driver", "dropout_mask", "dropout_gating", "dropout_select"]
+SWEEP_PJ = [1, 2, 5, 10, 20, 50, 100, 200]
 SHIPPED = [("mnist_mlp", "mnist", "fashion-mnist"), ("fashion_cnn", "fashion-mnist", "mnist")]
 
 
@@ -53,85 +66,252 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:,.0f}x" if b else "–"
 
 
-def structure_section(tmp: str, T: int, jobs: int) -> List[str]:
-    lines = ["## 1. Dropout modules, energy and latency on the same crossbars", "",
-             f"Random ±1 weights (counts, energy and latency do not depend on training), {T} MC samples, p = 0.2, "
-             "2 synthetic 3x32x32 images, default architecture (`configs/architectures/stt_cim_512x128.yaml`) and "
-             "devices. Default placement (`Network::default_dropout_layers`): per-neuron on every layer's inputs but "
-             "the first; spatial on every conv layer but the first; the shared unit on every layer.", ""]
+def parts(r: Dict[str, Any]) -> Dict[str, float]:
+    """Per inference: the random bits, their S4' energy (MTJ phases + driver bias + mask latch, what
+    one random bit costs), the other dropout circuits, the whole dropout hardware and the total."""
+    e, h = r["energy"], r["hardware"]
+    n = r["data"]["id"]["images"] + (r["data"]["ood"]["images"] if r["data"].get("ood") else 0)
+    per_bit = h["dropout_device"]["energy_per_bit_J"]
+    bits = h["random_bits"] / n
+    comp = e["per_inference_by_component"]
+    s4 = comp.get("dropout_rng", 0) + bits * (per_bit["driver"] + per_bit["mask_latch"])
+    dropout = sum(comp.get(c, 0) for c in CIRCUITS)
+    return {"bits": bits, "s4": s4, "circuits": dropout - s4, "dropout": dropout, "total": e["per_inference_J"],
+            "per_bit": per_bit["total"], "modules": h["dropout_modules"]}
+
+
+def at_bit_energy(p: Dict[str, float], e_bit: float) -> Dict[str, float]:
+    """The same run with every random bit costing e_bit instead of S4' (bit time held): energies are
+    counts x energy per action, so only the bits' term changes."""
+    dropout = p["circuits"] + p["bits"] * e_bit
+    total = p["total"] - p["s4"] + p["bits"] * e_bit
+    return {"dropout": dropout, "total": total, "share": dropout / total if total else 0.0}
+
+
+def structure_runs(tmp: str, T: int, jobs: int) -> Dict[Any, Dict[str, Any]]:
     synth = os.path.join(tmp, "synth")
     structures.write_synthetic_idx(synth, n=2)
     results = {}
+    import onnx
     for name in structures.STRUCTURES:
         path = os.path.join(tmp, f"{name}.onnx")
-        import onnx
         onnx.save(structures.build(name), path)
-        for kind in ["none"] + KINDS:
-            results[(name, kind)] = run(os.path.join(tmp, f"{name}_{kind}"), f"model.path={path}",
-                                        f"data.id.dir={synth}", "data.ood=null", f"mc.samples={T}",
-                                        f"model.dropout.kind={kind}", "model.dropout.p=0.2", jobs=jobs)
+        for key, kind, layout in ORGS:
+            sets = [f"model.path={path}", f"data.id.dir={synth}", "data.ood=null", f"mc.samples={T}",
+                    f"model.dropout.kind={kind}", "model.dropout.p=0.2"]
+            if layout:
+                sets.append(f"model.dropout.layout={layout}")
+            results[(name, key)] = run(os.path.join(tmp, f"{name}_{key}"), *sets, jobs=jobs)
+    return results
+
+
+def structure_section(results: Dict[Any, Dict[str, Any]], T: int) -> List[str]:
+    lines = ["## 1. Dropout modules, bits, circuits, energy, latency and area on the same crossbars", "",
+             f"Random ±1 weights (counts, energy and latency do not depend on training), {T} MC samples, p = 0.2, "
+             "2 synthetic 3x32x32 images, default architecture (`configs/architectures/stt_cim_512x128.yaml`, "
+             "16 rows per read, so every layer of more than 16 rows, here all of them, reads through ADCs) and devices; the random bit is the "
+             "physical stochastic MTJ of issue 19 (eq. S4′, about 1.3 pJ at p = 0.2). Default placement "
+             "(`Network::default_dropout_layers`): per-neuron on every layer's inputs but the first; spatial on every "
+             "conv layer but the first; the shared unit on every layer. \"Dropout energy\" is every dropout circuit "
+             "(eq. DC1–DC7 in docs/hardware.md): the random bits (S4′), the module drivers' control, the mask latches "
+             "and the element-wise mask's gather reads, the wordline gating and the shared unit's α/θ select.", ""]
+    keys = [k for k, _, _ in ORGS]
     for name in structures.STRUCTURES:
-        r = {k: results[(name, k)] for k in ["none"] + KINDS}
-        layers = r["mc_dropout"]["hardware"]["layers"]
-        lines += [f"### {name}", "", "Dropout modules per layer (per-neuron counts one module per crossbar row of "
-                  "a dropped layer; spatial one per input channel of a dropped conv layer; the shared unit is one "
-                  "for the model):", "",
-                  "| layer | rows (K·K·C_in) | positions | per-neuron | spatial | per-neuron / spatial |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        r = {k: results[(name, k)] for k in keys}
+        P = {k: parts(r[k]) for k in keys}
+        layers = r["per_row"]["hardware"]["layers"]
+        lines += [f"### {name}", "", "Modules and random bits per MC sample, per layer (per-neuron: one module per "
+                  "crossbar row of a dropped layer, in both layouts; spatial: one per input channel of a dropped conv "
+                  "layer; the shared unit is one for the model and draws one bit per layer):", "",
+                  "| layer | rows (K·K·C_in) | positions | modules: per-neuron | spatial | bits: per-row-per-position | "
+                  "element-wise | spatial | shared |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for i, l in enumerate(layers):
-            pn, sp = l["dropout_modules"], r["spatial"]["hardware"]["layers"][i]["dropout_modules"]
-            lines.append(f"| {l['name']} | {l['rows']:,} | {l['positions']:,} | {pn:,} | {sp:,} | "
-                         f"{(f'{pn / sp:.0f}x' if sp else '–')} |")
-        tot = {k: r[k]["hardware"]["dropout_modules"] for k in KINDS}
-        lines += [f"| **total** | | | **{tot['mc_dropout']:,}** | **{tot['spatial']:,}** | "
-                  f"**{tot['mc_dropout'] / max(tot['spatial'], 1):.1f}x** (shared unit: **{tot['scale']}**) |", ""]
-        lines += ["| organisation | modules | random bits / sample | dropout energy / inference | total energy / "
-                  "inference | dropout share | latency / inference | dropout area |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for k in ["none"] + KINDS:
-            e, h = r[k]["energy"], r[k]["hardware"]
-            lines.append(f"| {LABEL[k]} | {h['dropout_modules']:,} | {h['random_bits_per_sample']:,} | "
-                         f"{eng(e['per_inference_by_component'].get('dropout_rng', 0), 'J')} | "
-                         f"{eng(e['per_inference_J'], 'J')} | {100 * e['dropout_share']:.3g} % | "
+            lk = {k: r[k]["hardware"]["layers"][i] for k in keys}
+            lines.append(f"| {l['name']} | {l['rows']:,} | {l['positions']:,} | {l['dropout_modules']:,} | "
+                         f"{lk['spatial']['dropout_modules']:,} | {l['random_bits_per_sample']:,} | "
+                         f"{lk['element_wise']['random_bits_per_sample']:,} | "
+                         f"{lk['spatial']['random_bits_per_sample']:,} | {lk['shared']['random_bits_per_sample']:,} |")
+        h = {k: r[k]["hardware"] for k in keys}
+        lines += [f"| **total** | | | **{h['per_row']['dropout_modules']:,}** | **{h['spatial']['dropout_modules']:,}** | "
+                  f"**{h['per_row']['random_bits_per_sample']:,}** | **{h['element_wise']['random_bits_per_sample']:,}** | "
+                  f"**{h['spatial']['random_bits_per_sample']:,}** | **{h['shared']['random_bits_per_sample']:,}** |", ""]
+        lines += ["| organisation | modules | random bits / sample | random bits (S4′) / inference | other dropout "
+                  "circuits | dropout energy | total energy / inference | dropout share | latency / inference | "
+                  "dropout area | area total |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for k in keys:
+            a = r[k]["area"]
+            lines.append(f"| {ORG_LABEL[k]} | {h[k]['dropout_modules']:,} | {h[k]['random_bits_per_sample']:,} | "
+                         f"{eng(P[k]['s4'], 'J')} | {eng(P[k]['circuits'], 'J')} | {eng(P[k]['dropout'], 'J')} | "
+                         f"{eng(P[k]['total'], 'J')} | {100 * r[k]['energy']['dropout_share']:.3g} % | "
                          f"{eng(r[k]['latency']['per_inference_s'], 's')} | "
-                         f"{r[k]['area']['by_component_mm2']['dropout'] * 1e6:,.0f} µm² |")
-        d = {k: r[k]["energy"]["per_inference_by_component"].get("dropout_rng", 0) for k in KINDS}
-        t = {k: r[k]["energy"]["per_inference_J"] for k in KINDS}
-        lat = {k: r[k]["latency"]["per_inference_s"] for k in KINDS}
-        lines += ["", f"Dropout-hardware energy ratios: per-neuron / spatial = **{ratio(d['mc_dropout'], d['spatial'])}**, "
-                  f"per-neuron / shared = **{ratio(d['mc_dropout'], d['scale'])}**, spatial / shared = "
-                  f"**{ratio(d['spatial'], d['scale'])}**. Total-energy ratios: per-neuron / spatial = "
-                  f"{t['mc_dropout'] / t['spatial']:.3f}, per-neuron / shared = {t['mc_dropout'] / t['scale']:.3f}. "
-                  f"Latency ratio per-neuron / shared = {lat['mc_dropout'] / lat['scale']:.2f}.", ""]
+                         f"{a['dropout_mm2'] * 1e6:,.0f} µm² | {a['total_mm2']:.3g} mm² |")
+        lines += ["", "Per circuit (energy per inference; area):", "",
+                  "| organisation | " + " | ".join(c.replace("dropout_", "") for c in CIRCUITS) + " | " +
+                  " | ".join(c.replace("dropout_", "") + " area" for c in CIRCUITS) + " |",
+                  "|---|" + "---:|" * (2 * len(CIRCUITS))]
+        for k in keys[1:]:
+            comp, area = r[k]["energy"]["per_inference_by_component"], r[k]["area"]["by_component_mm2"]
+            lines.append(f"| {ORG_LABEL[k]} | " + " | ".join(eng(comp.get(c, 0), "J") for c in CIRCUITS) + " | " +
+                         " | ".join(f"{area.get(c, 0) * 1e6:,.0f} µm²" for c in CIRCUITS) + " |")
+        d = {k: P[k]["dropout"] for k in keys}
+        t = {k: P[k]["total"] for k in keys}
+        lat = {k: r[k]["latency"]["per_inference_s"] for k in keys}
+        lines += ["", f"Dropout-energy ratios: per-row / spatial = **{ratio(d['per_row'], d['spatial'])}**, "
+                  f"element-wise / spatial = **{ratio(d['element_wise'], d['spatial'])}**, per-row / element-wise = "
+                  f"**{d['per_row'] / d['element_wise']:.2f}x**, per-row / shared = **{ratio(d['per_row'], d['shared'])}**, "
+                  f"element-wise / shared = **{ratio(d['element_wise'], d['shared'])}**, spatial / shared = "
+                  f"**{ratio(d['spatial'], d['shared'])}**. Total-energy ratios: per-row / spatial = "
+                  f"{t['per_row'] / t['spatial']:.3f}, element-wise / spatial = {t['element_wise'] / t['spatial']:.3f}, "
+                  f"per-row / shared = {t['per_row'] / t['shared']:.3f}, spatial / shared = "
+                  f"{t['spatial'] / t['shared']:.3f}. Latency ratios: per-row / shared = "
+                  f"{lat['per_row'] / lat['shared']:.2f}, element-wise / shared = {lat['element_wise'] / lat['shared']:.2f}.",
+                  ""]
     return lines
 
 
-def shipped_section(tmp: str, Ts: Sequence[int], limit: Optional[int], jobs: int) -> List[str]:
-    lines = ["## 2. The shipped models: quality, cost and the T-dependence", "",
+def sweep_section(results: Dict[Any, Dict[str, Any]]) -> List[str]:
+    lines = ["## 2. Energy per random bit from 1 to 200 pJ", "",
+             "Energy is action counts times energy per action (docs/hardware.md, \"Energy\"), so the runs of §1 give "
+             "every organisation's energy at any energy per bit without simulating again: the S4′ energy of the run's "
+             "bits (MTJ phases from `dropout_rng`, plus the driver's bias branch and the mask latch per bit from "
+             "`hardware.dropout_device.energy_per_bit_J`) is replaced by bits × E_bit; the other dropout circuits "
+             "and every other component keep their energies, and the bit time (hence latency and leakage) is held. "
+             "`scripts/compare_dropout.py: at_bit_energy`. The run's own S4′ is about 1.3 pJ.", ""]
+    keys = [k for k, _, _ in ORGS if k != "none"]
+    for name in structures.STRUCTURES:
+        P = {k: parts(results[(name, k)]) for k, _, _ in ORGS}
+        lines += [f"### {name}", "", "| E_bit | " + " | ".join(f"{SHORT[k]}: share" for k in keys) +
+                  " | total per-row / spatial | total element-wise / spatial | total per-row / shared | "
+                  "total spatial / shared | dropout per-row / spatial | dropout element-wise / spatial | "
+                  "dropout spatial / shared |", "|---:|" + "---:|" * (len(keys) + 7)]
+        for e in SWEEP_PJ:
+            a = {k: at_bit_energy(P[k], e * 1e-12) for k in keys}
+            lines.append(f"| {e} pJ | " + " | ".join(f"{100 * a[k]['share']:.3g} %" for k in keys) +
+                         f" | {a['per_row']['total'] / a['spatial']['total']:.3f} | "
+                         f"{a['element_wise']['total'] / a['spatial']['total']:.3f} | "
+                         f"{a['per_row']['total'] / a['shared']['total']:.3f} | "
+                         f"{a['spatial']['total'] / a['shared']['total']:.3f} | "
+                         f"{ratio(a['per_row']['dropout'], a['spatial']['dropout'])} | "
+                         f"{ratio(a['element_wise']['dropout'], a['spatial']['dropout'])} | "
+                         f"{ratio(a['spatial']['dropout'], a['shared']['dropout'])} |")
+        lines.append("")
+    return lines
+
+
+def claims_section(results: Dict[Any, Dict[str, Any]]) -> List[str]:
+    """The papers' 9x, 94.11x and >100x against the accountings that give them and ours."""
+    lines = ["## 3. The papers' claims, accounting by accounting", "",
+             "Each row is one way to count; the ratio is computed from the runs of §1 (module and bit counts from "
+             "the reports; energies at the physical S4′ bit unless the row says otherwise). \"conv only\" leaves the "
+             "fully connected layers out of both sides (Spatial-SpinDrop drops only conv layers; the per-neuron "
+             "design also drops the FC inputs by default). \"one bit per module per pass\" is a per-neuron design "
+             "whose module keeps its bit for every position of a pass (K·K·C_in bits per conv layer): not simulated, "
+             "computed as modules × S4′ per bit.", ""]
+    for name in structures.STRUCTURES:
+        r = {k: results[(name, k)] for k, _, _ in ORGS}
+        P = {k: parts(r[k]) for k in r}
+        conv = [i for i, l in enumerate(r["per_row"]["hardware"]["layers"]) if l["kind"] == "conv"]
+
+        def conv_sum(k: str, field: str) -> int:
+            return sum(r[k]["hardware"]["layers"][i][field] for i in conv)
+
+        def late(k: str) -> int:  # bits of the conv layers after the first pooling / stride (maps <= 16x16)
+            ls = r[k]["hardware"]["layers"]
+            return sum(ls[i]["random_bits_per_sample"] for i in conv
+                       if r["element_wise"]["hardware"]["layers"][i]["random_bits_per_sample"] <=
+                       16 * 16 * r["spatial"]["hardware"]["layers"][i]["random_bits_per_sample"] and
+                       r["spatial"]["hardware"]["layers"][i]["random_bits_per_sample"] > 0)
+        mods = {k: P[k]["modules"] for k in P}
+        # one bit per module per pass: modules x T bits, each S4' plus the driver's control; the same gating
+        pr = r["per_row"]["energy"]["per_inference_by_component"]
+        control = (pr["dropout_driver"] - P["per_row"]["bits"] *
+                   r["per_row"]["hardware"]["dropout_device"]["energy_per_bit_J"]["driver"]) / P["per_row"]["bits"]
+        per_pass_dropout = (mods["per_row"] * r["per_row"]["mc_samples"] * (P["per_row"]["per_bit"] + control) +
+                            pr["dropout_gating"])
+        rows = [
+            ("9x fewer modules (Spatial-SpinDrop)", "modules per 3x3 conv layer, per-neuron (one per crossbar row) / "
+             "spatial (one per channel)", "9.0x (K², every dropped conv layer)"),
+            ("", "modules, whole network, conv only", f"{conv_sum('per_row', 'dropout_modules') / conv_sum('spatial', 'dropout_modules'):.1f}x"),
+            ("", "modules, whole network, FC inputs included on the per-neuron side (ours)",
+             f"{mods['per_row'] / mods['spatial']:.1f}x"),
+            ("94.11x less energy (Spatial-SpinDrop)", "random bits only, one bit per module per pass, conv only",
+             f"{conv_sum('per_row', 'dropout_modules') / conv_sum('spatial', 'random_bits_per_sample'):.1f}x"),
+            ("", "random bits only, element-wise / spatial, conv only",
+             f"{conv_sum('element_wise', 'random_bits_per_sample') / conv_sum('spatial', 'random_bits_per_sample'):.1f}x"),
+            ("", "random bits only, element-wise / spatial, FC included",
+             f"{r['element_wise']['hardware']['random_bits_per_sample'] / r['spatial']['hardware']['random_bits_per_sample']:.1f}x"),
+            ("", "random bits only, element-wise / spatial, conv layers whose input map is 16x16 or smaller",
+             f"{late('element_wise') / late('spatial'):.1f}x"),
+            ("", "random bits only, per-row-per-position / spatial, FC included (the previous results.md)",
+             f"{r['per_row']['hardware']['random_bits_per_sample'] / r['spatial']['hardware']['random_bits_per_sample']:,.0f}x"),
+            ("", "all dropout circuits (DC1–DC7), one bit per module per pass / spatial",
+             f"{per_pass_dropout / P['spatial']['dropout']:.1f}x"),
+            ("", "all dropout circuits, element-wise / spatial (ours)", f"{P['element_wise']['dropout'] / P['spatial']['dropout']:.1f}x"),
+            ("", "all dropout circuits, per-row-per-position / spatial (ours)", f"{P['per_row']['dropout'] / P['spatial']['dropout']:,.0f}x"),
+            ("", "total energy, per-row-per-position / spatial (ours)", f"{P['per_row']['total'] / P['spatial']['total']:.3f}x"),
+            (">100x energy (Scale-Dropout)", "random bits only, spatial / shared (Spatial-SpinDrop as the state of the art)",
+             f"{r['spatial']['hardware']['random_bits_per_sample'] / r['shared']['hardware']['random_bits_per_sample']:.0f}x"),
+            ("", "random bits only, element-wise / shared", f"{r['element_wise']['hardware']['random_bits_per_sample'] / r['shared']['hardware']['random_bits_per_sample']:,.0f}x"),
+            ("", "random bits only, per-row-per-position / shared (SpinDrop as the state of the art)",
+             f"{r['per_row']['hardware']['random_bits_per_sample'] / r['shared']['hardware']['random_bits_per_sample']:,.0f}x"),
+            ("", "modules, per-neuron / shared unit", f"{mods['per_row']:,}x"),
+            ("", "all dropout circuits, spatial / shared (ours)", f"{P['spatial']['dropout'] / P['shared']['dropout']:.1f}x"),
+            ("", "all dropout circuits, per-row-per-position / shared (ours)", f"{P['per_row']['dropout'] / P['shared']['dropout']:,.0f}x"),
+            ("", "total energy, per-row-per-position / shared (ours)", f"{P['per_row']['total'] / P['shared']['total']:.3f}x"),
+            ("", "total energy, spatial / shared (ours)", f"{P['spatial']['total'] / P['shared']['total']:.3f}x"),
+        ]
+        lines += [f"### {name}", "", "| claim | accounting | ratio here |", "|---|---|---:|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in rows] + [""]
+        value = [float(c.split("x")[0].replace(",", "")) for _, _, c in rows]
+        spatial = [i for i in range(len(rows)) if 3 <= i <= 11]
+        best = min(spatial, key=lambda i: abs(math.log(value[i] / 94.11)))
+        above = [rows[i][1] for i in range(12, len(rows)) if value[i] > 100]
+        lines += [f"Closest to 94.11x here: *{rows[best][1]}* ({rows[best][2]}). Above 100x for the shared unit: "
+                  + ("; ".join(f"*{a}*" for a in above) if above else "none") + ".", ""]
+    return lines
+
+
+def shipped_section(tmp: str, Ts: Sequence[int], limit: Optional[int], jobs: int, T_side: int) -> List[str]:
+    lines = ["## 4. The shipped models: quality and cost side by side, and the T-dependence", "",
              f"Each shipped model on its test set (first {limit} images of ID and of OOD), with the dropout it was "
-             "trained with.", ""]
+             f"trained with. The per-neuron model was trained with the per-row-per-position layout; its element-wise "
+             f"row runs the same weights with element-wise masks (not retrained; on the MLP, whose layers are all "
+             f"dense, the two layouts are the same design and give the same numbers).", ""]
     found = False
     for prefix, id_ds, ood_ds in SHIPPED:
-        rows = []
-        for kind in ["none"] + KINDS:
+        rows, side = [], []
+        runs = [("none", None)] + [(k, None) for k in KINDS] + [("mc_dropout", "element-wise")]
+        for kind, layout in runs:
             path = os.path.join(REPO, "models", "pretrained", f"{prefix}_{kind}.onnx")
             if not os.path.exists(path):
                 continue
-            for T in Ts if kind != "none" else [1]:
-                r = run(os.path.join(tmp, f"{prefix}_{kind}_{T}"), f"model.path={path}",
-                        f"data.id.dataset={id_ds}", f"data.id.dir={REPO}/data/{id_ds}",
-                        f"data.ood.dataset={ood_ds}", f"data.ood.dir={REPO}/data/{ood_ds}", f"mc.samples={T}",
-                        jobs=jobs, limit=limit)
-                m, o = r["metrics"]["id"], r["metrics"]["ood"]
-                rows.append(f"| {LABEL[kind]} | {T} | {100 * m['accuracy']:.2f} % | {m['ece']:.4f} | "
-                            f"{o['auroc_entropy']:.4f} | {o['auroc_mi']:.4f} | "
-                            f"{eng(r['energy']['per_inference_J'], 'J')} | "
-                            f"{eng(r['energy']['per_inference_by_component'].get('dropout_rng', 0), 'J')} | "
-                            f"{eng(r['latency']['per_inference_s'], 's')} |")
+            label = LABEL[kind] if not layout else "per-neuron, element-wise (same weights)"
+            for T in ([1] if kind == "none" else [T_side] if layout else Ts):
+                sets = [f"model.path={path}", f"data.id.dataset={id_ds}", f"data.id.dir={REPO}/data/{id_ds}",
+                        f"data.ood.dataset={ood_ds}", f"data.ood.dir={REPO}/data/{ood_ds}", f"mc.samples={T}"]
+                if layout:
+                    sets.append(f"model.dropout.layout={layout}")
+                r = run(os.path.join(tmp, f"{prefix}_{kind}_{layout}_{T}"), *sets, jobs=jobs, limit=limit)
+                m, o, pt = r["metrics"]["id"], r["metrics"]["ood"], parts(r)
+                if not layout:
+                    rows.append(f"| {label} | {T} | {100 * m['accuracy']:.2f} % | {m['ece']:.4f} | "
+                                f"{o['auroc_entropy']:.4f} | {o['auroc_mi']:.4f} | {eng(pt['total'], 'J')} | "
+                                f"{eng(pt['dropout'], 'J')} | {eng(r['latency']['per_inference_s'], 's')} |")
+                if T == T_side or kind == "none":
+                    h = r["hardware"]
+                    side.append(f"| {label} | {T} | {100 * m['accuracy']:.2f} % | {m['ece']:.4f} | "
+                                f"{o['auroc_entropy']:.4f} | {o['auroc_mi']:.4f} | {h['dropout_modules']:,} | "
+                                f"{h['random_bits_per_sample']:,} | {eng(pt['dropout'], 'J')} | {eng(pt['total'], 'J')} | "
+                                f"{eng(r['latency']['per_inference_s'], 's')} | {r['area']['dropout_mm2'] * 1e6:,.0f} µm² |")
         if not rows:
             continue
         found = True
-        lines += [f"### {prefix} (ID {id_ds}, OOD {ood_ds})", "",
+        lines += [f"### {prefix} (ID {id_ds}, OOD {ood_ds})", "", f"At the same T = {T_side} (the deterministic model "
+                  "at T = 1):", "",
+                  "| dropout | T | accuracy | ECE | AUROC (entropy) | AUROC (MI) | modules | random bits / sample | "
+                  "dropout energy / inference | total energy / inference | latency / inference | dropout area |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + side + [""]
+        lines += ["Over T:", "",
                   "| dropout | T | accuracy | ECE | AUROC (entropy) | AUROC (MI) | energy / inference | dropout energy "
                   "| latency / inference |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows + [""]
     if not found:
@@ -142,7 +322,7 @@ def shipped_section(tmp: str, Ts: Sequence[int], limit: Optional[int], jobs: int
 def corruption_section(tmp: str, limit: Optional[int], jobs: int) -> List[str]:
     """Accuracy and uncertainty under input corruption, per method (the claims' "predictive
     performance" on shifted inputs)."""
-    lines = ["## 3. Under input corruption", "",
+    lines = ["## 5. Under input corruption", "",
              f"T = 20, first {limit} ID images corrupted (Gaussian noise: sigma as a fraction of full scale; "
              "rotation in degrees); OOD data unchanged.", "",
              "| model | dropout | corruption | accuracy | ECE | mean entropy (ID) | mean MI (ID) |",
@@ -166,7 +346,7 @@ def corruption_section(tmp: str, limit: Optional[int], jobs: int) -> List[str]:
 
 def robustness_section(tmp: str, limit: Optional[int], jobs: int) -> List[str]:
     """Stochastic-MTJ variation: how the realised p and the uncertainty drift, per method."""
-    lines = ["## 4. Robustness to dropout-device variation", "",
+    lines = ["## 6. Robustness to dropout-device variation", "",
              "Each dropout module gets its own thermal stability Δ (relative Gaussian σ below) and is driven with "
              f"the current designed for the nominal device, so its realised p drifts. T = 20, first {limit} images of "
              "ID and OOD, seed 1.", "",
@@ -206,8 +386,11 @@ def main() -> None:
                  f"Written by `/usr/bin/python3 -m scripts.compare_dropout{' --quick' if args.quick else ''}` on "
                  f"{datetime.date.today()} ({platform.machine()}, {os.cpu_count()} cores). Regenerate it with the "
                  "same command; every number below is from a simulator run made by that command.", ""]
-        lines += structure_section(tmp, T, args.jobs)
-        lines += shipped_section(tmp, Ts, limit, args.jobs)
+        results = structure_runs(tmp, T, args.jobs)
+        lines += structure_section(results, T)
+        lines += sweep_section(results)
+        lines += claims_section(results)
+        lines += shipped_section(tmp, Ts, limit, args.jobs, T if T in Ts else Ts[-1])
         lines += corruption_section(tmp, limit, args.jobs)
         lines += robustness_section(tmp, limit // 2, args.jobs)
         lines += open(os.path.join(HERE, "compare_dropout_notes.md")).read().splitlines()

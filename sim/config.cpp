@@ -251,6 +251,20 @@ hw::ArchParams read_arch(Section s) {
     a.dropout_module_area_um2 = ar.number("dropout_module_um2", std::nullopt, 0.0, 1e9, "um^2");
     ar.finish();
   }
+  {  // the dropout circuits beyond the stochastic MTJs (eq. DC2-DC7); every key has a default (the shipped values)
+    Section dc = s.child("dropout_circuits", false);
+    auto& c = a.dropout_circuits;
+    c.driver_area_um2 = dc.number("driver_um2", 10.0, 0.0, 1e9, "um^2");
+    c.driver_control_J = dc.number("driver_control_fJ", 10.0, 0.0, 1e9, "fJ") * kFJ;
+    c.mask_latch_area_um2 = dc.number("mask_latch_um2", 0.5, 0.0, 1e9, "um^2");
+    c.wordline_gate_area_um2 = dc.number("wordline_gate_um2", 0.3, 0.0, 1e9, "um^2");
+    c.wordline_gate_J = dc.number("wordline_gate_fJ", 0.2, 0.0, 1e9, "fJ") * kFJ;
+    c.select_reference_area_um2 = dc.number("select_reference_um2", 2.0, 0.0, 1e9, "um^2");
+    c.select_reference_J = dc.number("select_reference_fJ", 10.0, 0.0, 1e9, "fJ") * kFJ;
+    c.select_threshold_area_um2 = dc.number("select_threshold_um2", 3.0, 0.0, 1e9, "um^2");
+    c.select_threshold_J = dc.number("select_threshold_fJ", 1.0, 0.0, 1e9, "fJ") * kFJ;
+    dc.finish();
+  }
   s.finish();
   return a;
 }
@@ -466,14 +480,16 @@ ExperimentConfig load_experiment(const std::string& path, const CliOverrides& cl
     if (d.has("p")) c.dropout.p = d.number("p", std::nullopt, 0.0, 1.0);
     if (d.has("layers")) c.dropout.layers = d.string_list("layers");
     if (d.has("dropped_value")) c.dropout.dropped_value = d.number("dropped_value", std::nullopt, -1e6, 1e6);
-    for (const char* k : {"kind", "p", "layers", "dropped_value"}) d.allow(k);
+    if (d.has("layout"))
+      c.dropout.layout = d.choice("layout", std::nullopt, {"per-row-per-position", "element-wise"});
+    for (const char* k : {"kind", "p", "layers", "dropped_value", "layout"}) d.allow(k);
     // The only check left for when it is applied is the layer names: point there.
     c.dropout.where = tree.where(d.has("layers") ? "model.dropout.layers" : "model.dropout");
     d.finish();
     m.finish();
   }
   {
-    Section mc = top.child("mc", false);  // every key has a default
+    Section mc = top.child("mc", false);  // every key has a default (the shipped values)
     c.samples = static_cast<int>(mc.integer("samples", 20, 1, 100000));
     mc.finish();
   }

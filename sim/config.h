@@ -34,6 +34,7 @@ struct DropoutOverride {
   std::optional<double> p;
   std::optional<std::vector<std::string>> layers;
   std::optional<double> dropped_value;
+  std::optional<std::string> layout;  // mc_dropout: "per-row-per-position" | "element-wise"
   std::string where;  // config location, for errors found when applied to the model
 };
 

@@ -70,7 +70,10 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                 {"dropout", {{"kind", models::to_string(net.dropout.kind)},
                              {"p", net.dropout.p},
                              {"layers", net.dropout.layers},
-                             {"dropped_value", net.dropout.scale_dropped_value}}}};
+                             {"dropped_value", net.dropout.scale_dropped_value},
+                             {"layout", net.dropout.kind == models::DropoutKind::McDropout
+                                            ? json(models::to_string(net.dropout.layout))
+                                            : json(nullptr)}}}};
   j["data"] = json::object();
   for (const auto& d : r.datasets) j["data"][d.role] = {{"dataset", d.name}, {"images", d.count}};
   const char* ck[] = {"none", "gaussian_noise", "rotation"};
@@ -95,6 +98,9 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
   j["hardware"] = {{"stochastic_units", mods.modules},
                    {"dropout_modules", mods.modules},
                    {"dropout_organisation", hw::to_string(mods.org)},
+                   {"dropout_layout", net.dropout.kind == models::DropoutKind::McDropout
+                                          ? json(models::to_string(net.dropout.layout))
+                                          : json(nullptr)},
                    {"random_bits_per_sample", r.draws_per_sample},
                    {"random_bits", r.random_bits},
                    {"dropout_p_target", has_dropout ? net.dropout.p : 0.0},
@@ -158,8 +164,11 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     const auto& st = *r.stats;
     auto by_comp = st.energy_by_component();
     by_comp.emplace("dropout_rng", 0.0);
-    double total = 0;
-    for (const auto& [k, v] : by_comp) total += v;
+    double total = 0, dropout_total = 0;
+    for (const auto& [k, v] : by_comp) {
+      total += v;
+      if (k.rfind("dropout_", 0) == 0) dropout_total += v;  // the bits and every dropout circuit (DC1-DC7)
+    }
     json comp = json::object();
     for (const auto& [k, v] : by_comp) comp[k] = v;
     const double t_inf = st.sum("inference_time");
@@ -168,7 +177,8 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                    {"per_sample_J", total / samples},
                    {"by_component", comp},
                    {"per_inference_by_component", json::object()},
-                   {"dropout_share", total > 0 ? by_comp["dropout_rng"] / total : 0.0},
+                   {"dropout_J", dropout_total},
+                   {"dropout_share", total > 0 ? dropout_total / total : 0.0},
                    {"programming_J", st.energy_by_component(true)["programming"]},
                    {"per_mac_J", total / (samples * static_cast<double>(net.binary_macs_per_sample()))}};
     for (const auto& [k, v] : by_comp) j["energy"]["per_inference_by_component"][k] = v / inferences;
@@ -210,15 +220,27 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"array_energy_per_inference_J", e / inferences},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
     }
-    const auto area = hw::area_by_component(*r.mapping, cfg.arch, cfg.device, mods.modules);
-    double area_total = 0;
+    const auto area = hw::area_by_component(*r.mapping, cfg.arch, cfg.device, *r.dropout_circuits);
+    double area_total = 0, area_dropout = 0;
     json area_comp = json::object();
     for (const auto& [k, v] : area) {
       area_total += v;
+      if (k.rfind("dropout_", 0) == 0) area_dropout += v;
       area_comp[k] = v * 1e6;  // mm^2
     }
     j["area"] = {{"total_mm2", area_total * 1e6}, {"by_component_mm2", area_comp},
-                 {"dropout_share", area_total > 0 ? area.at("dropout") / area_total : 0.0}};
+                 {"dropout_mm2", area_dropout * 1e6},
+                 {"dropout_share", area_total > 0 ? area_dropout / area_total : 0.0}};
+    {  // the dropout circuits' hardware counts and action counts per MC sample (eq. DC1-DC7)
+      const hw::DropoutCircuitLayer t = r.dropout_circuits->total();
+      j["hardware"]["dropout_circuits"] = {{"drivers", r.dropout_circuits->modules},
+                                           {"mask_latches", t.latches},
+                                           {"gated_wordlines", t.gates},
+                                           {"gate_reads_per_sample", t.gate_reads},
+                                           {"gather_reads_per_sample", t.gather_reads},
+                                           {"select_reference_columns", t.select_columns},
+                                           {"select_threshold_neurons", t.select_neurons}};
+    }
     j["hardware"]["arrays"] = r.mapping->arrays.size();
     j["hardware"]["array_rows"] = cfg.arch.rows;
     j["hardware"]["array_cols"] = cfg.arch.cols;
@@ -426,8 +448,9 @@ std::string summary_text(const json& j) {
      << ", T = " << j["mc_samples"].get<int>() << ", seed " << j["seed"].get<std::uint64_t>() << ") ==\n";
   const auto& d = j["model"]["dropout"];
   row(os, "model", j["model"]["path"].get<std::string>());
-  row(os, "dropout", d["kind"].get<std::string>() + ", p = " + num(d["p"].get<double>(), "%.3g") + ", " +
-                         std::to_string(d["layers"].size()) + " layer(s)");
+  row(os, "dropout", d["kind"].get<std::string>() + (d["layout"].is_string() ? " (" + d["layout"].get<std::string>() + ")" : "") +
+                         ", p = " + num(d["p"].get<double>(), "%.3g") + ", " + std::to_string(d["layers"].size()) +
+                         " layer(s)");
   os << "\nQuality\n";
   const auto& id = j["metrics"]["id"];
   row(os, "ID images (" + j["data"]["id"]["dataset"].get<std::string>() + ")", std::to_string(id["images"].get<std::size_t>()));

@@ -37,11 +37,12 @@ models::Network load_model(const ExperimentConfig& cfg) {
     throw InputError(cfg.model_where + ": key 'model.path': " + e.what());
   }
   const auto& o = cfg.dropout;
-  if (o.kind || o.p || o.layers || o.dropped_value) {
+  if (o.kind || o.p || o.layers || o.dropped_value || o.layout) {
     models::DropoutSpec spec = net.dropout;
     if (o.kind) spec.kind = models::parse_dropout_kind(*o.kind);
     if (o.p) spec.p = *o.p;
     if (o.dropped_value) spec.scale_dropped_value = *o.dropped_value;
+    if (o.layout) spec.layout = models::parse_mc_layout(*o.layout);
     if (o.layers) spec.layers = *o.layers;
     else if (o.kind && spec.kind != net.dropout.kind) spec.layers = net.default_dropout_layers(spec.kind);
     if (spec.kind == models::DropoutKind::None) spec.layers.clear();
@@ -460,7 +461,10 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
       else r.stats->merge(st);
     }
   }
-  if (cfg.engine == Engine::Hw) r.mapping = hw::map_network(compiled, cfg.arch);
+  if (cfg.engine == Engine::Hw) {
+    r.mapping = hw::map_network(compiled, cfg.arch);
+    r.dropout_circuits = hw::dropout_circuits(compiled, *r.mapping, r.dropout_modules);
+  }
   if (samples_out) samples_out->commit();
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -21,6 +21,7 @@ struct RunResult {
   std::vector<Dataset> datasets;            // id first, then ood if configured
   std::vector<MetricsAccumulator> metrics;  // one per dataset
   std::optional<hw::Mapping> mapping;       // hw engine only
+  std::optional<hw::DropoutCircuits> dropout_circuits;  // hw engine only: circuits beyond the MTJs
   std::optional<hw::StatsSink> stats;       // hw engine only
   hw::ModuleMap dropout_modules;            // the dropout hardware's module layout
   std::size_t draws_per_sample = 0;

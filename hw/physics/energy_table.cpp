@@ -47,7 +47,10 @@ const std::vector<std::string>& overridable_actions() {
       "sense_amp.reference_half_ap", "sense_amp.latch",               "adc.conversion",              "adc.sample_hold",
       "drivers.wordline",            "drivers.bitline",               "digital.partial_sum_add",
       "digital.pool_or",             "digital.neuron",                "buffer.bit",
-      "dropout_rng.draw_0",          "dropout_rng.draw_1",            "leakage.array_ps",
+      "dropout_rng.draw_0",          "dropout_rng.draw_1",            "dropout_driver.bias",
+      "dropout_driver.control",      "dropout_mask.latch_write",      "dropout_mask.gather_read",
+      "dropout_gating.wordline_gate", "dropout_select.reference",     "dropout_select.threshold",
+      "leakage.array_ps",
       "read_disturb.restore_write",  "programming.mtj_write_p",       "programming.mtj_write_ap",
       "programming.verify_read_p",
       "programming.verify_read_ap"};

@@ -49,18 +49,19 @@ REPORT_KEYS = set("""
 metrics.id.accuracy metrics.id.nll metrics.id.ece metrics.id.brier metrics.id.entropy_mean metrics.id.mi_mean
 metrics.id.images metrics.ood.auroc_entropy metrics.ood.auroc_mi metrics.ood.aupr_entropy metrics.ood.aupr_mi
 metrics.ood.fpr95_entropy metrics.ood.fpr95_mi metrics.ood.entropy_mean metrics.ood.mi_mean metrics.ood.images
-energy.total_J energy.per_inference_J energy.per_sample_J energy.dropout_share energy.programming_J
+energy.total_J energy.per_inference_J energy.per_sample_J energy.dropout_J energy.dropout_share energy.programming_J
 energy.per_mac_J energy.tops_per_W
 latency.per_inference_s latency.per_sample_s latency.inference_time_s latency.programming_s
 latency.throughput_inferences_per_s
 hardware.arrays hardware.array_rows hardware.array_cols hardware.stochastic_units hardware.dropout_modules
 hardware.random_bits hardware.random_bits_per_sample hardware.dropout_p_target hardware.dropout_p_realised
-hardware.dropout_organisation hardware.dropout_bit_latency_s hardware.dropout_drive_current_A
-model.dropout.kind model.dropout.p model.dropout.dropped_value model.layers model.binary_macs_per_sample
+hardware.dropout_organisation hardware.dropout_layout hardware.dropout_bit_latency_s hardware.dropout_drive_current_A
+model.dropout.kind model.dropout.p model.dropout.dropped_value model.dropout.layout model.layers model.binary_macs_per_sample
 mc_samples seed engine name data.id.images data.ood.images data.id.dataset data.ood.dataset
 """.split())
 REPORT_PREFIXES = ("energy.by_component.", "energy.per_inference_by_component.", "hardware.counts.",
-                   "hardware.dropout_p_modules.", "hardware.dropout_device.")
+                   "hardware.dropout_p_modules.", "hardware.dropout_device.", "hardware.dropout_circuits.",
+                   "area.by_component_mm2.")
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 

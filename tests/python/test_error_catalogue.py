@@ -60,6 +60,13 @@ OPTIONAL = {
     "hardware.architecture.array.wire_ohm_per_cell", "hardware.architecture.array.source_line_ohm_per_cell",
     "hardware.architecture.sense_amp.sense_node_ohm", "hardware.architecture.sense_amp.references",
     "hardware.device.max_junction_voltage_V",
+    "hardware.architecture.dropout_circuits.driver_um2", "hardware.architecture.dropout_circuits.driver_control_fJ",
+    "hardware.architecture.dropout_circuits.mask_latch_um2", "hardware.architecture.dropout_circuits.wordline_gate_um2",
+    "hardware.architecture.dropout_circuits.wordline_gate_fJ",
+    "hardware.architecture.dropout_circuits.select_reference_um2",
+    "hardware.architecture.dropout_circuits.select_reference_fJ",
+    "hardware.architecture.dropout_circuits.select_threshold_um2",
+    "hardware.architecture.dropout_circuits.select_threshold_fJ",
 }
 INCLUDE_KEYS = set(INCLUDED)
 CHOICES = {"experiment.engine", "hardware.architecture.sense_amp.references", "hardware.architecture.array.cell",
@@ -279,6 +286,7 @@ def set_cases():
         ("wrong shape", "mc.samples=[1,", ["not valid YAML"]),
         ("wrong shape", "data.id=[1, 2]", ["'data.id'", "mapping"]),
         ("unsupported value", "model.dropout.kind=gaussian", ["'model.dropout.kind'", "one of"]),
+        ("unsupported value", "model.dropout.layout=diagonal", ["'model.dropout.layout'", "element-wise"]),
         ("unsupported value", "experiment.engine=verilog", ["'experiment.engine'", "one of"]),
         ("unsupported value", "trace.modules=foo", ["'trace.modules'"]),
         ("unsupported value", "model.dropout.layers=nosuch", ["model.dropout", "nosuch"]),

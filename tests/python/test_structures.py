@@ -20,10 +20,12 @@ def runs(tmp_path_factory):
     onnx.save(structures.build("vgg_small_32"), str(model))
     structures.write_synthetic_idx(str(d / "synth"), n=1)
     out = {}
-    for kind in ("mc_dropout", "spatial", "scale"):
+    for kind in ("mc_dropout", "spatial", "scale", "element-wise"):
+        sets = ["--set", "model.dropout.kind=mc_dropout", "--set", "model.dropout.layout=element-wise"] \
+            if kind == "element-wise" else ["--set", f"model.dropout.kind={kind}"]
         run_sim("run", CONFIG, "--quiet", "--out", str(d / kind), "--set", f"model.path={model}",
                 "--set", f"data.id.dir={d / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
-                "--set", f"model.dropout.kind={kind}", "--set", "model.dropout.p=0.2")
+                "--set", "model.dropout.p=0.2", *sets)
         out[kind] = read_report(d / kind)
     return out
 
@@ -54,4 +56,24 @@ def test_random_bits_per_sample(runs):
     assert runs["scale"]["hardware"]["random_bits_per_sample"] == len(runs["scale"]["hardware"]["layers"])
     # More draws cost more dropout energy, in that order.
     e = {k: runs[k]["energy"]["per_inference_by_component"]["dropout_rng"] for k in runs}
-    assert e["mc_dropout"] > e["spatial"] > e["scale"] > 0
+    assert e["mc_dropout"] > e["element-wise"] > e["spatial"] > e["scale"] > 0
+
+
+def test_element_wise_bits_are_the_input_feature_maps(runs):
+    # One bit per input element C_in x H_in x W_in per pass. VGG-small's convs are 3x3, stride 1,
+    # pad 1, so H_in x W_in = the positions and C_in = rows / 9; a dense layer's elements are its rows.
+    convs, fcs = structures.VGG_SMALL
+    c_in = [3] + [c for _, c, _, _ in convs[:-1]]
+    h_in = [32]
+    for _, _, _, pool in convs[:-1]:
+        h_in.append(h_in[-1] // pool if pool else h_in[-1])
+    ew = {l["name"]: l for l in runs["element-wise"]["hardware"]["layers"]}
+    for i, (name, _, _, _) in enumerate(convs):
+        assert ew[name]["random_bits_per_sample"] == (0 if i == 0 else c_in[i] * h_in[i] * h_in[i]), name
+    assert ew["fc1"]["random_bits_per_sample"] == 512 * 4 * 4 and ew["fc2"]["random_bits_per_sample"] == 1024
+    h = runs["element-wise"]["hardware"]
+    assert h["dropout_layout"] == "element-wise" and runs["mc_dropout"]["hardware"]["dropout_layout"] == \
+        "per-row-per-position"
+    # The same modules (one per row) and gated wordlines; the mask holds every element's bit.
+    assert h["dropout_modules"] == runs["mc_dropout"]["hardware"]["dropout_modules"]
+    assert h["dropout_circuits"]["mask_latches"] == h["random_bits_per_sample"]

@@ -296,7 +296,7 @@ TEST_F(ConfigTest, UnknownKeyInDropoutOverride) {
                                              "    prob: 0.2\n"));
   EXPECT_TRUE(Contains(msg, path_ + ":8"));
   EXPECT_TRUE(Contains(msg, "unknown key 'model.dropout.prob'"));
-  EXPECT_TRUE(Contains(msg, "dropped_value, kind, layers, p"));
+  EXPECT_TRUE(Contains(msg, "dropped_value, kind, layers, layout, p"));
 }
 
 // ---------------------------------------------------------------------------------------------

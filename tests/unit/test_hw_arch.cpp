@@ -149,7 +149,7 @@ TEST(TwoPhaseCell, EnergyLatencyAndProgrammingByHand) {
   EXPECT_NEAR(st.energy_by_component(true)["programming"], 10 * 0.8 * 80e-6 * 10e-9, 1e-24);
   ArchParams a = cfg.arch;
   const auto area = area_by_component(map_network(models::CompiledNetwork(testing::hand_network(false)), a), a,
-                                      DeviceParams{}, 0);
+                                      DeviceParams{}, DropoutCircuits{});
   EXPECT_NEAR(area.at("arrays"), 2 * 4 * 2 * 1 * 54 * 22e-9 * 22e-9, 1e-24);
 }
 

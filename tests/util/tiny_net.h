@@ -99,7 +99,8 @@ inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, 
 }
 
 // The definition, element by element in double. drop(layer, i) gives the i-th draw of a layer:
-// scale i = 0; spatial i = input channel; mc_dropout i = position * fan_in + (c, kh, kw) row.
+// scale i = 0; spatial i = input channel; mc_dropout i = position * fan_in + (c, kh, kw) row, or
+// element-wise the input element (c, y, x) the row reads, (c * h_in + y) * w_in + x.
 inline std::vector<double> plain_forward(const models::Network& n, const std::uint8_t* pixels,
                                          const std::function<bool(std::size_t, std::size_t)>& drop) {
   std::vector<int> x(n.input_size);
@@ -126,9 +127,18 @@ inline std::vector<double> plain_forward(const models::Network& n, const std::ui
             if (l.dropout && n.dropout.kind == models::DropoutKind::Spatial && drop(li, ch)) continue;
             xi = x[(ch * l.h_in + ih) * l.w_in + iw];
           }
-          if (l.dropout && n.dropout.kind == models::DropoutKind::McDropout &&
-              drop(li, static_cast<std::size_t>(pos) * l.in + r))
-            continue;
+          if (l.dropout && n.dropout.kind == models::DropoutKind::McDropout) {
+            // per row per position: draw pos * in + r; element-wise: the input element read
+            std::size_t d = static_cast<std::size_t>(pos) * l.in + r;
+            if (n.dropout.layout == models::McLayout::ElementWise) {
+              d = static_cast<std::size_t>(r);  // dense: element r
+              if (l.kind == models::LayerKind::Conv) {
+                const int ch = r / (l.k * l.k), kh = (r / l.k) % l.k, kw = r % l.k;
+                d = static_cast<std::size_t>((ch * l.h_in + oh * l.stride - l.pad + kh) * l.w_in + ow * l.stride - l.pad + kw);
+              }
+            }
+            if (drop(li, d)) continue;
+          }
           a += xi * l.weight[static_cast<std::size_t>(o) * l.in + r];
         }
         const double s = scale_drop ? n.dropout.scale_dropped_value : l.alpha[o];
