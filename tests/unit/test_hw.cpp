@@ -74,17 +74,24 @@ TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
   EXPECT_EQ(stats.sum("random_ones"), dropped);
 }
 
+// The hand tests' accelerator: 4x2 arrays with the NVSim cell defaults (R_P 3k, TMR 1, 0.25 V;
+// read 1.66 ns), 0.1 V left across the MTJ, ADC conversions of 24 fJ + 10 fJ per step, 7 fJ S&H.
+AcceleratorConfig hand_arch() {
+  auto cfg = small_arch(4, 2);
+  cfg.device.cell.v_access_V = 0.15;
+  cfg.arch.adc_floor_J = 24e-15;
+  cfg.arch.adc_fom_J_per_step = 10e-15;
+  cfg.arch.sample_hold_J = 7e-15;
+  return cfg;
+}
+
 void check_hand_energy(bool dropout) {
   const auto net = testing::hand_network(dropout);
   const models::CompiledNetwork c(net);
   const std::vector<std::uint8_t> px = {255, 0, 255};  // x = (+1, -1, +1)
   std::vector<Job> jobs = {{px.data(), 0}};
-  auto cfg = small_arch(4, 2);  // NVSim cell defaults: R_P 3k, TMR 1, 0.25 V; read 1.66 ns
+  auto cfg = hand_arch();
   cfg.dropout_p = 1.0;
-  cfg.device.cell.v_access_V = 0.15;  // 0.1 V left across the MTJ
-  cfg.arch.adc_floor_J = 24e-15;
-  cfg.arch.adc_fom_J_per_step = 10e-15;
-  cfg.arch.sample_hold_J = 7e-15;
   std::vector<float> logits;
   Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
     logits.assign(l, l + 2);
@@ -235,11 +242,7 @@ TEST(Accelerator, BitSerialEnergyAndLatencyByHand) {
   const models::CompiledNetwork c(net);
   const std::vector<std::uint8_t> px = {255, 85, 170};
   std::vector<Job> jobs = {{px.data(), 0}};
-  auto cfg = small_arch(4, 2);
-  cfg.device.cell.v_access_V = 0.15;
-  cfg.arch.adc_floor_J = 24e-15;
-  cfg.arch.adc_fom_J_per_step = 10e-15;
-  cfg.arch.sample_hold_J = 7e-15;
+  auto cfg = hand_arch();
   std::vector<float> logits;
   Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
     logits.assign(l, l + 2);
