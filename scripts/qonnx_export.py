@@ -165,7 +165,7 @@ class BrevitasStyleNet(nn.Module):
         self.topology = topology
         self.input_shape = (1, 28, 28)
         self.input_bits = input_bits
-        self.in_quant = InputQuantizer(input_bits) if input_bits else Quantizer(act_bits, quant_op)
+        self.in_quant: nn.Module = InputQuantizer(input_bits) if input_bits else Quantizer(act_bits, quant_op)
         self.conv_w = nn.ParameterList()
         self.conv_bn = nn.ModuleList()
         self.conv_act = nn.ModuleList()
