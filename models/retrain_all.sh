@@ -28,6 +28,6 @@ cd "$(dirname "$0")/.."
 /usr/bin/python3 -m models.train --topology cnn --method spatial --dataset fashion --input-bits 8 --epochs 10 --batch-size 128 \
   --lr 3e-3 --aux-lr 1e-2 --p 0.2 --seed 0 --eval-T 20 --threads 1 \
   --out models/pretrained/fashion_cnn_spatial.onnx --manifest models/pretrained/manifest.yaml
-/usr/bin/python3 -m models.train --topology cnn --method mc_dropout --dataset fashion --input-bits 8 --epochs 5 --batch-size 128 \
+/usr/bin/python3 -m models.train --topology cnn --method mc_dropout --dataset fashion --input-bits 8 --epochs 8 --batch-size 128 \
   --lr 3e-3 --aux-lr 1e-2 --p 0.2 --seed 0 --eval-T 20 --threads 1 \
   --out models/pretrained/fashion_cnn_mc_dropout.onnx --manifest models/pretrained/manifest.yaml
