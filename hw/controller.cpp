@@ -174,7 +174,7 @@ sc_time Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const
   layer_op.rows = rows;
   layer_op.active = active;
   layer_op.words = l.words;
-  layer_op.positions = l.src->positions();
+  layer_op.positions = l.reads();
   layer_op.drop = drop;
   layer_op.out_bits = periphery_.layer_output(li);
   layer_op.trace = s.req.trace;

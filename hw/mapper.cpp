@@ -8,14 +8,15 @@ Mapping map_network(const models::CompiledNetwork& net, const ArchParams& arch) 
   Mapping m;
   for (std::size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
-    const int positions = l.src->positions();
+    const int positions = l.reads();  // a k-bit first layer reads each output position k times
     LayerMapping lm;
     lm.name = l.src->name;
     lm.row_tiles = (l.in + arch.rows - 1) / arch.rows;
     lm.col_tiles = (l.out + arch.cols - 1) / arch.cols;
     // A copy with no position to read would be idle: at most one copy per output position.
     lm.replicas = std::max(1, std::min(arch.replicate, positions));
-    lm.sa_path = l.sign && lm.row_tiles == 1 && l.in <= rows_per_read(arch) && arch.cell == CellScheme::Complementary;
+    lm.sa_path = l.sign && lm.row_tiles == 1 && l.in <= rows_per_read(arch) && arch.cell == CellScheme::Complementary &&
+                 !l.bit_serial;  // bit planes are added digitally, so each needs its partial sum
     for (int rep = 0; rep < lm.replicas; ++rep)
       for (int ct = 0; ct < lm.col_tiles; ++ct)
         for (int rt = 0; rt < lm.row_tiles; ++rt) {

@@ -52,6 +52,24 @@ def binarize_input(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= INPUT_THRESHOLD, 1.0, -1.0).to(x.dtype)
 
 
+MAX_INPUT_BITS = 8
+
+
+def quantize_input(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """First-layer input as k-bit unsigned integers (float values): clip(round(x * (2^k - 1)), 0, 2^k - 1).
+
+    x = pixel/255, so k = 8 gives the pixel itself. round is half to even (as ONNX/QONNX Quant);
+    pixel * (2^k - 1) / 255 is never a tie (255 is odd), so every k maps each pixel the same way.
+    """
+    levels = float((1 << bits) - 1)
+    return torch.clamp(torch.round(x * levels), 0.0, levels).to(x.dtype)
+
+
+def encode_input(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """The first layer's input: +-1 thresholded pixels (bits = 0) or k-bit unsigned integers (bits = k)."""
+    return binarize_input(x) if bits == 0 else quantize_input(x, bits)
+
+
 def keep_freed_memory() -> None:
     """Make glibc keep freed large blocks (no mmap/trim): re-faulting pages for every big tensor costs up to 10x here."""
     try:
@@ -224,10 +242,13 @@ class BinaryNet(nn.Module):
     topology: Optional[str] = None
 
     def _setup(self, input_shape: Sequence[int], method: str, p: float, dropped_value: float,
-               dropout_layers: Optional[Sequence[str]]) -> None:
+               dropout_layers: Optional[Sequence[str]], input_bits: int = 0) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
+        if not 0 <= input_bits <= MAX_INPUT_BITS:
+            raise ValueError(f"input_bits={input_bits} outside 0 (+-1 thresholded) .. {MAX_INPUT_BITS}")
         self.input_shape = tuple(input_shape)
+        self.input_bits = int(input_bits)
         self.configure_dropout(method, p, dropout_layers, dropped_value)
 
     @property
@@ -326,9 +347,17 @@ class BinaryNet(nn.Module):
         return bits.to(torch.bool)
 
     def prefix(self, x: torch.Tensor) -> Tuple[torch.Tensor, int]:
-        """Binarised input run through the deterministic layers before the first dropout layer: (h, start)."""
+        """Encoded input run through the deterministic layers before the first dropout layer: (h, start)."""
         start = self.first_dropout_layer()
-        return self.run(binarize_input(x.reshape(len(x), *self.input_shape)), 0, None, stop=start), start
+        return self.run(self.encode(x), 0, None, stop=start), start
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x = pixel/255 reshaped to input_shape and encoded for the first layer (encode_input)."""
+        return encode_input(x.reshape(len(x), *self.input_shape), self.input_bits)
+
+    def input_tag(self) -> str:
+        """' u<k>' for a k-bit unsigned first-layer input, '' for the +-1 thresholded one (describe())."""
+        return f" u{self.input_bits}" if self.input_bits else ""
 
     def run(self, h: torch.Tensor, start: int, bits: Optional[torch.Tensor], stop: Optional[int] = None) -> torch.Tensor:
         """Run layers[start:stop] on h with bool bits [B, D] or None."""
@@ -346,7 +375,7 @@ class BinaryNet(nn.Module):
             bits = self.sample_bits(x.shape[0], generator)
         if bits is not None:
             bits = self._check_bits(bits, x.shape[0])
-        return self.run(binarize_input(x.reshape(len(x), *self.input_shape)), 0, bits)
+        return self.run(self.encode(x), 0, bits)
 
 
 class BinaryMLP(BinaryNet):
@@ -356,7 +385,8 @@ class BinaryMLP(BinaryNet):
 
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (512, 512), num_classes: int = 10,
                  method: str = "scale",
-                 p: float = 0.2, dropped_value: float = 1.0, dropout_layers: Optional[Sequence[str]] = None) -> None:
+                 p: float = 0.2, dropped_value: float = 1.0, dropout_layers: Optional[Sequence[str]] = None,
+                 input_bits: int = 0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
@@ -365,10 +395,10 @@ class BinaryMLP(BinaryNet):
         for i, name in enumerate(self.layer_names):
             self.add_module(name, BinaryLayer(sizes[i], sizes[i + 1], learn_alpha=method != "none",
                                               activation=i < len(sizes) - 2))
-        self._setup((in_features,), method, p, dropped_value, dropout_layers)
+        self._setup((in_features,), method, p, dropped_value, dropout_layers, input_bits)
 
     def describe(self) -> str:
-        return "mlp " + "-".join(map(str, [self.in_features, *self.hidden, self.num_classes]))
+        return "mlp " + "-".join(map(str, [self.in_features, *self.hidden, self.num_classes])) + self.input_tag()
 
 
 class BinaryCNN(BinaryNet):
@@ -379,7 +409,7 @@ class BinaryCNN(BinaryNet):
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28),
                  convs: Sequence[Sequence[int]] = ((32, 3, 1, 1, 2), (64, 3, 1, 1, 2)), hidden: Sequence[int] = (128,),
                  num_classes: int = 10, method: str = "scale", p: float = 0.2, dropped_value: float = 1.0,
-                 dropout_layers: Optional[Sequence[str]] = None) -> None:
+                 dropout_layers: Optional[Sequence[str]] = None, input_bits: int = 0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"unknown dropout method '{method}' (allowed: {', '.join(METHODS)})")
@@ -396,13 +426,13 @@ class BinaryCNN(BinaryNet):
             self.add_module(f"fc{i + 1}", BinaryLayer(sizes[i], sizes[i + 1], learn_alpha=learn,
                                                       activation=i < len(sizes) - 2))
             self.layer_names.append(f"fc{i + 1}")
-        self._setup(input_shape, method, p, dropped_value, dropout_layers)
+        self._setup(input_shape, method, p, dropped_value, dropout_layers, input_bits)
 
     def convs(self) -> List[Any]:
         return [l for l in self.layers() if l.kind == "conv"]
 
     def describe(self) -> str:
-        parts = ["cnn " + "x".join(map(str, self.input_shape))]
+        parts = ["cnn " + "x".join(map(str, self.input_shape)) + self.input_tag()]
         for l in self.convs():
             parts.append(f"conv{l.kernel_size}x{l.kernel_size}/{l.stride}p{l.padding}-{l.out_features}"
                          + (f"-maxpool{l.pool}" if l.pool else ""))

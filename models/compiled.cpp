@@ -23,7 +23,7 @@ double CompiledLayer::preactivation(int o, int a, bool drop) const {
   const BinaryLayer& l = *src;
   const double s = drop ? dropped_value : static_cast<double>(l.alpha[o]);
   const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + static_cast<double>(l.bn_eps));
-  return static_cast<double>(l.bn_gamma[o]) * (a * s - l.bn_mean[o]) / sd + l.bn_beta[o];
+  return static_cast<double>(l.bn_gamma[o]) * (a * l.input_scale * s - l.bn_mean[o]) / sd + l.bn_beta[o];
 }
 
 std::size_t CompiledLayer::draws_per_sample() const {
@@ -65,15 +65,19 @@ void CompiledLayer::drop_rows(int position, const std::uint64_t* mask, std::uint
   }
 }
 
-void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
+void CompiledLayer::rows_at(int read, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
                             std::uint64_t* active) const {
+  const int position = read / planes;
+  const std::size_t base = static_cast<std::size_t>(read % planes) * plane_stride;  // the plane's first element
   if (gather.empty()) {  // dense: the input itself
     for (std::size_t w = 0; w < words; ++w) {
-      x[w] = input[w];
+      x[w] = !bit_serial ? input[w] : bits_at(input, base + w * 64, std::min(64, in - static_cast<int>(w) * 64));
       active[w] = ~std::uint64_t{0};
     }
     if (in % 64) active[words - 1] = (std::uint64_t{1} << (in % 64)) - 1;
     drop_rows(position, mask, active);
+    if (bit_serial)  // a 0 bit turns the wordline off; a 1 bit drives x = +1
+      for (std::size_t w = 0; w < words; ++w) x[w] = active[w] &= x[w];
     return;
   }
   // Conv: active = not padding, minus dropped rows; x = the gathered input bits of active rows.
@@ -83,60 +87,67 @@ void CompiledLayer::rows_at(int position, const std::uint64_t* input, const std:
   std::fill(x, x + words, 0);
   for (std::int32_t i = run_begin[position]; i < run_begin[position + 1]; ++i) {
     const Run& run = runs[static_cast<std::size_t>(i)];
-    const std::uint64_t bits = bits_at(input, static_cast<std::size_t>(run.elem), run.len);
+    const std::uint64_t bits = bits_at(input, base + static_cast<std::size_t>(run.elem), run.len);
     or_bits_at(x, static_cast<std::size_t>(run.row), run.len, bits);
   }
   for (std::size_t w = 0; w < words; ++w) x[w] &= active[w];
+  if (bit_serial) std::copy(x, x + words, active);
 }
 
 void CompiledLayer::mask_rows(const std::uint64_t* mask, const std::uint64_t* x0, const std::uint64_t* active0,
                               std::uint64_t* x, std::uint64_t* active) const {
-  const int positions = src->positions();
-  const std::size_t n = static_cast<std::size_t>(positions) * words;
-  const bool conv = !gather.empty();
+  const int n_reads = reads();
+  const std::size_t n = static_cast<std::size_t>(n_reads) * words;
+  // x0 is 0 on inactive rows (conv, bit planes) or the input itself (dense ±1): x = x0 & active
+  // in the former, x0 in the latter.
+  const bool cleared = !gather.empty() || bit_serial;
   if (!mask || !dropout || dropout_kind == DropoutKind::Scale || dropout_kind == DropoutKind::None) {
     std::copy(x0, x0 + n, x);
     std::copy(active0, active0 + n, active);
     return;
   }
-  if (dropout_kind == DropoutKind::Spatial) {  // the same rows at every position: expand once
+  if (dropout_kind == DropoutKind::Spatial) {  // the same rows at every read: expand once
     std::vector<std::uint64_t> keep(words, ~std::uint64_t{0});
     drop_rows(0, mask, keep.data());
     for (std::size_t b = 0; b < n; b += words)
       for (std::size_t w = 0; w < words; ++w) {
         active[b + w] = active0[b + w] & keep[w];
-        x[b + w] = conv ? x0[b + w] & keep[w] : x0[b + w];
+        x[b + w] = cleared ? x0[b + w] & keep[w] : x0[b + w];
       }
     return;
   }
-  for (int p = 0; p < positions; ++p) {
-    const std::size_t b = static_cast<std::size_t>(p) * words;
+  for (int r = 0; r < n_reads; ++r) {
+    const std::size_t b = static_cast<std::size_t>(r) * words;
     std::copy(active0 + b, active0 + b + words, active + b);
-    drop_rows(p, mask, active + b);
-    for (std::size_t w = 0; w < words; ++w) x[b + w] = conv ? x0[b + w] & active[b + w] : x0[b + w];
+    drop_rows(r / planes, mask, active + b);
+    for (std::size_t w = 0; w < words; ++w) x[b + w] = cleared ? x0[b + w] & active[b + w] : x0[b + w];
   }
 }
 
 namespace {
 
-// z(a) is affine in a, so {a : z(a) >= 0} is empty, everything, or a half-line; found by a scan
-// with the exact expression the logits use, so the threshold and preactivation never disagree.
+// z(a) is affine in a, so {a : z(a) >= 0} is empty, everything, or a half-line. It is found by
+// bisection with the exact expression the logits use, so the threshold and preactivation never
+// disagree: every step of preactivation (a * scale * s, - mean, * gamma, / sd, + beta) is a
+// correctly rounded operation, monotone in its operand, so z(a) is monotone in a as computed too.
 Threshold derive(const CompiledLayer& c, int o, bool drop) {
-  const int n = c.in;
-  const bool lo = c.preactivation(o, -n, drop) >= 0.0;
-  const bool hi = c.preactivation(o, n, drop) >= 0.0;
+  const int n = c.a_max;
+  auto fires = [&](int a) { return c.preactivation(o, a, drop) >= 0.0; };
+  const bool lo = fires(-n);
+  const bool hi = fires(n);
   Threshold t;
   if (lo && hi) { t.mode = Threshold::Mode::Always; return t; }
   if (!lo && !hi) { t.mode = Threshold::Mode::Never; return t; }
+  int a = -n, b = n;  // fires(a) != fires(b); narrowed to neighbours
+  while (b - a > 1) {
+    const int mid = a + (b - a) / 2;
+    (fires(mid) == hi ? b : a) = mid;
+  }
   if (hi) {  // increasing: first a that fires
     t.mode = Threshold::Mode::AtLeast;
-    int a = -n;
-    while (a <= n && c.preactivation(o, a, drop) < 0.0) ++a;
-    t.a = a;
+    t.a = b;
   } else {   // decreasing: last a that fires
     t.mode = Threshold::Mode::AtMost;
-    int a = -n;
-    while (a + 1 <= n && c.preactivation(o, a + 1, drop) >= 0.0) ++a;
     t.a = a;
   }
   return t;
@@ -189,6 +200,12 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
     }
     c.run_begin.push_back(static_cast<std::int32_t>(c.runs.size()));
     }
+    c.bit_serial = &l == &n.layers.front() && n.input_bits > 0;
+    c.planes = c.bit_serial ? n.input_bits : 1;
+    c.plane_stride = static_cast<std::size_t>(l.input_elems());
+    int level_max = 1;
+    for (int p = 0; c.bit_serial && p < 256; ++p) level_max = std::max<int>(level_max, n.input_levels[static_cast<std::size_t>(p)]);
+    c.a_max = l.in * level_max;
     c.sign = l.sign_activation;
     c.dropout = l.dropout;
     c.dropout_kind = n.dropout.kind;
@@ -205,13 +222,16 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
   }
 }
 
-void CompiledNetwork::binarize(const std::uint8_t* pixels, std::uint64_t* out) const {
+void CompiledNetwork::encode_input(const std::uint8_t* pixels, std::uint64_t* out) const {
   const int n = net->input_size;
-  for (int w = 0; w * 64 < n; ++w) {  // branch-free: 64 table lookups per word
-    const int end = std::min(n, w * 64 + 64);
-    std::uint64_t b = 0;
-    for (int i = w * 64; i < end; ++i) b |= static_cast<std::uint64_t>(pixel_bit[pixels[i]]) << (i - w * 64);
-    out[w] = b;
+  const int planes = std::max(net->input_bits, 1);
+  std::fill(out, out + words_for(input_bits()), 0);
+  for (int b = 0; b < planes; ++b) {
+    BitWriter plane(out, static_cast<std::size_t>(b) * static_cast<std::size_t>(n), 1);
+    if (net->input_bits == 0)
+      for (int i = 0; i < n; ++i) plane.push(pixel_bit[pixels[i]]);
+    else
+      for (int i = 0; i < n; ++i) plane.push((net->input_levels[pixels[i]] >> b) & 1U);
   }
 }
 
@@ -227,7 +247,7 @@ void CompiledNetwork::fill_masks(SampleMasks& m, const std::function<bool(std::s
 }
 
 std::size_t CompiledNetwork::max_words() const {
-  std::size_t w = words_for(net->input_size);
+  std::size_t w = words_for(input_bits());
   for (const auto& l : layers) {
     w = std::max(w, l.words);
     w = std::max(w, words_for(l.out * l.src->positions()));

@@ -2,6 +2,7 @@
 // the integer decision on the pre-activation a that BatchNorm + sign reduce to (with the scale
 // kept and dropped). The reference executor and the simulated hardware share this lowering.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -12,7 +13,8 @@
 
 namespace bayescim::models {
 
-// out = +1 iff the condition holds on the integer pre-activation a = 2 * matches - active rows.
+// out = +1 iff the condition holds on the integer pre-activation a = 2 * matches - active rows
+// (a k-bit first layer: a = sum over bit planes b of 2^b * (2 * matches_b - active rows_b)).
 struct Threshold {
   enum class Mode : std::uint8_t { AtLeast, AtMost, Always, Never } mode = Mode::Always;
   int a = 0;
@@ -43,6 +45,17 @@ struct CompiledLayer {
   };
   std::vector<Run> runs;
   std::vector<std::int32_t> run_begin;  // [positions + 1]
+  // Bit-serial input (a k-bit first layer): each output position is read once per bit plane,
+  // read r = position * planes + plane. Plane b of the layer's input holds bit b of every input
+  // integer, at elements [b * plane_stride, (b + 1) * plane_stride). A 0 bit turns the row's
+  // wordline off; a 1 bit drives it as x = +1, so the plane's matches are the active rows with
+  // w = +1 and its pre-activation is 2 * matches - active rows. Otherwise (bit_serial false,
+  // planes 1) one read of ±1 inputs.
+  bool bit_serial = false;
+  int planes = 1;
+  std::size_t plane_stride = 0;
+  int a_max = 0;  // the largest |a| the layer can produce
+  int reads() const { return src->positions() * planes; }
   bool sign = true;
   bool dropout = false;
   DropoutKind dropout_kind = DropoutKind::None;
@@ -55,12 +68,13 @@ struct CompiledLayer {
   double preactivation(int o, int a, bool drop) const;
   // Random draws this layer needs per MC sample (0 without dropout).
   std::size_t draws_per_sample() const;
-  // Builds the packed row vector and active-row mask of one output position from the layer's
-  // packed input; `mask` holds this layer's draws for the sample (1 = dropped), or is null.
-  void rows_at(int position, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
+  // Builds the packed row vector and active-row mask of one read (an output position, or with
+  // bit planes a position's plane: read = position * planes + plane) from the layer's packed
+  // input; `mask` holds this layer's draws for the sample (1 = dropped), or is null.
+  void rows_at(int read, const std::uint64_t* input, const std::uint64_t* mask, std::uint64_t* x,
                std::uint64_t* active) const;
-  // What rows_at(p, input, mask) gives for every position p, from what rows_at(p, input, nullptr)
-  // gave (x0, active0: [positions][words]): the rows the sample's draws gate off are cleared. For a
+  // What rows_at(r, input, mask) gives for every read r, from what rows_at(r, input, nullptr)
+  // gave (x0, active0: [reads][words]): the rows the sample's draws gate off are cleared. For a
   // layer whose input is the same in every MC sample of an image, the gather is done once.
   void mask_rows(const std::uint64_t* mask, const std::uint64_t* x0, const std::uint64_t* active0, std::uint64_t* x,
                  std::uint64_t* active) const;
@@ -88,7 +102,11 @@ struct CompiledNetwork {
   std::array<bool, 256> pixel_bit{};     // first-layer binarisation of a raw 8-bit pixel
 
   explicit CompiledNetwork(const Network& n);
-  void binarize(const std::uint8_t* pixels, std::uint64_t* out) const;
+  // Bits of the first layer's input: the ±1 pixels, or the k bit planes of a k-bit input.
+  int input_bits() const { return net->input_size * std::max(net->input_bits, 1); }
+  // Writes the first layer's input: ±1 pixels (bit i = pixel i >= threshold), or the k bit planes
+  // of a k-bit input (bit b * input_size + i = bit b of input_levels[pixel i]).
+  void encode_input(const std::uint8_t* pixels, std::uint64_t* out) const;
   // Fills the masks of one sample; draw(d) returns the d-th draw of the sample (true = drop).
   void fill_masks(SampleMasks& m, const std::function<bool(std::size_t)>& draw) const;
   std::size_t max_words() const;  // largest packed activation or row vector

@@ -42,6 +42,10 @@ std::uint64_t Network::binary_macs_per_sample() const {
   std::uint64_t n = 0;
   for (const auto& l : layers)
     n += static_cast<std::uint64_t>(l.in) * static_cast<std::uint64_t>(l.out) * static_cast<std::uint64_t>(l.positions());
+  // A k-bit first layer is k binary passes, one per bit plane.
+  if (input_bits > 0 && !layers.empty())
+    n += static_cast<std::uint64_t>(input_bits - 1) * layers[0].in * static_cast<std::uint64_t>(layers[0].out) *
+         static_cast<std::uint64_t>(layers[0].positions());
   return n;
 }
 
@@ -50,6 +54,15 @@ void Network::validate() const {
   if (layers.empty()) fail("the network has no binary layers");
   if (input_size <= 0 || input_size != input_c * input_h * input_w) fail("input size must be positive and C*H*W");
   if (!std::isfinite(input_threshold)) fail("input threshold is not finite");
+  if (input_bits < 0 || input_bits > kMaxInputBits)
+    fail("first-layer input bits " + std::to_string(input_bits) + " outside 0 (±1 thresholded) .. " +
+         std::to_string(kMaxInputBits));
+  for (int p = 0; input_bits > 0 && p < 256; ++p)
+    if (input_levels[static_cast<std::size_t>(p)] >= (1u << input_bits))
+      fail("input level of pixel " + std::to_string(p) + " does not fit " + std::to_string(input_bits) + " bits");
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    if (!(std::isfinite(layers[i].input_scale) && layers[i].input_scale > 0) || (i > 0 && layers[i].input_scale != 1.0))
+      fail("layer '" + layers[i].name + "': input scale must be positive and finite, and 1 after the first layer");
   int expect_c = input_c, expect_h = input_h, expect_w = input_w;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];

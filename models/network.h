@@ -1,5 +1,6 @@
 // Network IR for binary BayNNs: what the ONNX importer produces and every executor consumes.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -61,6 +62,9 @@ struct BinaryLayer {
   std::vector<float> alpha;    // [out] learnable scale (all 1 when the model has none)
   std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;  // [out]
   float bn_eps = 1e-5f;
+  // The first layer of a k-bit input: the dequantisation scale of its input Quant, so that
+  // a = input_scale * sum over active inputs of w * q (q the k-bit integers); 1 otherwise.
+  double input_scale = 1.0;
   bool sign_activation = true;
   bool dropout = false;  // takes part in the network's dropout (meaning set by DropoutSpec::kind)
 
@@ -75,7 +79,12 @@ struct Network {
   std::string source;  // the file it came from
   int input_size = 0;  // = input_c * input_h * input_w
   int input_c = 1, input_h = 1, input_w = 1;
-  float input_threshold = 0.5f;  // first layer: pixel/255 >= threshold -> +1, else -1
+  float input_threshold = 0.5f;  // input_bits 0: first layer x = +1 iff pixel/255 >= threshold, else -1
+  // 0: the first layer takes ±1 thresholded pixels. k in 1..kMaxInputBits: it takes k-bit unsigned
+  // integers q = input_levels[pixel], read bit-serially (one crossbar read per bit plane).
+  int input_bits = 0;
+  static constexpr int kMaxInputBits = 8;
+  std::array<std::uint16_t, 256> input_levels{};  // input_bits > 0: the integer of each raw 8-bit pixel
   int classes = 0;
   std::vector<BinaryLayer> layers;
   DropoutSpec dropout;

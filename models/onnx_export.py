@@ -13,6 +13,7 @@ FORMAT_VERSION = "1"
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 META_PREFIX = "bayescim."
+QONNX_DOMAIN = "qonnx.custom_op.general"
 
 
 def _f32(value: Any) -> np.ndarray:
@@ -62,19 +63,44 @@ def _layer_nodes(name: str, layer: Any, x: str, last: bool) -> Tuple[List[Any], 
     return inits, nodes, out
 
 
+def _input_nodes(bits: int) -> Tuple[List[Any], List[Any], str]:
+    """The first layer's input encoding: +-1 thresholded (bits = 0) or a k-bit unsigned QONNX Quant.
+
+    k bits: input.levels = Mul(input, 2^k - 1), then input.quant = Quant(scale 1, zero point 0,
+    bit width k, signed 0, narrow 0, ROUND): the integers 0 .. 2^k - 1 (k = 8: the pixel value).
+    """
+    if bits == 0:
+        return [numpy_helper.from_array(_f32(0.5), "input.threshold")], [
+            helper.make_node("GreaterOrEqual", [INPUT_NAME, "input.threshold"], ["input.binarize"],
+                             name="input.binarize"),
+            helper.make_node("Where", ["input.binarize", "const.one", "const.minus_one"], ["input.sign"],
+                             name="input.sign"),
+        ], "input.sign"
+    inits = [
+        numpy_helper.from_array(_f32((1 << bits) - 1), "input.levels.factor"),
+        numpy_helper.from_array(_f32(1.0), "input.quant.scale"),
+        numpy_helper.from_array(_f32(0.0), "input.quant.zero_point"),
+        numpy_helper.from_array(_f32(bits), "input.quant.bit_width"),
+    ]
+    nodes = [
+        helper.make_node("Mul", [INPUT_NAME, "input.levels.factor"], ["input.levels"], name="input.levels"),
+        helper.make_node("Quant", ["input.levels", "input.quant.scale", "input.quant.zero_point", "input.quant.bit_width"],
+                         ["input.quant"], name="input.quant", domain=QONNX_DOMAIN, signed=0, narrow=0,
+                         rounding_mode="ROUND"),
+    ]
+    return inits, nodes, "input.quant"
+
+
 def build_graph(model: Any, dataset: str = "mnist") -> Any:
     """Build the onnx.ModelProto of a BinaryMLP or BinaryCNN (deterministic all-kept path plus metadata)."""
     inits = [
-        numpy_helper.from_array(_f32(0.5), "input.threshold"),
         numpy_helper.from_array(_f32(1.0), "const.one"),
         numpy_helper.from_array(_f32(-1.0), "const.minus_one"),
         numpy_helper.from_array(_f32(0.0), "const.zero"),
     ]
-    nodes = [
-        helper.make_node("GreaterOrEqual", [INPUT_NAME, "input.threshold"], ["input.binarize"], name="input.binarize"),
-        helper.make_node("Where", ["input.binarize", "const.one", "const.minus_one"], ["input.sign"], name="input.sign"),
-    ]
-    x = "input.sign"
+    bits = getattr(model, "input_bits", 0)
+    inits_in, nodes, x = _input_nodes(bits)
+    inits = inits_in + inits
     layers = model.layers()
     convs = 0
     for i, (name, layer) in enumerate(zip(model.layer_names, layers)):
@@ -97,7 +123,8 @@ def build_graph(model: Any, dataset: str = "mnist") -> Any:
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", model.num_classes])],
         initializer=inits,
     )
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(QONNX_DOMAIN, 1)] if bits else [])
+    onnx_model = helper.make_model(graph, opset_imports=opsets,
                                    producer_name="bayescim-train", producer_version=FORMAT_VERSION)
     onnx_model.ir_version = IR_VERSION
     meta = metadata(model, dataset)

@@ -16,7 +16,7 @@ namespace bayescim::models {
 namespace {
 
 const char* kSupportedOps =
-    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
+    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
     "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input, or after a layer); "
     "on constants also Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
 
@@ -72,7 +72,12 @@ class Importer {
   // Scalar Mul/Div/Add/Sub on the graph input before its binarisation, in order ('*', '/', '+', '-').
   std::vector<std::pair<char, float>> input_ops_;
   void input_op(const onnx::NodeProto& n, int value_input);
+  // f(x): the input's Mul/Div/Add/Sub in float32, one rounding each, as the graph evaluates them.
+  float apply_input_ops(float x) const;
   float input_threshold(const onnx::NodeProto& n, float compare) const;
+  // A k-bit unsigned Quant on the input: the first layer reads the integers bit-serially.
+  void input_quant(const onnx::NodeProto& n);
+  double input_scale_ = 1.0;  // its dequantisation scale, for the first layer
   // y = z * aff_mul_ + aff_add_ per output, after the open layer's BatchNorm; empty if none.
   std::vector<double> aff_mul_, aff_add_;
   void affine_node(const onnx::NodeProto& n, int value_input);
@@ -335,20 +340,22 @@ void Importer::input_op(const onnx::NodeProto& n, int value_input) {
 // rounding each, as the graph evaluates them). With positive scales f is non-decreasing, so the
 // inputs that give +1 are exactly those >= the least float32 that does: found by bisection over the
 // floats in order, it reproduces the graph on every float32 input, not only approximately.
+float Importer::apply_input_ops(float x) const {
+  volatile float v = x;  // one rounding per op, never contracted into an FMA
+  for (const auto& [op, c] : input_ops_) {
+    switch (op) {
+      case '*': v = v * c; break;
+      case '/': v = v / c; break;
+      case '+': v = v + c; break;
+      default: v = v - c; break;
+    }
+  }
+  return v;
+}
+
 float Importer::input_threshold(const onnx::NodeProto& n, float compare) const {
   if (input_ops_.empty()) return compare;
-  auto fires = [&](float x) {
-    volatile float v = x;  // one rounding per op, never contracted into an FMA
-    for (const auto& [op, c] : input_ops_) {
-      switch (op) {
-        case '*': v = v * c; break;
-        case '/': v = v / c; break;
-        case '+': v = v + c; break;
-        default: v = v - c; break;
-      }
-    }
-    return v >= compare;
-  };
+  auto fires = [&](float x) { return apply_input_ops(x) >= compare; };
   // Floats in order as integers: -FLT_MAX .. FLT_MAX map to -0x7f7fffff .. 0x7f7fffff (both zeros to 0).
   auto key = [](float f) {
     std::uint32_t u;
@@ -419,6 +426,44 @@ void Importer::affine_node(const onnx::NodeProto& n, int value_input) {
   stage_ = Stage::Affine;
 }
 
+// QONNX Quant, unsigned: q = clip(round(f(x) / scale + zero point), 0, 2^k - 1 (- 1 if narrow)),
+// evaluated in float32 as the graph does, for every raw pixel (x = pixel / 255): the table of
+// integers the first layer reads. The dequantised value q * scale keeps its scale in the first
+// layer's pre-activation (BinaryLayer::input_scale).
+void Importer::input_quant(const onnx::NodeProto& n) {
+  if (n.input_size() != 4) fail_node(n, "expected 4 inputs (x, scale, zero point, bit width)");
+  const auto scale = scalar(n.input(1)), zero = scalar(n.input(2)), bits = scalar(n.input(3));
+  if (!scale || !zero || !bits) fail_node(n, "scale, zero point and bit width must be scalar constants");
+  if (*bits != std::floor(*bits) || *bits < 1 || *bits > Network::kMaxInputBits)
+    fail_node(n, "the input is quantised to " + num(*bits) + " bits; the first layer reads unsigned inputs of 1 to " +
+                     std::to_string(Network::kMaxInputBits) + " bits bit-serially");
+  if (*zero != 0.0f) fail_node(n, "input Quant has zero point " + num(*zero) + ", expected 0 (a 0 bit reads no row)");
+  if (!(*scale > 0.0f) || !std::isfinite(*scale)) fail_node(n, "input Quant has scale " + num(*scale) + ", expected a positive number");
+  bool narrow = false;
+  std::string rounding = "ROUND";
+  for (const auto& a : n.attribute()) {
+    if (a.name() == "narrow") narrow = a.i() != 0;
+    else if (a.name() == "rounding_mode") rounding = a.s();
+    else if (a.name() != "signed") fail_node(n, "unsupported attribute '" + a.name() + "' (supported: signed, narrow, rounding_mode)");
+  }
+  const int k = static_cast<int>(*bits);
+  const float hi = static_cast<float>((1 << k) - 1 - (narrow ? 1 : 0));
+  for (int p = 0; p < 256; ++p) {
+    volatile float u = apply_input_ops(static_cast<float>(p) / 255.0f);
+    u = u / *scale;
+    float q;
+    if (rounding == "ROUND") q = std::nearbyint(u);  // half to even, as numpy's round
+    else if (rounding == "FLOOR") q = std::floor(u);
+    else if (rounding == "CEIL") q = std::ceil(u);
+    else fail_node(n, "rounding_mode '" + rounding + "' is not supported (supported: ROUND, FLOOR, CEIL)");
+    net_.input_levels[static_cast<std::size_t>(p)] = static_cast<std::uint16_t>(std::clamp(q, 0.0f, hi));
+  }
+  net_.input_bits = k;
+  input_scale_ = *scale;
+  input_ops_.clear();
+  stage_ = Stage::Binary;
+}
+
 void Importer::quant_activation(const onnx::NodeProto& n) {
   if (n.input_size() != 4) fail_node(n, "expected 4 inputs (x, scale, zero point, bit width)");
   const auto scale = scalar(n.input(1)), zero = scalar(n.input(2)), bits = scalar(n.input(3));
@@ -429,7 +474,7 @@ void Importer::quant_activation(const onnx::NodeProto& n) {
   if (*bits != 1.0f)
     fail_node(n, "activations quantised to " + num(*bits) +
                      " bits are not binary; only 1-bit activations are supported (BipolarQuant, or Quant with "
-                     "bit width 1 and signed = 1)");
+                     "bit width 1 and signed = 1), and k-bit unsigned inputs on the graph input");
   if (!is_signed) fail_node(n, "a 1-bit unsigned Quant gives 0/1, expected bipolar +1/-1 activations (signed = 1)");
   if (*scale != 1.0f || *zero != 0.0f) fail_node(n, "activation Quant must have scale 1 and zero point 0");
   binarize_node(n, 0.0f);
@@ -460,6 +505,7 @@ void Importer::conv_node(const onnx::NodeProto& n) {
       if (v != 0.0f) fail_node(n, "a bias is not supported on binary layers (fold it into BatchNorm)");
   }
   BinaryLayer l;
+  l.input_scale = net_.layers.empty() ? input_scale_ : 1.0;
   l.kind = LayerKind::Conv;
   l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
   l.c_in = cur_c_;
@@ -748,7 +794,11 @@ Network Importer::run() {
       if (!scale || *scale != 1.0f) fail_node(n, "activation BipolarQuant must have scale 1");
       binarize_node(n, 0.0f);
     } else if (op == "Quant") {
-      quant_activation(n);
+      bool is_signed = true;
+      for (const auto& a : n.attribute())
+        if (a.name() == "signed") is_signed = a.i() != 0;
+      if (stage_ == Stage::Input && !is_signed) input_quant(n);
+      else quant_activation(n);
     } else if (op == "Conv") {
       conv_node(n);
     } else if (op == "MaxPool") {
@@ -788,6 +838,7 @@ Network Importer::run() {
       std::vector<float> bias;
       if (op == "Gemm" && n.input_size() == 3 && !n.input(2).empty()) bias = need_constant(n, 2).data;
       BinaryLayer l;
+      l.input_scale = net_.layers.empty() ? input_scale_ : 1.0;
       l.name = n.name().empty() ? "layer" + std::to_string(net_.layers.size()) : n.name();
       l.in = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]);
       l.out = static_cast<int>(trans_b ? w.dims[0] : w.dims[1]);

@@ -10,7 +10,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from models.bnn import BN_EPS, BinaryCNN, BinaryMLP, INPUT_THRESHOLD
+from models.bnn import BN_EPS, MAX_INPUT_BITS, BinaryCNN, BinaryMLP, INPUT_THRESHOLD
 
 
 class OnnxFormatError(Exception):
@@ -37,6 +37,8 @@ class _Walker:
         self.stage = "input"   # input -> binary -> preact -> scaled -> normed -> binary ...
         self.pending_ge: Any = None
         self.flat = True
+        self.input_levels: Optional[float] = None  # Mul(input, 2^k - 1) before a k-bit input Quant
+        self.input_bits = 0
 
     def fail(self, node: Any, what: str) -> NoReturn:
         raise OnnxFormatError(f"{self.path}: node '{node.name}' ({node.op_type}): {what}")
@@ -62,6 +64,20 @@ class _Walker:
         self.layers.append(l)
         self.flat = l["kind"] == "dense"
         self.open = None
+
+    def input_quant(self, n: Any, a: Dict[str, Any]) -> None:
+        """The k-bit unsigned input Quant of models/README.md (after Mul by 2^k - 1)."""
+        if self.stage != "input":
+            self.fail(n, "this rebuild takes Quant only on the graph input (k-bit unsigned first-layer input)")
+        scale, zero, bits = (float(self.const(n, i).reshape(())) for i in (1, 2, 3))
+        k = int(bits)
+        if k != bits or not 1 <= k <= MAX_INPUT_BITS or scale != 1.0 or zero != 0.0 \
+                or a.get("signed", 1) != 0 or a.get("narrow", 0) != 0 or a.get("rounding_mode", b"ROUND") not in ("ROUND", b"ROUND"):
+            self.fail(n, f"expected an unsigned 1..{MAX_INPUT_BITS}-bit Quant with scale 1, zero point 0, "
+                         "narrow 0, rounding ROUND")
+        if self.input_levels != float((1 << k) - 1):
+            self.fail(n, f"expected Mul(input, {(1 << k) - 1}) before a {k}-bit input Quant")
+        self.input_bits, self.stage = k, "binary"
 
     def node(self, n: Any) -> None:
         op, a = n.op_type, _attrs(n)
@@ -108,6 +124,10 @@ class _Walker:
                     w = w.T
                 self.open = {"kind": "dense", "name": n.name, "weight": w, "out": w.shape[1], "in": w.shape[0]}
             self.stage = "preact"
+        elif op == "Mul" and self.stage == "input":
+            self.input_levels = float(self.const(n, 1).reshape(()))
+        elif op == "Quant":
+            self.input_quant(n, a)
         elif op == "Mul":
             if self.stage != "preact":
                 self.fail(n, "Mul (the scale) must directly follow MatMul/Gemm/Conv")
@@ -138,8 +158,8 @@ class _Walker:
             self.fail(n, "unsupported op")
 
 
-def parse_graph(om: Any, path: str) -> Tuple[List[int], List[Dict[str, Any]]]:
-    """Walk the graph; returns (input dims without batch, list of layer dicts)."""
+def parse_graph(om: Any, path: str) -> Tuple[List[int], List[Dict[str, Any]], int]:
+    """Walk the graph; returns (input dims without batch, list of layer dicts, first-layer input bits)."""
     w = _Walker(om, path)
     inputs = [i for i in om.graph.input if i.name not in w.init]
     if len(inputs) != 1:
@@ -159,7 +179,7 @@ def parse_graph(om: Any, path: str) -> Tuple[List[int], List[Dict[str, Any]]]:
     w.close(False)
     if [o.name for o in om.graph.output] != [current]:
         raise OnnxFormatError(f"{path}: the graph output must be the last layer's output '{current}'")
-    return dims, w.layers
+    return dims, w.layers, w.input_bits
 
 
 def _check_names(layers: Sequence[Dict[str, Any]], path: str) -> None:
@@ -189,14 +209,14 @@ def onnx_to_torch(path_or_model: Any, path_label: Optional[str] = None) -> Tuple
     except onnx.checker.ValidationError as e:
         raise OnnxFormatError(f"{path}: fails onnx.checker: {e}") from None
     meta = read_metadata(om)
-    dims, layers = parse_graph(om, path)
+    dims, layers, input_bits = parse_graph(om, path)
     _check_names(layers, path)
 
     kind = meta.get("bayescim.dropout.kind", "none")
     p = float(meta.get("bayescim.dropout.p", "0") or 0)
     dropout_layers = [s for s in meta.get("bayescim.dropout.layers", "").split(",") if s] if kind != "none" else []
     common: Dict[str, Any] = dict(method=kind, p=p, dropped_value=float(meta.get("bayescim.scale.dropped_value", "1")),
-                  dropout_layers=dropout_layers)
+                  dropout_layers=dropout_layers, input_bits=input_bits)
     dense = [l for l in layers if l["kind"] == "dense"]
     hidden, classes = tuple(l["out"] for l in dense[:-1]), dense[-1]["out"]
     convs = [l for l in layers if l["kind"] == "conv"]

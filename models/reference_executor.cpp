@@ -25,7 +25,7 @@ void ReferenceExecutor::forward(const std::uint8_t* pixels, const std::vector<st
 }
 
 void ReferenceExecutor::forward(const std::uint8_t* pixels, const SampleMasks& masks, float* logits) {
-  net_.binarize(pixels, a_.data());
+  net_.encode_input(pixels, a_.data());
   std::uint64_t* x = a_.data();
   std::uint64_t* y = b_.data();
   for (std::size_t li = 0; li < net_.layers.size(); ++li) {
@@ -36,15 +36,23 @@ void ReferenceExecutor::forward(const std::uint8_t* pixels, const SampleMasks& m
     const int positions = s.positions();
     std::uint64_t* dst = s.pool ? pre_.data() : y;
     if (l.sign) std::fill(dst, dst + words_for(l.out * positions), 0);
+    pre_a_.assign(static_cast<std::size_t>(l.out), 0);
     for (int p = 0; p < positions; ++p) {
-      l.rows_at(p, x, mask, x_.data(), act_.data());
-      int active = 0;
-      for (std::size_t w = 0; w < l.words; ++w) active += __builtin_popcountll(act_[w]);
+      // Bit planes (a k-bit first layer): a = sum over planes b of 2^b (2 m_b - active_b).
+      for (int b = 0; b < l.planes; ++b) {
+        l.rows_at(p * l.planes + b, x, mask, x_.data(), act_.data());
+        int active = 0;
+        for (std::size_t w = 0; w < l.words; ++w) active += __builtin_popcountll(act_[w]);
+        for (int o = 0; o < l.out; ++o) {
+          int m = 0;
+          const std::uint64_t* col = l.column(o);
+          for (std::size_t w = 0; w < l.words; ++w) m += __builtin_popcountll(~(x_[w] ^ col[w]) & act_[w]);
+          const int plane_a = 2 * m - active;
+          pre_a_[static_cast<std::size_t>(o)] = b == 0 ? plane_a : pre_a_[static_cast<std::size_t>(o)] + plane_a * (1 << b);
+        }
+      }
       for (int o = 0; o < l.out; ++o) {
-        int m = 0;
-        const std::uint64_t* col = l.column(o);
-        for (std::size_t w = 0; w < l.words; ++w) m += __builtin_popcountll(~(x_[w] ^ col[w]) & act_[w]);
-        const int a = 2 * m - active;
+        const int a = pre_a_[static_cast<std::size_t>(o)];
         if (l.sign) {
           if (l.threshold[drop ? 1 : 0][o].fires(a)) set_bit(dst, o * positions + p, true);
         } else {

@@ -18,6 +18,7 @@ class ReferenceExecutor {
  private:
   const CompiledNetwork& net_;
   std::vector<std::uint64_t> a_, b_, pre_, x_, act_;
+  std::vector<int> pre_a_;  // one position's pre-activations, summed over bit planes
   SampleMasks scratch_;
 };
 

@@ -42,6 +42,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--hidden", type=int, default=None,
                     help="width of the hidden dense layers (mlp: two, default 512; cnn: one, default 128)")
     ap.add_argument("--channels", default="32,64", help="cnn: output channels of the 3x3 convs (each + maxpool 2)")
+    ap.add_argument("--input-bits", type=int, default=0,
+                    help="first-layer input: 0 = +-1 thresholded pixels (pixel >= 128), k = 1..8 = k-bit unsigned "
+                         "integers round(pixel/255 * (2^k - 1)), read bit-serially by the hardware")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     ap.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
@@ -64,6 +67,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         ap.error("--epochs, --batch-size, --eval-T, --hidden and --channels must be >= 1")
     if not 0.0 <= args.p <= 1.0:
         ap.error(f"--p {args.p} outside [0, 1]")
+    if not 0 <= args.input_bits <= 8:
+        ap.error(f"--input-bits {args.input_bits} outside 0..8")
     return args
 
 
@@ -96,7 +101,7 @@ def build_model(args: argparse.Namespace) -> Union[BinaryMLP, BinaryCNN]:
     """The untrained model the arguments describe."""
     layers = args.dropout_layers.split(",") if args.dropout_layers else None
     common = dict(num_classes=10, method=args.method, p=args.p, dropped_value=float(args.dropped_value),
-                  dropout_layers=layers)
+                  dropout_layers=layers, input_bits=args.input_bits)
     if args.topology == "mlp":
         return BinaryMLP(in_features=784, hidden=(args.hidden, args.hidden), **common)
     return BinaryCNN((1, 28, 28), [(c, 3, 1, 1, 2) for c in args.channels], hidden=(args.hidden,), **common)
@@ -237,6 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         "command": shlex.join([sys.executable, "-m", "models.train", *argv]),
         "seed": args.seed,
         "model": model.describe(),
+        "input_bits": args.input_bits,
         "topology": args.topology,
         "method": args.method,
         "p": args.p if args.method != "none" else 0.0,

@@ -6,7 +6,9 @@ The graph has the exporter's idioms, which `models/onnx_import.cpp` folds (model
 - a fixed input shape [1, 1, 28, 28] (batch 1) and every initializer also listed as a graph input;
 - the MLP's flatten as Shape -> Gather -> Unsqueeze -> Concat -> Reshape with INT64 constants
   (Unsqueeze's axes an attribute in opset 9, an input in opset 13);
-- pixel/255 mapped to +-1 by Mul (x2) and Sub (-1) before the first BipolarQuant;
+- pixel/255 mapped to +-1 by Mul (x2) and Sub (-1) before the first BipolarQuant; or, with
+  `--input-bits k`, an unsigned k-bit input Quant (scale 1/(2^k - 1), as Brevitas' QuantIdentity
+  with bit_width k, signed False) on pixel/255 itself, which the simulator reads bit-serially;
 - BipolarQuant (domain `onnx.brevitas` or `qonnx.custom_op.general`) on weights and activations,
   or a signed 1-bit `Quant` with its bit width as an input tensor (`--quant-op quant`);
 - `MatMul(x, Transpose(BipolarQuant(W)))`, `Conv(x, BipolarQuant(W))`, BatchNormalization
@@ -82,6 +84,37 @@ class _Quant(torch.autograd.Function):
                     rounding_mode_s="ROUND")
 
 
+class _UnsignedQuant(torch.autograd.Function):
+    """QONNX Quant, unsigned and not narrow: (clip(round(x / scale), 0, 2^k - 1)) * scale; straight-through gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, scale: torch.Tensor, zeropt: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+        hi = 2.0 ** int(bits.item()) - 1
+        return torch.clamp(torch.round(x / scale + zeropt), 0.0, hi) * scale - zeropt * scale
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        return grad, None, None, None
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, scale: Any, zeropt: Any, bits: Any) -> Any:
+        return g.op(f"{_EXPORT['domain']}::Quant", x, scale, zeropt, bits, signed_i=0, narrow_i=0,
+                    rounding_mode_s="ROUND")
+
+
+class InputQuantizer(nn.Module):
+    """A k-bit unsigned quantiser of pixel/255 (scale 1 / (2^k - 1)): Brevitas' QuantIdentity(bit_width=k, signed=False)."""
+
+    def __init__(self, bits: int) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(1.0 / (2 ** bits - 1)))
+        self.register_buffer("zeropt", torch.tensor(0.0))
+        self.register_buffer("bits", torch.tensor(float(bits)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _UnsignedQuant.apply(x, self.scale, self.zeropt, self.bits)
+
+
 class Quantizer(nn.Module):
     """A Brevitas-style quantiser: BipolarQuant for 1 bit (or Quant with quant_op='quant'), Quant otherwise."""
 
@@ -127,11 +160,12 @@ class BrevitasStyleNet(nn.Module):
 
     def __init__(self, topology: str = "mlp", hidden: Sequence[int] = (64, 64, 64), channels: Sequence[int] = (8, 16),
                  classes: int = 10, weight_bits: int = 1,
-                 act_bits: int = 1, quant_op: str = "bipolar") -> None:
+                 act_bits: int = 1, quant_op: str = "bipolar", input_bits: int = 0) -> None:
         super().__init__()
         self.topology = topology
         self.input_shape = (1, 28, 28)
-        self.in_quant = Quantizer(act_bits, quant_op)
+        self.input_bits = input_bits
+        self.in_quant: nn.Module = InputQuantizer(input_bits) if input_bits else Quantizer(act_bits, quant_op)
         self.conv_w = nn.ParameterList()
         self.conv_bn = nn.ModuleList()
         self.conv_act = nn.ModuleList()
@@ -159,7 +193,8 @@ class BrevitasStyleNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.topology == "mlp":
             x = x.view(x.shape[0], -1)
-        x = 2.0 * x - torch.tensor([1.0])
+        if not self.input_bits:
+            x = 2.0 * x - torch.tensor([1.0])
         x = self.in_quant(x)
         for k, (w, bn, act) in enumerate(zip(self.conv_w, self.conv_bn, self.conv_act)):
             x = act(bn(F.conv2d(x, self.weight_quant(w))))
@@ -252,6 +287,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     help="1-bit quantisers as BipolarQuant, or as Quant with bit width 1")
     ap.add_argument("--weight-bits", type=int, default=1)
     ap.add_argument("--act-bits", type=int, default=1)
+    ap.add_argument("--input-bits", type=int, default=0,
+                    help="k > 0: an unsigned k-bit input Quant on pixel/255 instead of the +-1 mapping")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=0, help="train on MNIST for this many epochs (0: random weights)")
     ap.add_argument("--data-dir", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -262,7 +299,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     torch.manual_seed(a.seed)
     ints = lambda s: tuple(int(v) for v in s.split(",") if v)  # noqa: E731
     model = BrevitasStyleNet(a.topology, ints(a.hidden), ints(a.channels), weight_bits=a.weight_bits,
-                             act_bits=a.act_bits, quant_op=a.quant_op).randomize(a.seed)
+                             act_bits=a.act_bits, quant_op=a.quant_op, input_bits=a.input_bits).randomize(a.seed)
     if a.epochs:
         t0 = time.time()
         acc = train(model, a.data_dir, a.epochs, a.seed)

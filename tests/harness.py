@@ -154,3 +154,34 @@ class Spawner:
     def close(self) -> None:
         for p in self.procs:
             kill_group(p)
+
+
+_PM1_MODELS: Dict[str, str] = {}
+
+
+def pm1_model(name: str = "mnist_mlp_scale.onnx") -> str:
+    """A shipped model's weights with the +-1 thresholded first-layer input (input_bits 0), written
+    once per process to a temporary file: for the tests whose hand formulas take one read per
+    position with every row of the complementary cells conducting (the shipped models read 8-bit
+    pixels bit-serially, docs/hardware.md "Multi-bit first-layer input")."""
+    if name not in _PM1_MODELS:
+        import tempfile
+
+        from models.onnx_export import export_onnx
+        from models.onnx_to_torch import onnx_to_torch
+        import torch
+        model, meta = onnx_to_torch(os.path.join(REPO_ROOT, "models", "pretrained", name))
+        # MNIST pixels are mostly 0 or near 255, so q ~ 255 b = 127.5 (x + 1) with x = +-1 the
+        # thresholded pixel: sum w q ~ 127.5 (a + S), S = sum of the row's weights. The first
+        # layer's alpha takes the 127.5 and its BN mean the offset, so the model still classifies
+        # (a dropped alpha of Scale-Dropout would not carry the factor: run it without dropout).
+        first = model.layers()[0]
+        with torch.no_grad():
+            w_sum = first.binary_weight().reshape(first.out_features, -1).sum(1)
+            first.bn.running_mean.sub_(127.5 * first.alpha * w_sum)
+            first.alpha.mul_(127.5)
+        model.input_bits = 0
+        path = os.path.join(tempfile.mkdtemp(prefix="bayescim-pm1-"), name)
+        export_onnx(model, path, dataset=meta.get("bayescim.dataset", "mnist"))
+        _PM1_MODELS[name] = path
+    return _PM1_MODELS[name]

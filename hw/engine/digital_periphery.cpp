@@ -30,16 +30,18 @@ DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Map
   std::size_t partial = 0, counts = 0;
   for (std::size_t li = 0; li < net.layers.size(); ++li) {
     const auto& lm = mapping.layers[li];
-    const std::size_t positions = static_cast<std::size_t>(net.layers[li].src->positions());
-    partial = std::max(partial, static_cast<std::size_t>(lm.row_tiles) * positions * cols_);
-    counts = std::max(counts, static_cast<std::size_t>(lm.row_tiles) * positions);
-    std::uint64_t per_position = 0;
-    if (!lm.sa_path) {
+    const auto& l = net.layers[li];
+    const std::size_t reads = static_cast<std::size_t>(l.reads());
+    partial = std::max(partial, static_cast<std::size_t>(lm.row_tiles) * reads * cols_);
+    counts = std::max(counts, static_cast<std::size_t>(lm.row_tiles) * reads);
+    std::uint64_t cycles = 0;
+    if (!lm.sa_path) {  // per read the adder tree; per position the shift-adds of its planes and BN
       int depth = 0;
       while ((1 << depth) < lm.row_tiles) ++depth;
-      per_position = static_cast<std::uint64_t>(depth) + 1;
+      const std::uint64_t positions = static_cast<std::uint64_t>(l.src->positions());
+      cycles = static_cast<std::uint64_t>(depth) * reads + static_cast<std::uint64_t>(l.planes) * positions;
     }
-    cycles_.push_back(per_position * positions);
+    cycles_.push_back(cycles);
   }
   const std::size_t words = net.max_words();
   buf_a_.assign(words, 0);
@@ -54,8 +56,8 @@ DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Map
 void DigitalPeriphery::load_input(const std::uint8_t* pixels) {
   x_ = buf_a_.data();
   y_ = buf_b_.data();
-  net_.binarize(pixels, x_);
-  counts_.buffer_bits += static_cast<std::uint64_t>(net_.net->input_size);
+  net_.encode_input(pixels, x_);
+  counts_.buffer_bits += static_cast<std::uint64_t>(net_.input_bits());
 }
 
 std::uint64_t* DigitalPeriphery::layer_output(std::size_t li) {
@@ -71,9 +73,24 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
   const auto& lm = mapping_.layers[li];
   const auto& first = mapping_.arrays[static_cast<std::size_t>(lm.arrays[static_cast<std::size_t>(ct) * lm.row_tiles])];
   const int positions = l.src->positions();
+  const std::size_t reads = static_cast<std::size_t>(l.reads());
   std::uint64_t* dst = layer_output(li);
   const auto& thr = l.threshold[drop ? 1 : 0];
-  pre_.resize(static_cast<std::size_t>(first.cols));
+  // Position p's pre-activation of column c: per read, the row tiles' 2m - N added; a k-bit first
+  // layer's planes b then shifted by b and added (read p * planes + b holds plane b).
+  auto pre_at = [&](int p, int c) {
+    int pre = 0;
+    for (int b = 0; b < l.planes; ++b) {
+      const std::size_t r = static_cast<std::size_t>(p) * static_cast<std::size_t>(l.planes) + static_cast<std::size_t>(b);
+      int plane = 0;
+      for (int rt = 0; rt < lm.row_tiles; ++rt) {
+        const std::size_t at = static_cast<std::size_t>(rt) * reads + r;
+        plane += 2 * partial_[at * cols_ + static_cast<std::size_t>(c)] - active_rows_[at];
+      }
+      pre += plane * (1 << b);
+    }
+    return pre;
+  };
   if (l.sign) {
     // Column by column: output o's bits at consecutive positions are consecutive bits of dst, so
     // they are gathered into whole words (the same bits as position by position).
@@ -83,39 +100,22 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
       const std::size_t base = static_cast<std::size_t>(o) * static_cast<std::size_t>(positions);
       std::uint64_t word = 0;
       for (int p = 0; p < positions; ++p) {
-        int pre = 0;
-        for (int rt = 0; rt < lm.row_tiles; ++rt) {
-          const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);
-          pre += 2 * partial_[at * cols_ + static_cast<std::size_t>(c)] - active_rows_[at];
-        }
-        word |= static_cast<std::uint64_t>(t.fires(pre)) << (p % 64);
+        word |= static_cast<std::uint64_t>(t.fires(pre_at(p, c))) << (p % 64);
         if (p % 64 == 63 || p + 1 == positions) {
           models::write_bits_at(dst, base + static_cast<std::size_t>(p - p % 64), p % 64 + 1, word);
           word = 0;
         }
       }
     }
+  } else {
+    for (int p = 0; p < positions; ++p)
+      for (int c = 0; c < first.cols; ++c)
+        logits[first.col_begin + c] = static_cast<float>(l.preactivation(first.col_begin + c, pre_at(p, c), drop));
   }
-  for (int p = 0; !l.sign && p < positions; ++p) {
-    std::fill(pre_.begin(), pre_.end(), 0);
-    for (int rt = 0; rt < lm.row_tiles; ++rt) {
-      const std::size_t at = static_cast<std::size_t>(rt) * positions + static_cast<std::size_t>(p);
-      const int* part = partial_.data() + at * cols_;
-      const int act = active_rows_[at];
-      for (int c = 0; c < first.cols; ++c) pre_[static_cast<std::size_t>(c)] += 2 * part[c] - act;
-    }
-    // Output o at position p is bit o * positions + p: consecutive columns are `positions` apart.
-    models::BitWriter out(dst, static_cast<std::size_t>(first.col_begin) * positions + static_cast<std::size_t>(p),
-                          static_cast<std::size_t>(positions));
-    for (int c = 0; c < first.cols; ++c) {
-      const int o = first.col_begin + c;
-      const int pre = pre_[static_cast<std::size_t>(c)];
-      if (l.sign) out.push(thr[static_cast<std::size_t>(o)].fires(pre));
-      else logits[o] = static_cast<float>(l.preactivation(o, pre, drop));
-    }
-  }
-  counts_.adds += static_cast<std::uint64_t>(lm.row_tiles - 1) * first.cols * positions;
-  counts_.neurons += static_cast<std::uint64_t>(first.cols) * positions;
+  const std::uint64_t cols = static_cast<std::uint64_t>(first.cols);
+  counts_.adds += static_cast<std::uint64_t>(lm.row_tiles - 1) * cols * reads +
+                  static_cast<std::uint64_t>(l.planes - 1) * cols * static_cast<std::uint64_t>(positions);
+  counts_.neurons += cols * static_cast<std::uint64_t>(positions);
 }
 
 void DigitalPeriphery::end_layer(std::size_t li) {

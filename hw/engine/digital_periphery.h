@@ -31,19 +31,21 @@ class DigitalPeriphery {
   DigitalPeriphery(const DigitalPeriphery&) = delete;
   DigitalPeriphery& operator=(const DigitalPeriphery&) = delete;
 
-  // Clock cycles of layer li's digital step: per output position, the adder tree over its row
-  // tiles (depth ceil(log2(row tiles))) then one cycle of BN/threshold, on the ADC path; none on
-  // the SA path (the SAs threshold in the array).
+  // Clock cycles of layer li's digital step on the ADC path: per read, the adder tree over its row
+  // tiles (depth ceil(log2(row tiles))); per output position, one shift-add per bit plane after
+  // the first (a k-bit first layer) and one cycle of BN/threshold. None on the SA path (the SAs
+  // threshold in the array).
   std::uint64_t cycles(std::size_t li) const { return cycles_[li]; }
 
-  // Starts a sample: binarises the image into x (the buffer takes the input's bits).
+  // Starts a sample: encodes the image into x (the buffer takes the input's bits: ±1 pixels, or
+  // the k bit planes of a k-bit input).
   void load_input(const std::uint8_t* pixels);
   const std::uint64_t* input() const { return x_; }
   std::uint64_t* input() { return x_; }
   // Where layer li's arrays write their SA decisions: the pre-pool buffer or y.
   std::uint64_t* layer_output(std::size_t li);
-  // Where the array of row tile rt of a layer with `positions` outputs writes its ADC path
-  // results: match counts [positions][array cols] and active rows [positions].
+  // Where the array of row tile rt of a layer with `positions` reads writes its ADC path
+  // results: match counts [reads][array cols] and active rows [reads].
   int* partial(int rt, int positions) { return partial_.data() + static_cast<std::size_t>(rt) * positions * cols_; }
   int* active_rows(int rt, int positions) { return active_rows_.data() + static_cast<std::size_t>(rt) * positions; }
 
@@ -51,7 +53,7 @@ class DigitalPeriphery {
   void count_array(const ArrayAssignment& a);
   // ADC path, column tile ct of layer li, once its row tiles have written partial() and
   // active_rows(): adds the partial sums a = sum over row tiles of (2m - N) per column and
-  // position, then thresholds them into layer_output(li) (hidden layers; `drop` selects the
+  // read, shift-adds a k-bit first layer's planes (a = sum over b of 2^b a_b), then thresholds them into layer_output(li) (hidden layers; `drop` selects the
   // dropped-scale thresholds) or writes the BN outputs to logits[o] (last layer).
   void reduce(std::size_t li, int ct, bool drop, float* logits);
   // Ends layer li: a hidden layer's output is max-pooled (pooled layers) and buffered, and
@@ -74,7 +76,6 @@ class DigitalPeriphery {
   std::uint64_t* y_ = nullptr;
   std::vector<int> partial_;      // [row tile][position][array col] match counts of one column tile
   std::vector<int> active_rows_;  // [row tile][position]
-  std::vector<int> pre_;          // one position's pre-activations, summed over row tiles
   DigitalCounts counts_;
 };
 

@@ -17,12 +17,12 @@ WordlineDrive::WordlineDrive(const models::CompiledNetwork& net) {
 }
 
 std::size_t WordlineDrive::size(const models::CompiledLayer& l) {
-  return static_cast<std::size_t>(l.src->positions()) * l.words;
+  return static_cast<std::size_t>(l.reads()) * l.words;
 }
 
 void WordlineDrive::gather(const models::CompiledLayer& l, const std::uint64_t* input, const std::uint64_t* mask) {
-  const int positions = l.src->positions();
-  for (int p = 0; p < positions; ++p)
+  const int reads = l.reads();
+  for (int p = 0; p < reads; ++p)
     l.rows_at(p, input, mask, rows_.data() + static_cast<std::size_t>(p) * l.words,
               active_.data() + static_cast<std::size_t>(p) * l.words);
 }
@@ -35,8 +35,8 @@ void WordlineDrive::gather_unmasked(const models::CompiledLayer& l, const std::u
   const std::size_t n = size(l);
   d.rows.resize(n);
   d.active.resize(n);
-  const int positions = l.src->positions();
-  for (int p = 0; p < positions; ++p)
+  const int reads = l.reads();
+  for (int p = 0; p < reads; ++p)
     l.rows_at(p, input, nullptr, d.rows.data() + static_cast<std::size_t>(p) * l.words,
               d.active.data() + static_cast<std::size_t>(p) * l.words);
 }

@@ -9,7 +9,8 @@
 
 namespace bayescim::hw {
 
-// One layer's drive: rows and active are [positions][words] (words = the layer's row stride).
+// One layer's drive: rows and active are [reads][words] (words = the layer's row stride; reads =
+// output positions, times the bit planes of a k-bit first layer).
 struct Drive {
   std::vector<std::uint64_t> rows, active;
   // Keeps the first n words of a drive (a copy of the row vectors and enables).
@@ -33,7 +34,7 @@ class WordlineDrive {
 
   const std::uint64_t* rows() const { return rows_.data(); }
   const std::uint64_t* active() const { return active_.data(); }
-  // Words of the drive of layer l (positions x words).
+  // Words of the drive of layer l (reads x words).
   static std::size_t size(const models::CompiledLayer& l);
   // Fills `d` with the unmasked drive of layer l for `input` (resizing it).
   static void gather_unmasked(const models::CompiledLayer& l, const std::uint64_t* input, Drive& d);

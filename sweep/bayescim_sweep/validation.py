@@ -57,6 +57,7 @@ hardware.arrays hardware.array_rows hardware.array_cols hardware.stochastic_unit
 hardware.random_bits hardware.random_bits_per_sample hardware.dropout_p_target hardware.dropout_p_realised
 hardware.dropout_organisation hardware.dropout_layout hardware.dropout_bit_latency_s hardware.dropout_drive_current_A
 model.dropout.kind model.dropout.p model.dropout.dropped_value model.dropout.layout model.layers model.binary_macs_per_sample
+model.input_bits
 mc_samples seed engine name data.id.images data.ood.images data.id.dataset data.ood.dataset
 """.split())
 REPORT_PREFIXES = ("energy.by_component.", "energy.per_inference_by_component.", "hardware.counts.",

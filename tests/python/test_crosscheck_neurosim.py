@@ -20,8 +20,16 @@ MLP_MACS = 784 * 512 + 512 * 512 + 512 * 10
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
+    """The matched run on the shipped MLP's weights with a +-1 thresholded input (one read per
+    position, as in the NeuroSim comparison; the shipped model reads 8-bit pixels bit-serially)."""
+    from models.onnx_export import export_onnx
+    from models.onnx_to_torch import onnx_to_torch
     out = tmp_path_factory.mktemp("neurosim")
-    run_sim("run", CONFIG, "--limit", "20", "--quiet", "--out", str(out),
+    model, meta = onnx_to_torch(os.path.join(REPO_ROOT, "models", "pretrained", "mnist_mlp_scale.onnx"))
+    model.input_bits = 0
+    path = str(out / "mlp_pm1.onnx")
+    export_onnx(model, path, dataset=meta.get("bayescim.dataset", "mnist"))
+    run_sim("run", CONFIG, "--limit", "20", "--quiet", "--out", str(out), "--set", f"model.path={path}",
             "--set", f"hardware.architecture={ARCH}", "--set", "mc.samples=1",
             "--set", "model.dropout.kind=none")
     return read_report(out)

@@ -19,7 +19,7 @@ import os
 import pytest
 import yaml
 
-from tests.harness import CONFIG, REPO_ROOT, analog_read_rounding_J, read_report, run_sim
+from tests.harness import CONFIG, REPO_ROOT, analog_read_rounding_J, pm1_model, read_report, run_sim
 
 DEVICE = os.path.join(REPO_ROOT, "configs", "devices", "nvsim_sttram.yaml")
 ARCH = os.path.join(REPO_ROOT, "configs", "architectures", "stt_cim_512x128.yaml")
@@ -50,7 +50,7 @@ def files():
 
 def run(out, *sets):
     args = ["run", CONFIG, "--limit", str(IMAGES), "--quiet", "--out", str(out),
-            "--set", "mc.samples=1", "--set", "model.dropout.kind=none"]
+            "--set", "mc.samples=1", "--set", "model.dropout.kind=none", "--set", f"model.path={pm1_model()}"]
     for s in sets:
         args += ["--set", s]
     run_sim(*args)

@@ -110,14 +110,15 @@ def test_report_contract_matches_an_independent_recomputation(tmp_path):
     # Per-layer array energies add up to the arrays' components, and layers.csv lists them.
     comp = e["per_inference_by_component"]
     # The tiles also add their read groups' codes: a tile of r rows, read rows_per_read at a time,
-    # adds ceil(r / rows_per_read) - 1 codes per neuron per sample (fan-ins 784 = 512 + 272, 512, 512
-    # on 512-row arrays), at the architecture's energy per addition.
+    # adds ceil(r / rows_per_read) - 1 codes per neuron per read (fan-ins 784 = 512 + 272, 512, 512
+    # on 512-row arrays; a bit-serial first layer reads each of its bit_planes once), at the
+    # architecture's energy per addition.
     arch = rep["config"]["hardware"]["architecture"]
     rpr, rows = hw["rows_per_read"], hw["array_rows"]
     adds = 0
     for l in hw["layers"]:
         tiles = [min(rows, l["rows"] - k) for k in range(0, l["rows"], rows)]
-        adds += sum(-(-r // rpr) - 1 for r in tiles) * l["columns"]
+        adds += sum(-(-r // rpr) - 1 for r in tiles) * l["columns"] * l["bit_planes"]
     tile_add_J = adds * rep["mc_samples"] * arch["digital"]["add_energy_fJ"] * 1e-15
     assert adds > 0
     assert sum(l["array_energy_per_inference_J"] for l in hw["layers"]) == pytest.approx(

@@ -81,10 +81,12 @@ def test_pipelined_samples_cut_latency_keep_everything_else(base, tmp_path):
     for t0, t in zip(rep0["hardware"]["tiles"], rep["hardware"]["tiles"]):
         assert t["busy_s"] == t0["busy_s"] and t["busy_share"] > t0["busy_share"]
     # fc1's arrays (8 of them, ADC path): the first holds 512 rows, read 16 at a time, so 32 reads
-    # per sample, each 1.66 ns + 8 conversions of 2 ns (8 columns per ADC); 80 images x 3 samples.
+    # per bit plane (8: the 8-bit pixels read bit-serially) per sample, each 1.66 ns + 8 conversions
+    # of 2 ns (8 columns per ADC); 80 images x 3 samples.
     fc1 = [t for t in rep["hardware"]["tiles"] if t["layer"] == "fc1"]
     assert len(fc1) == 8
-    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * (512 // 16) * (1.66e-9 + 8 * 2e-9), rel=1e-9)
+    assert rep["hardware"]["layers"][0]["bit_planes"] == 8
+    assert fc1[0]["busy_s"] == pytest.approx(80 * 3 * 8 * (512 // 16) * (1.66e-9 + 8 * 2e-9), rel=1e-9)
     for k, v in rep0["energy"]["by_component"].items():
         if k != "leakage":  # leakage follows the (shorter) time
             assert rep["energy"]["by_component"][k] == v, k

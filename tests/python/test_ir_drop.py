@@ -89,7 +89,10 @@ def test_calibrated_references_follow_the_population_mean(tmp_path):
     e^{sigma^2/2} (2 % at sigma 0.2), about half an LSB over a 16-row group; references at the
     nominal line then read every group high and the MLP falls far, while references trimmed to the
     population's mean conductance keep it within a few points of the ideal devices. No wire here,
-    so only the variation acts."""
+    so only the variation acts. The shipped MLP reads its 8-bit pixels bit-serially: a plane's
+    read has only the rows of its 1 bits on (about 11 % on MNIST), so fc1 sees a fraction of the
+    drift and the fall is smaller than with +-1 inputs (on 100 images: 0.96 calibrated, 0.88
+    nominal, when the +-1-input model fell by more than 0.3)."""
     def acc(name, *sets):
         out = tmp_path / name
         args = ["run", CONFIG, "--quiet", "--limit", "100", "--set", "mc.samples=2", "--set", "data.ood=null",
@@ -103,4 +106,4 @@ def test_calibrated_references_follow_the_population_mean(tmp_path):
     cal = acc("calibrated", sigma, ARCH + "sense_amp.references=calibrated")
     nom = acc("nominal", sigma, ARCH + "sense_amp.references=nominal")
     assert cal >= ideal - 0.05, (cal, ideal)
-    assert nom < cal - 0.3, (nom, cal)
+    assert nom <= cal - 0.05, (nom, cal)

@@ -194,3 +194,18 @@ def test_a_two_bit_network_is_refused_by_node_and_bit_width(tmp_path, bits, wher
     assert len(lines) == 1, p.stderr
     assert f"{tmp_path / 'q2.onnx'}: node '{first}' (Quant): {where}" in lines[0]
     assert not os.path.exists(tmp_path / "out" / "report.json")
+
+
+@pytest.mark.parametrize("topology", ["mlp", "cnn"])
+def test_an_eight_bit_input_quant_is_read_bit_serially(tmp_path, topology):
+    """An unsigned 8-bit input Quant with scale 1/255 (Brevitas' QuantIdentity): the simulator reads
+    the pixels bit-serially (8 planes), keeps the scale on the first layer, and its ideal-mode
+    logits equal the numpy evaluation of the same file, which convolves the dequantised values."""
+    om = write_model(tmp_path / "m.onnx", topology=topology, domain="qonnx.custom_op.general", input_bits=8)
+    q = [n for n in om.graph.node if n.op_type == "Quant"]
+    assert len(q) == 1 and {a.name: a.i for a in q[0].attribute if a.name != "rounding_mode"} == {"signed": 0, "narrow": 0}
+    want = numpy_graph(om, mnist_images())
+    rep, _, got = run_sim(tmp_path / "m.onnx", tmp_path / "out", "--set", "mc.samples=1")
+    assert rep["model"]["input_bits"] == 8
+    assert rep["hardware"]["layers"][0]["bit_planes"] == 8 and rep["hardware"]["layers"][0]["sensing"] == "adc"
+    np.testing.assert_allclose(got, want, atol=1e-3)

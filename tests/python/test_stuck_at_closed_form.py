@@ -18,7 +18,7 @@ import os
 import pytest
 import yaml
 
-from tests.harness import CONFIG, REPO_ROOT, analog_read_rounding_J, read_report, run_sim
+from tests.harness import CONFIG, REPO_ROOT, analog_read_rounding_J, pm1_model, read_report, run_sim
 
 DEVICE = os.path.join(REPO_ROOT, "configs", "devices", "nvsim_sttram.yaml")
 ARCH = os.path.join(REPO_ROOT, "configs", "architectures", "stt_cim_512x128.yaml")
@@ -38,8 +38,8 @@ def branch_energies():
 
 def run(out, limit, *sets):
     args = ["run", CONFIG, "--limit", str(limit), "--quiet", "--out", str(out), "--set", "data.ood=null",
-            "--set", "mc.samples=1", "--set", "model.dropout.kind=none",
-            # closed forms of the cells alone: no bitline wire (IR drop applies to analog devices)
+            "--set", "mc.samples=1", "--set", "model.dropout.kind=none", "--set", f"model.path={pm1_model()}",
+            # closed forms (+-1 input: every row conducts) of the cells alone: no bitline wire (IR drop applies to analog devices)
             "--set", "hardware.architecture.array.wire_ohm_per_cell=0"]
     for s in sets:
         args += ["--set", s]

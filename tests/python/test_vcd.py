@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.harness import REPO_ROOT, check_report, run_sim
+from tests.harness import REPO_ROOT, check_report, pm1_model, run_sim
 
 CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "mnist_mlp_scale.yaml")
 T = 4
@@ -57,7 +57,7 @@ def parse_vcd(path):
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     d = tmp_path_factory.mktemp("vcd")
-    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--samples-csv",
+    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--samples-csv", "--set", f"model.path={pm1_model()}",
             "--vcd", str(d / "run.vcd"), "--out", str(d), "--quiet")
     with open(d / "report.json") as f:
         rep = check_report(json.load(f))
@@ -119,7 +119,8 @@ def test_transitions_follow_the_run(traced):
 
 def test_tracing_changes_nothing_but_the_files(traced, tmp_path):
     d, traced_rep, _ = traced
-    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--out", str(tmp_path), "--quiet")
+    run_sim("run", CONFIG, "--limit", "3", "--set", f"mc.samples={T}", "--set", f"model.path={pm1_model()}",
+            "--out", str(tmp_path), "--quiet")
     assert not [f for f in os.listdir(tmp_path) if f.endswith((".vcd", ".gtkw"))]
     with open(tmp_path / "report.json") as f:
         rep = check_report(json.load(f))

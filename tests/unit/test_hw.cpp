@@ -74,28 +74,46 @@ TEST(Accelerator, TiledSimulationEqualsReferenceExecutorOnTheSameBits) {
   EXPECT_EQ(stats.sum("random_ones"), dropped);
 }
 
-void check_hand_energy(bool dropout) {
-  const auto net = testing::hand_network(dropout);
-  const models::CompiledNetwork c(net);
-  const std::vector<std::uint8_t> px = {255, 0, 255};  // x = (+1, -1, +1)
-  std::vector<Job> jobs = {{px.data(), 0}};
-  auto cfg = small_arch(4, 2);  // NVSim cell defaults: R_P 3k, TMR 1, 0.25 V; read 1.66 ns
-  cfg.dropout_p = 1.0;
-  cfg.device.cell.v_access_V = 0.15;  // 0.1 V left across the MTJ
+// The hand tests' accelerator: 4x2 arrays with the NVSim cell defaults (R_P 3k, TMR 1, 0.25 V;
+// read 1.66 ns), 0.1 V left across the MTJ, ADC conversions of 24 fJ + 10 fJ per step, 7 fJ S&H.
+AcceleratorConfig hand_arch() {
+  auto cfg = small_arch(4, 2);
+  cfg.device.cell.v_access_V = 0.15;
   cfg.arch.adc_floor_J = 24e-15;
   cfg.arch.adc_fom_J_per_step = 10e-15;
   cfg.arch.sample_hold_J = 7e-15;
+  return cfg;
+}
+
+// Runs the hand network's one image and checks its logits (0, 2); returns the statistics and
+// whether fc1 took the SA path.
+struct HandRun {
+  StatsSink stats;
+  bool sa_path0 = false;
+};
+HandRun run_hand(const AcceleratorConfig& cfg, const models::CompiledNetwork& c, const std::vector<Job>& jobs) {
   std::vector<float> logits;
   Accelerator acc("acc", cfg, c, jobs, [&](std::size_t, int, const float* l, const std::uint8_t*) {
     logits.assign(l, l + 2);
   });
   sc_core::sc_start();
-  const auto st = collect_stats();
+  EXPECT_EQ(logits.size(), 2u);
+  if (logits.size() == 2) {
+    EXPECT_FLOAT_EQ(logits[0], 0.0f);
+    EXPECT_FLOAT_EQ(logits[1], 2.0f);
+  }
+  return {collect_stats(), acc.mapping().layers[0].sa_path};
+}
 
+void check_hand_energy(bool dropout) {
+  const auto net = testing::hand_network(dropout);
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px = {255, 0, 255};  // x = (+1, -1, +1)
+  std::vector<Job> jobs = {{px.data(), 0}};
+  auto cfg = hand_arch();
+  cfg.dropout_p = 1.0;
   // fc1: matches (3, 1) -> a = (3, -1) -> h = (+1, -1). fc2 on h: matches (1, 2) -> a = (0, 2).
-  ASSERT_EQ(logits.size(), 2u);
-  EXPECT_FLOAT_EQ(logits[0], 0.0f);
-  EXPECT_FLOAT_EQ(logits[1], 2.0f);
+  const auto st = run_hand(cfg, c, jobs).stats;
 
   // The cells see V = 0.25 - 0.15 = 0.1 V; the supply delivers their current at 0.25 V (eq. E0).
   const double Vs = 0.25, V = 0.1, t = 1.66e-9, gp = 1 / 3000.0, gap = 1 / 6000.0;
@@ -175,6 +193,90 @@ TEST_P(HwKinds, SimulationEqualsReferenceOnTheSameDraws) {
   testing::expect_reference_logits(c, images, got, 3, 9, 1, acc.dropout_source().realised_p());
   const auto st = collect_stats();
   EXPECT_EQ(st.sum("random_bits"), static_cast<double>(c.draws_per_sample * got.size()));
+}
+
+// A k-bit first layer on the hardware: every plane read through the ADC path (never the SA, whose
+// one decision cannot be shifted and added), the planes added in the digital periphery, after
+// row tiles (the MLP) and between replicas (the CNN), for every dropout kind: the reference
+// executor's logits on the same draws.
+class HwBitSerial : public ::testing::TestWithParam<std::tuple<models::DropoutKind, bool>> {};
+
+TEST_P(HwBitSerial, SimulationEqualsReferenceOnTheSameDraws) {
+  const auto [kind, is_cnn] = GetParam();
+  auto net = is_cnn ? testing::random_cnn(33, kind, 0.35)
+                    : testing::random_network({100, 12, 5}, 34, kind == models::DropoutKind::Scale, 0.35);
+  testing::use_input_bits(net, is_cnn ? 8 : 3);
+  const models::CompiledNetwork c(net);
+  std::vector<std::vector<std::uint8_t>> images;
+  for (int i = 0; i < 4; ++i) images.push_back(testing::random_pixels(net.input_size, 90 + i));
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < images.size(); ++i) jobs.push_back({images[i].data(), image_key(1, i)});
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 20;  // conv1 (9 rows) fits one array, the MLP's 100 inputs take 5 row tiles
+  cfg.arch.cols = 3;
+  cfg.arch.replicate = 3;
+  cfg.samples = 2;
+  cfg.dropout_p = 0.35;
+  cfg.seed = 4;
+  std::vector<std::vector<float>> got;
+  Accelerator acc("acc", cfg, c, jobs,
+                  [&](std::size_t, int, const float* l, const std::uint8_t*) { got.emplace_back(l, l + net.classes); });
+  sc_core::sc_start();
+  EXPECT_FALSE(acc.mapping().layers[0].sa_path);
+  EXPECT_EQ(acc.mapping().layers[0].row_tiles, is_cnn ? 1 : 5);
+  testing::expect_reference_logits(c, images, got, 2, 4, 1, acc.dropout_source().realised_p());
+  // Reads of the first layer: k per output position and array (positions shared by replicas).
+  const auto st = collect_stats();
+  const double k = is_cnn ? 8 : 3, positions = is_cnn ? 100 : 1;
+  const double first = k * positions * acc.mapping().layers[0].row_tiles * acc.mapping().layers[0].col_tiles;
+  double rest = 0;
+  for (std::size_t li = 1; li < c.layers.size(); ++li) {
+    const auto& lm = acc.mapping().layers[li];
+    rest += c.layers[li].src->positions() * lm.row_tiles * lm.col_tiles;
+  }
+  EXPECT_EQ(st.sum("array_reads"), (first + rest) * static_cast<double>(got.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(KindsAndTopologies, HwBitSerial,
+                         ::testing::Combine(::testing::Values(models::DropoutKind::None, models::DropoutKind::McDropout,
+                                                              models::DropoutKind::Spatial, models::DropoutKind::Scale),
+                                            ::testing::Bool()));
+
+// The hand network's fc1 fed 2-bit inputs: q = round(pixel * 3 / 255) of (255, 85, 170) is
+// (3, 1, 2), so bit plane 0 is (1, 1, 0) and plane 1 is (1, 0, 1). A 0 bit leaves its row off; a
+// 1 bit drives x = +1, so a plane's match count m_b is its active rows with w = +1 and its
+// pre-activation is 2 m_b - active_b. fc1 columns w = (+1, -1, +1) and (-1, -1, -1):
+//   plane 0: rows {0, 1}: m = 1 and 0 -> (0, -2); plane 1: rows {0, 2}: m = 2 and 0 -> (2, -2);
+//   a = plane 0 + 2 * plane 1 = (4, -6) = (3 - 1 + 2, -3 - 1 - 2) -> h = (+1, -1).
+// fc2 as in EnergyAndLatencyOfATinyNetworkByHand: logits (0, 2).
+TEST(Accelerator, BitSerialEnergyAndLatencyByHand) {
+  auto net = testing::hand_network(false);
+  net.input_bits = 2;
+  for (int p = 0; p < 256; ++p) net.input_levels[static_cast<std::size_t>(p)] = p == 255 ? 3 : p == 170 ? 2 : p == 85 ? 1 : 0;
+  const models::CompiledNetwork c(net);
+  const std::vector<std::uint8_t> px = {255, 85, 170};
+  std::vector<Job> jobs = {{px.data(), 0}};
+  const auto run = run_hand(hand_arch(), c, jobs);
+  const auto& st = run.stats;
+  EXPECT_FALSE(run.sa_path0);  // planes need their partial sums
+
+  // Reads: fc1 one per plane (2), fc2 one; each converts both columns.
+  EXPECT_EQ(st.sum("array_reads"), 3.0);
+  EXPECT_EQ(st.sum("adc_conversions"), 6.0);
+  EXPECT_EQ(st.sum("sa_decisions"), 0.0);
+  // fc1 cells on: plane 0 two rows, plane 1 two rows, both columns: 8 cell reads, of which the
+  // matches are 1 + 0 + 2 + 0 = 3. fc2 (x = h = (+1, -1)): matches 1 and 2 of 4.
+  const double Vs = 0.25, V = 0.1, t = 1.66e-9, gp = 1 / 3000.0, gap = 1 / 6000.0;
+  EXPECT_NEAR(st.energy_by_component()["crossbar_read"], Vs * t * V * (gp * (3 + 3) + gap * (5 + 1)), 1e-24);
+  EXPECT_NEAR(st.energy_by_component()["adc"], 6 * (24e-15 + 8 * 10e-15) + 6 * 7e-15, 1e-24);
+  // Digital: 4 BN evaluations (fc1's 2, fc2's 2) and fc1's shift-and-add of plane 1 onto plane 0
+  // (one addition per column).
+  EXPECT_NEAR(st.energy_by_component()["digital"], 4 * 100e-15 + 2 * 50e-15, 1e-24);
+  // Buffer: the 2 planes of 3 input bits, fc1's rows per read (3 x 2 reads), h (2), fc2's rows (2).
+  EXPECT_NEAR(st.energy_by_component()["buffer"], (6 + 6 + 2 + 2) * 10e-15, 1e-24);
+  // Latency: fc1 two reads, each 1.66 ns + 2 conversions of 2 ns, then 2 clocks (the shift-add
+  // and BN of its one position); fc2 5.66 ns + 1 clock.
+  EXPECT_NEAR(st.sum("inference_time"), 2 * 5.66e-9 + 2e-9 + 5.66e-9 + 1e-9, 1e-18);
 }
 
 // With stochastic-MTJ variation every module has its own p; both engines must use the same.

@@ -364,7 +364,7 @@ TEST_F(OnnxImportTest, RejectsUnsupportedOps) {
     const std::string msg = error_loading(m);
     EXPECT_TRUE(Contains(msg, path_ + ": "));
     EXPECT_TRUE(Contains(msg, "node 'fc1' (ConvTranspose): unsupported op"));
-    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv"));
+    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv"));
   }
   {
     onnx::ModelProto m = tiny_model();  // a Conv on a flat [N, features] value
@@ -852,10 +852,76 @@ TEST_F(OnnxImportTest, RejectsTwoBitQuantByNodeAndBitWidth) {
   }
   {
     onnx::ModelProto m = brevitas_model(13);
-    quant(m, "/in_quant/BipolarQuant", 1.0f, 0);
+    quant(m, "/act/BipolarQuant", 1.0f, 0);  // on the graph input it is a 1-bit input (ImportsKBitInputQuant)
     const std::string msg = error_loading(m);
-    EXPECT_TRUE(Contains(msg, path_ + ": node '/in_quant/BipolarQuant' (Quant): a 1-bit unsigned Quant gives 0/1, "
+    EXPECT_TRUE(Contains(msg, path_ + ": node '/act/BipolarQuant' (Quant): a 1-bit unsigned Quant gives 0/1, "
                                       "expected bipolar +1/-1 activations"));
+  }
+}
+
+// The k-bit unsigned input Quant (models/README.md): tiny_model's input binarisation replaced by
+// `pre` then Quant(scale, zero point 0, bits, signed 0); returns the model.
+onnx::ModelProto kbit_model(float factor, float scale, float bits, float zero = 0.0f) {
+  onnx::ModelProto m = tiny_model();
+  onnx::GraphProto& g = *m.mutable_graph();
+  add_init(g, "in.factor", {}, {factor});
+  add_init(g, "in.scale", {}, {scale});
+  add_init(g, "in.zero", {}, {zero});
+  add_init(g, "in.bits", {}, {bits});
+  onnx::NodeProto& mul = node(m, "input.binarize");
+  mul.set_op_type("Mul");
+  mul.set_input(1, "in.factor");
+  mul.set_output(0, "in.levels");
+  onnx::NodeProto& q = node(m, "input.sign");
+  q.set_op_type("Quant");
+  q.set_domain("qonnx.custom_op.general");
+  q.clear_input();
+  for (const char* i : {"in.levels", "in.scale", "in.zero", "in.bits"}) q.add_input(i);
+  add_int_attr(q, "signed", 0);
+  return m;
+}
+
+TEST_F(OnnxImportTest, ImportsKBitInputQuant) {
+  {  // the bayescim convention: Mul by 2^k - 1, then Quant with scale 1: q = round(pixel (2^k - 1) / 255)
+    for (int k : {1, 4, 8}) {
+      const Network net = load_onnx(write(kbit_model(static_cast<float>((1 << k) - 1), 1.0f, static_cast<float>(k))));
+      EXPECT_EQ(net.input_bits, k);
+      EXPECT_EQ(net.layers[0].input_scale, 1.0);
+      for (int p = 0; p < 256; ++p)  // round half up = half to even here: pixel (2^k - 1) / 255 is never a tie
+        ASSERT_EQ(net.input_levels[static_cast<std::size_t>(p)], (2 * p * ((1 << k) - 1) + 255) / 510) << "k " << k << " pixel " << p;
+    }
+  }
+  {  // Brevitas-style: no Mul, Quant with scale 1/255 (dequantised values pixel/255): q = pixel, scale kept
+    const float s = 1.0f / 255.0f;
+    const Network net = load_onnx(write(kbit_model(1.0f, s, 8.0f)));
+    for (int p = 0; p < 256; ++p) ASSERT_EQ(net.input_levels[static_cast<std::size_t>(p)], p);
+    EXPECT_EQ(net.layers[0].input_scale, static_cast<double>(s));
+    EXPECT_EQ(net.layers[1].input_scale, 1.0);
+  }
+  {  // clipping: 4 bits of pixel/255 * 255 saturate at 15
+    const Network net = load_onnx(write(kbit_model(255.0f, 1.0f, 4.0f)));
+    EXPECT_EQ(net.input_levels[10], 10);
+    EXPECT_EQ(net.input_levels[15], 15);
+    EXPECT_EQ(net.input_levels[200], 15);
+  }
+  {
+    const std::string msg = error_loading(kbit_model(255.0f, 1.0f, 9.0f));
+    EXPECT_TRUE(Contains(msg, path_ + ": node 'input.sign' (Quant): the input is quantised to 9 bits; the first layer "
+                                      "reads unsigned inputs of 1 to 8 bits bit-serially"));
+  }
+  {
+    const std::string msg = error_loading(kbit_model(255.0f, 1.0f, 8.0f, 3.0f));
+    EXPECT_TRUE(Contains(msg, path_ + ": node 'input.sign' (Quant): input Quant has zero point 3, expected 0"));
+  }
+  {
+    onnx::ModelProto m = kbit_model(255.0f, 1.0f, 8.0f);
+    auto* a = node(m, "input.sign").add_attribute();
+    a->set_name("rounding_mode");
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s("HALF_UP");
+    const std::string msg = error_loading(m);
+    EXPECT_TRUE(Contains(msg, path_ + ": node 'input.sign' (Quant): rounding_mode 'HALF_UP' is not supported "
+                                      "(supported: ROUND, FLOOR, CEIL)"));
   }
 }
 
@@ -919,7 +985,7 @@ TEST_F(OnnxImportTest, UnsupportedOpsListWhatIsSupported) {
   node(m, "/act/BipolarQuant").set_op_type("Relu");
   const std::string msg = error_loading(m);
   EXPECT_TRUE(Contains(msg, path_ + ": node '/act/BipolarQuant' (Relu): unsupported op (supported: GreaterOrEqual, "
-                                    "Where, Sign, BipolarQuant, Quant (1-bit), MatMul, Gemm, Conv, BatchNormalization"));
+                                    "Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv, BatchNormalization"));
   EXPECT_TRUE(Contains(msg, "Shape, Gather, Unsqueeze") || Contains(msg, "Gather, Unsqueeze, Squeeze, Concat"));
 }
 

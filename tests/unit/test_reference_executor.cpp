@@ -97,6 +97,73 @@ INSTANTIATE_TEST_SUITE_P(Kinds, CnnParity,
                          ::testing::Values(DropoutKind::None, DropoutKind::McDropout, DropoutKind::Spatial,
                                            DropoutKind::Scale));
 
+// A k-bit first layer read bit-serially (k reads per position, the planes' 2 m_b - active_b
+// shifted and added) equals the plain integer dot product sum_i w_i q_i, for every dropout kind
+// (a dropped row stays off in every plane) and with the dense MLP and the CNN.
+class BitSerialParity : public ::testing::TestWithParam<std::tuple<DropoutKind, int>> {};
+
+TEST_P(BitSerialParity, MatchesPlainIntegerDefinition) {
+  const auto [kind, k] = GetParam();
+  auto cnn = testing::random_cnn(23, kind, 0.3);
+  testing::use_input_bits(cnn, k);
+  auto mlp = testing::random_network({100, 12, 5}, 24, kind == DropoutKind::Scale, 0.3);
+  testing::use_input_bits(mlp, k);
+  for (const auto* net : {&cnn, &mlp}) {
+    const CompiledNetwork c(*net);
+    ASSERT_EQ(c.layers[0].planes, k);
+    ASSERT_EQ(c.layers[0].reads(), net->layers[0].positions() * k);
+    EXPECT_EQ(c.layers[1].planes, 1);
+    ReferenceExecutor exec(c);
+    std::vector<float> logits(net->classes);
+    std::mt19937_64 rng(7);
+    int fired = 0, total = 0;
+    for (int img = 0; img < 12; ++img) {
+      const auto px = testing::random_pixels(net->input_size, 500 + img);
+      for (int t = 0; t < 3; ++t) {
+        std::vector<std::uint8_t> draws(c.draws_per_sample);
+        for (auto& d : draws) d = (rng() % 10) < 3;
+        SampleMasks m;
+        c.fill_masks(m, [&](std::size_t i) { return draws.at(i) != 0; });
+        exec.forward(px.data(), m, logits.data());
+        const auto want = testing::plain_forward(*net, px.data(), [&](std::size_t l, std::size_t i) {
+          return draws.at(c.draw_offset[l] + i) != 0;
+        });
+        for (int o = 0; o < net->classes; ++o) EXPECT_NEAR(logits[o], want[o], 1e-4) << "img " << img;
+      }
+      // The first layer's outputs are mixed (the widened BatchNorm keeps thresholds in range).
+      std::vector<std::uint64_t> in(words_for(c.input_bits()));
+      c.encode_input(px.data(), in.data());
+      for (int i = 0; i < net->input_size; ++i) {
+        int q = 0;
+        for (int b = 0; b < k; ++b) q |= static_cast<int>(get_bit(in.data(), b * net->input_size + i)) << b;
+        EXPECT_EQ(q, (2 * px[i] * ((1 << k) - 1) + 255) / 510) << "pixel " << i;
+        fired += q > 0;
+        ++total;
+      }
+    }
+    EXPECT_GT(fired, 0);
+    EXPECT_LT(fired, total);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(KindsAndBits, BitSerialParity,
+                         ::testing::Combine(::testing::Values(DropoutKind::None, DropoutKind::McDropout,
+                                                              DropoutKind::Spatial, DropoutKind::Scale),
+                                            ::testing::Values(1, 3, 8)));
+
+// Thresholds of a k-bit first layer over its whole range of a (|a| <= in * (2^k - 1)).
+TEST(CompiledThresholds, BitSerialLayerAgreesOverTheWholeRange) {
+  auto net = testing::random_network({40, 6, 3}, 5, true, 0.3);
+  testing::use_input_bits(net, 8);
+  const CompiledNetwork c(net);
+  const auto& l = c.layers[0];
+  ASSERT_EQ(l.a_max, 40 * 255);
+  for (int d = 0; d < 2; ++d)
+    for (int o = 0; o < l.out; ++o)
+      for (int a = -l.a_max; a <= l.a_max; ++a)
+        ASSERT_EQ(l.threshold[d][o].fires(a), l.preactivation(o, a, d == 1) >= 0.0) << "o " << o << " a " << a;
+}
+
 TEST(DrawCounts, PerSampleDrawsOfEachKind) {
   // conv2: 4 input channels, 3x3 kernel, 3x3 positions; fc1: 45 inputs.
   EXPECT_EQ(CompiledNetwork(testing::random_cnn(1, DropoutKind::Spatial)).draws_per_sample, 4u);

@@ -69,6 +69,21 @@ inline void finish(models::Network& n, models::DropoutKind kind, double p, std::
   n.validate();
 }
 
+// Makes the first layer read k-bit unsigned inputs q = round(pixel * (2^k - 1) / 255) (no ties:
+// 255 is odd), and widens its BatchNorm statistics by the larger input range (a spans
+// ±in * (2^k - 1)) so that its outputs stay mixed.
+inline void use_input_bits(models::Network& n, int k) {
+  n.input_bits = k;
+  const int levels = (1 << k) - 1;
+  for (int p = 0; p < 256; ++p) n.input_levels[static_cast<std::size_t>(p)] = static_cast<std::uint16_t>((2 * p * levels + 255) / 510);
+  auto& l = n.layers.front();
+  for (int o = 0; o < l.out; ++o) {
+    l.bn_mean[o] *= 0.5f * static_cast<float>(levels);
+    l.bn_var[o] *= 0.25f * static_cast<float>(levels) * static_cast<float>(levels);
+  }
+  n.validate();
+}
+
 // sizes = {in, h1, ..., classes}; every layer gets Scale-Dropout when `scale` is true.
 inline models::Network random_network(const std::vector<int>& sizes, std::uint64_t seed, bool scale = true,
                                       double p = 0.3) {
@@ -104,7 +119,8 @@ inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, 
 inline std::vector<double> plain_forward(const models::Network& n, const std::uint8_t* pixels,
                                          const std::function<bool(std::size_t, std::size_t)>& drop) {
   std::vector<int> x(n.input_size);
-  for (int i = 0; i < n.input_size; ++i) x[i] = static_cast<float>(pixels[i]) / 255.0f >= n.input_threshold ? 1 : -1;
+  for (int i = 0; i < n.input_size; ++i)  // ±1 thresholded, or the k-bit integers of the pixels
+    x[i] = n.input_bits > 0 ? n.input_levels[pixels[i]] : static_cast<float>(pixels[i]) / 255.0f >= n.input_threshold ? 1 : -1;
   std::vector<double> z;
   for (std::size_t li = 0; li < n.layers.size(); ++li) {
     const auto& l = n.layers[li];
@@ -143,7 +159,7 @@ inline std::vector<double> plain_forward(const models::Network& n, const std::ui
         }
         const double s = scale_drop ? n.dropout.scale_dropped_value : l.alpha[o];
         const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + l.bn_eps);
-        const double zz = l.bn_gamma[o] * (static_cast<double>(a) * s - l.bn_mean[o]) / sd + l.bn_beta[o];
+        const double zz = l.bn_gamma[o] * (static_cast<double>(a) * l.input_scale * s - l.bn_mean[o]) / sd + l.bn_beta[o];
         z[static_cast<std::size_t>(o) * P + pos] = zz;
         y[static_cast<std::size_t>(o) * P + pos] = zz >= 0 ? 1 : -1;
       }
