@@ -1,14 +1,10 @@
 #include "sim/vcd.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -23,34 +19,13 @@ VcdWriter::VcdWriter(const TraceConfig& cfg) : cfg_(cfg) {
   if (cfg_.vcd.empty()) return;
   const fs::path dir = fs::path(cfg_.vcd).parent_path();
   if (!dir.empty()) fs::create_directories(dir);
-  tmp_base_ = cfg_.vcd + ".tmp." + std::to_string(::getpid());  // SystemC appends ".vcd"
-  tf_ = sc_core::sc_create_vcd_trace_file(tmp_base_.c_str());
-  if (!tf_) throw InputError(cfg_.vcd + ": cannot create the VCD file");
-  tf_->set_time_unit(1, sc_core::SC_PS);
-}
-
-VcdWriter::~VcdWriter() {
-  if (!tf_) return;
-  sc_core::sc_close_vcd_trace_file(tf_);
-  std::error_code ec;
-  fs::remove(tmp_base_ + ".vcd", ec);
 }
 
 void VcdWriter::commit() {
-  if (!tf_) return;
-  sc_core::sc_close_vcd_trace_file(tf_);
-  tf_ = nullptr;
-  const std::string tmp = tmp_base_ + ".vcd";
-  std::ifstream in(tmp);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  // The waveforms first (synced, then renamed into place), then the save file that opens them.
-  if (const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  fs::rename(tmp, cfg_.vcd);
-  write_file_atomic(fs::path(cfg_.vcd).replace_extension(".gtkw").string(), gtkw_text(cfg_.vcd, ss.str()));
+  if (cfg_.vcd.empty()) return;
+  const std::string text = rec_.vcd();
+  write_file_atomic(cfg_.vcd, text);
+  write_file_atomic(fs::path(cfg_.vcd).replace_extension(".gtkw").string(), gtkw_text(cfg_.vcd, text));
 }
 
 namespace {

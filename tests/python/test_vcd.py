@@ -260,3 +260,37 @@ def test_spatial_masks_gate_whole_channels(tmp_path):
             else:
                 kept_patterns.add(rows)
     assert dropped > 0 and len(kept_patterns) == 1 and kept_patterns != {0}, (dropped, kept_patterns)
+
+
+CNN_CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_spatial.yaml")
+
+
+def _window_span(vcd):
+    _, ch = parse_vcd(vcd)
+    times = [t for series in ch.values() for t, _ in series if t > 0]
+    return max(times) - min(times)
+
+
+@pytest.mark.parametrize("config,kind", [(CONFIG, "none"), (CONFIG, "scale"), (CONFIG, "mc_dropout"),
+                                         (CNN_CONFIG, "spatial")], ids=["none", "scale", "mc_dropout", "spatial"])
+def test_tracing_changes_no_number_pipelined_or_not(config, kind, tmp_path):
+    """The VCD window (here two images) runs exactly as untraced images do: with and without the
+    MC-sample pipeline, the report's numbers are the same with the VCD on or off; and the pipelined
+    window is shorter, because the waveform shows the overlapped samples."""
+    spans = {}
+    for pipe in ("false", "true"):
+        reps = {}
+        for traced in (False, True):
+            out = tmp_path / f"{pipe}-{traced}"
+            args = ["run", config, "--limit", "3", "--set", "mc.samples=3", "--set", f"model.dropout.kind={kind}",
+                    "--set", f"hardware.architecture.mapping.pipeline_samples={pipe}", "--set", "trace.images=2",
+                    "--out", str(out), "--quiet"]
+            if traced:
+                args += ["--vcd", str(out / "run.vcd")]
+            run_sim(*args)
+            with open(out / "report.json") as f:
+                reps[traced] = check_report(json.load(f))
+        for k in ("metrics", "energy", "latency", "hardware", "area"):
+            assert reps[True][k] == reps[False][k], (kind, pipe, k)
+        spans[pipe] = _window_span(tmp_path / f"{pipe}-True" / "run.vcd")
+    assert spans["true"] < spans["false"], spans
