@@ -58,11 +58,11 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   }
 }
 
-void Accelerator::trace(sc_core::sc_trace_file* tf, const TraceSelection& which) const {
-  if (which.controller) controller_->trace(tf);
+void Accelerator::trace(TraceRecorder& rec, const TraceSelection& which) {
+  if (which.controller) controller_->trace(rec);
   if (which.tiles)
-    for (const auto& t : tiles_) t->trace(tf);
-  if (which.dropout) dropout_->trace(tf);
+    for (const auto& t : tiles_) t->trace(rec);
+  if (which.dropout) dropout_->trace(rec);
 }
 
 void Accelerator::report_stats(StatsSink& sink) const {

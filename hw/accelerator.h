@@ -47,7 +47,8 @@ class Accelerator : public sc_core::sc_module, public StatsProvider {
   const DropoutSource& dropout_source() const { return *dropout_; }
   // Leakage of all arrays over the inference time (known after the simulation ends).
   void report_stats(StatsSink& sink) const override;
-  void trace(sc_core::sc_trace_file* tf, const TraceSelection& which) const;
+  // Declares the selected modules' signals in the VCD window's recorder.
+  void trace(TraceRecorder& rec, const TraceSelection& which);
 
  private:
   AcceleratorConfig cfg_;

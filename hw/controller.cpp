@@ -65,28 +65,26 @@ void Controller::not_before(const Sample& s, std::uint64_t ps, sc_time& delay) {
   if (abs > s.base + delay) delay = abs - s.base;
 }
 
-// Inside the VCD window every step is synchronised, so signals change at their real times.
-void Controller::sync(const Sample& s, int phase, sc_time& delay) {
-  if (!s.req.trace) return;
-  wait(delay);
-  delay = sc_core::SC_ZERO_TIME;
-  sig_phase_.write(phase);
+void Controller::record(const Sample& s, int id, const sc_time& delay, std::uint64_t value) {
+  if (s.req.trace && rec_) rec_->set(id, now_ps(s, delay), value);
+}
+
+// The recorder sorts the changes by time, so a traced sample runs as any other (pipelined too).
+void Controller::enter_phase(const Sample& s, int phase, const sc_time& delay) {
+  record(s, tr_.phase, delay, static_cast<std::uint64_t>(phase));
 }
 
 void Controller::infer(InferenceRequest& req, sc_time& delay) {
   periphery_.load_input(req.pixels);
-  // Pipelined samples (not inside the VCD window, whose signals must change in time order).
-  Sample s{req, sc_core::sc_time_stamp(), cfg_.arch.pipeline_samples && !req.trace};
+  Sample s{req, sc_core::sc_time_stamp(), cfg_.arch.pipeline_samples};
   if (s.overlap && req.sample == 0) not_before(s, pipeline_.image_start(now_ps(s, delay)), delay);  // pipeline empty
   prefix_.begin(cfg_.accelerate && !req.trace, req.image_key);
   for (std::size_t li = 0; li < cfg_.net->layers.size(); ++li) {
-    if (req.trace) {
-      sig_image_.write(req.image);
-      sig_sample_.write(req.sample);
-      sig_layer_.write(static_cast<int>(li));
-    }
-    sync(s, 1, delay);
     if (s.overlap) not_before(s, pipeline_.layer_start(li, now_ps(s, delay)), delay);
+    record(s, tr_.image, delay, static_cast<std::uint64_t>(req.image));
+    record(s, tr_.sample, delay, static_cast<std::uint64_t>(req.sample));
+    record(s, tr_.layer, delay, li);
+    enter_phase(s, 1, delay);
     const sc_time start = sc_core::sc_time_stamp() + delay;
     if (prefix_.replays(li)) replay_layer(li, s, delay);
     else compute_layer(li, s, delay);
@@ -113,17 +111,15 @@ void Controller::compute_layer(std::size_t li, Sample& s, sc_time& delay) {
   const std::uint64_t* mask = draw_dropout(li, s, drop, pending, delay);
   // 2. Wordline drive: the row vector and active rows of every output position.
   drive_wordlines(li, mask, s);
-  sync(s, 2, delay);
-  if (s.req.trace) {
-    sig_wordlines_.write(drive_.active()[0]);
-    sig_mask_.write(mask ? mask[0] : 0);
-    sig_scale_select_.write(drop);
-  }
+  enter_phase(s, 2, delay);
+  record(s, tr_.wordlines, delay, drive_.active()[0]);
+  record(s, tr_.mask, delay, mask ? mask[0] : 0);
+  record(s, tr_.scale_select, delay, drop ? 1 : 0);
   // 3. The layer's arrays in parallel (the slowest sets the time, not before the draws end), and
   // the digital periphery on their results. Each tile drives its own busy line.
   const sc_time issue = delay;
   delay = std::max(issue + pending, read_arrays(li, drive_.rows(), drive_.active(), drop, s, issue));
-  sync(s, 3, delay);
+  enter_phase(s, 3, delay);
   delay += digital_time_[li];
   periphery_.end_layer(li);
   if (prefix_.records(li)) {  // what a replay of this layer repeats
@@ -209,22 +205,24 @@ void Controller::leave_layer(std::size_t li, Sample& s, sc_time start, sc_time& 
 void Controller::end_sample(Sample& s, sc_time& delay) {
   if (log_->should_log(spdlog::level::trace))
     log_->trace("image key {:#x} sample {} done after {}", s.req.image_key, s.req.sample, delay.to_string());
-  if (s.req.trace) {
-    wait(delay);
-    delay = sc_core::SC_ZERO_TIME;
-    sig_layer_.write(-1);
-    sig_phase_.write(0);
-  }
+  record(s, tr_.layer, delay, ~std::uint64_t{0});  // -1: idle
+  enter_phase(s, 0, delay);
   pipeline_.complete((sc_core::sc_time_stamp() + delay).value());
   if (s.overlap) delay = s.next_issue;  // the host may issue the next sample once layer 0 is free
   ++samples_;
 }
 
-void Controller::trace(sc_core::sc_trace_file* tf) const {
-  for (const auto* sig : {&sig_image_, &sig_sample_, &sig_layer_, &sig_phase_}) sc_core::sc_trace(tf, *sig, sig->name());
-  sc_core::sc_trace(tf, sig_wordlines_, sig_wordlines_.name());
-  sc_core::sc_trace(tf, sig_mask_, sig_mask_.name());
-  sc_core::sc_trace(tf, sig_scale_select_, sig_scale_select_.name());
+void Controller::trace(TraceRecorder& rec) {
+  using K = TraceRecorder::Kind;
+  rec_ = &rec;
+  const std::uint64_t idle = ~std::uint64_t{0};  // -1 in 32 bits
+  tr_.image = rec.declare(name(), "image", K::Vector, 32, idle);
+  tr_.sample = rec.declare(name(), "sample", K::Vector, 32, idle);
+  tr_.layer = rec.declare(name(), "layer", K::Vector, 32, idle);
+  tr_.phase = rec.declare(name(), "phase", K::Vector, 32, 0);
+  tr_.wordlines = rec.declare(name(), "wordlines", K::Vector, 64);
+  tr_.mask = rec.declare(name(), "dropout_mask", K::Vector, 64);
+  tr_.scale_select = rec.declare(name(), "scale_select", K::Bit);
 }
 
 void Controller::report_stats(StatsSink& sink) const {

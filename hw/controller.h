@@ -31,6 +31,7 @@
 #include "hw/reuse/gather_cache.h"
 #include "hw/reuse/prefix_cache.h"
 #include "hw/stats.h"
+#include "hw/trace_recorder.h"
 #include "models/compiled.h"
 
 namespace bayescim::hw {
@@ -44,7 +45,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
     // Simulation shortcuts that leave results unchanged (hw/reuse/): replay the layers before the
     // first dropout layer in later MC samples of an image, and gather the first dropout layer's
     // drive once per image. Only valid when those layers are deterministic (ideal devices, no
-    // SA offset); never used inside the VCD window.
+    // SA offset); not used inside the VCD window, whose signals show every layer's real drive.
     bool accelerate = false;
   };
   tlm_utils::simple_target_socket<Controller> host_socket;
@@ -56,15 +57,15 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   Controller& operator=(const Controller&) = delete;
 
   void report_stats(StatsSink& sink) const override;
-  // Registers this module's signals (state, wordline enables, dropout mask) in a VCD.
-  void trace(sc_core::sc_trace_file* tf) const;
+  // Declares this module's signals (state, wordline enables, dropout mask) in the VCD recorder.
+  void trace(TraceRecorder& rec);
 
  private:
   // One MC sample on its way through the layers.
   struct Sample {
     InferenceRequest& req;
     sc_core::sc_time base;      // the sample's absolute time is base + delay
-    bool overlap = false;       // pipelined with its neighbours (never inside the VCD window)
+    bool overlap = false;       // pipelined with its neighbours
     int scale_bit = 0;          // next entry of req.drop_bits
     sc_core::sc_time next_issue = sc_core::SC_ZERO_TIME;  // when layer 0 can take the next sample
   };
@@ -83,8 +84,9 @@ class Controller : public sc_core::sc_module, public StatsProvider {
                                const Sample& s, sc_core::sc_time issue);
   void leave_layer(std::size_t li, Sample& s, sc_core::sc_time start, sc_core::sc_time& delay);
   void end_sample(Sample& s, sc_core::sc_time& delay);
-  // Inside the VCD window: waits for the annotated delay, then enters `phase`.
-  void sync(const Sample& s, int phase, sc_core::sc_time& delay);
+  // Inside the VCD window: records the sample entering `phase` at its own time (base + delay).
+  void enter_phase(const Sample& s, int phase, const sc_core::sc_time& delay);
+  void record(const Sample& s, int id, const sc_core::sc_time& delay, std::uint64_t value);
   // Moves the sample's time to the absolute time `ps` if that is later.
   static void not_before(const Sample& s, std::uint64_t ps, sc_core::sc_time& delay);
   static std::uint64_t now_ps(const Sample& s, const sc_core::sc_time& delay) { return (s.base + delay).value(); }
@@ -100,12 +102,14 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   PrefixCache prefix_;
   GatherCache gather_;
 
-  // traced signals (written only inside the VCD window)
-  sc_core::sc_signal<int> sig_image_{"image", -1}, sig_sample_{"sample", -1}, sig_layer_{"layer", -1};
-  sc_core::sc_signal<int> sig_phase_{"phase", 0};  // 0 idle, 1 dropout draw, 2 array read, 3 digital
-  sc_core::sc_signal<std::uint64_t> sig_wordlines_{"wordlines"};  // rows 0..63 enabled at the first position
-  sc_core::sc_signal<std::uint64_t> sig_mask_{"dropout_mask"};    // first 64 draws of the layer (1 = drop)
-  sc_core::sc_signal<bool> sig_scale_select_{"scale_select"};     // Scale-Dropout reference select
+  // Traced signals (recorded only inside the VCD window): image, sample, layer (-1 idle), phase
+  // (0 idle, 1 dropout draw, 2 array read, 3 digital), wordlines (rows 0..63 enabled at the first
+  // position), dropout_mask (first 64 draws of the layer, 1 = drop), scale_select (Scale-Dropout
+  // reference select).
+  TraceRecorder* rec_ = nullptr;
+  struct {
+    int image = -1, sample = -1, layer = -1, phase = -1, wordlines = -1, mask = -1, scale_select = -1;
+  } tr_;
 
   // statistics (the digital periphery's counts are in periphery_)
   std::uint64_t samples_ = 0;

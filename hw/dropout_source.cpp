@@ -52,10 +52,11 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   if (static_cast<std::size_t>(r.layer) < passes_.size()) ++passes_[static_cast<std::size_t>(r.layer)];
   if (log_->should_log(spdlog::level::trace))
     log_->trace("layer {} sample {}: {} draws, first bits {:#x}", r.layer, r.sample, r.count, r.count ? r.bits[0] : 0);
-  if (r.trace) {
-    sig_bits_.write(r.count ? r.bits[0] : 0);
-    sig_draws_.write(bits_);
-    sig_energy_.write(static_cast<double>(bits_ - ones_) * e0_.total() + static_cast<double>(ones_) * e1_.total());
+  if (r.trace && rec_) {
+    const std::uint64_t now = (sc_core::sc_time_stamp() + delay).value();
+    rec_->set(tr_bits_, now, r.count ? r.bits[0] : 0);
+    rec_->set(tr_draws_, now, bits_);
+    rec_->set_real(tr_energy_, now, static_cast<double>(bits_ - ones_) * e0_.total() + static_cast<double>(ones_) * e1_.total());
   }
   // The request's modules work in parallel; each draws count / modules bits in sequence.
   const std::size_t mods = cfg_.modules.org == Organisation::Shared ? 1 : cfg_.modules.per_layer[r.layer];
@@ -71,10 +72,11 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-void DropoutSource::trace(sc_core::sc_trace_file* tf) const {
-  sc_core::sc_trace(tf, sig_bits_, sig_bits_.name());
-  sc_core::sc_trace(tf, sig_draws_, sig_draws_.name());
-  sc_core::sc_trace(tf, sig_energy_, sig_energy_.name());
+void DropoutSource::trace(TraceRecorder& rec) {
+  rec_ = &rec;
+  tr_bits_ = rec.declare(name(), "bits", TraceRecorder::Kind::Vector, 64);
+  tr_draws_ = rec.declare(name(), "draws", TraceRecorder::Kind::Vector, 64);
+  tr_energy_ = rec.declare_real(name(), "energy_J");
 }
 
 void DropoutSource::report_stats(StatsSink& sink) const {

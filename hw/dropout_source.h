@@ -23,6 +23,7 @@
 #include "hw/physics/stochastic_mtj.h"
 #include "hw/protocol.h"
 #include "hw/stats.h"
+#include "hw/trace_recorder.h"
 #include "models/compiled.h"
 
 namespace bayescim::hw {
@@ -53,8 +54,8 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   double realised_p() const { return realised_p_; }
   const std::vector<double>& module_p() const { return module_p_; }
   void report_stats(StatsSink& sink) const override;
-  // Registers this module's signals (the bits of the last request, draws, energy) in a VCD.
-  void trace(sc_core::sc_trace_file* tf) const;
+  // Declares this module's signals (the bits of the last request, draws, energy) in the VCD recorder.
+  void trace(TraceRecorder& rec);
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
@@ -67,9 +68,9 @@ class DropoutSource : public sc_core::sc_module, public StatsProvider {
   std::uint64_t bits_ = 0, ones_ = 0, busy_ps_ = 0;
   std::vector<std::uint64_t> passes_;  // requests served per layer
   BitPhaseEnergy e0_, e1_;  // energy of a draw that gave 0 and 1 (nominal drive current)
-  sc_core::sc_signal<std::uint64_t> sig_bits_{"bits"};  // first 64 draws of the last request (1 = drop)
-  sc_core::sc_signal<std::uint64_t> sig_draws_{"draws"};
-  sc_core::sc_signal<double> sig_energy_{"energy_J"};
+  // Traced: bits (first 64 draws of the last request, 1 = drop), draws, energy_J.
+  TraceRecorder* rec_ = nullptr;
+  int tr_bits_ = -1, tr_draws_ = -1, tr_energy_ = -1;
 };
 
 }  // namespace bayescim::hw

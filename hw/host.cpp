@@ -40,7 +40,6 @@ void Host::run() {
       req.drop_bits = bits.data();
       req.image = static_cast<int>(j);
       req.trace = j < cfg_.trace_images;
-      if (req.trace) qk.sync();  // the traced window runs at real simulated time
       sc_time delay = qk.get_local_time();
       send(socket, req, delay, name());
       qk.set(delay);

@@ -15,10 +15,6 @@ Tile::Tile(sc_core::sc_module_name name, const Config& cfg)
       engine_(cfg),
       memo_(cfg.slice, cfg.sa_path, cfg.arch.cols),
       actions_(derive_action_table(cfg.arch)) {
-  SC_HAS_PROCESS(Tile);
-  SC_METHOD(update_busy);
-  sensitive << busy_start_ << busy_end_;
-  dont_initialize();
   socket.register_b_transport(this, &Tile::b_transport);
   sa_op_time_ = sc_time(cfg_.arch.read_pulse_s, SC_SEC);
   // The slice's columns are sampled and held at the end of the read; each ADC then converts its
@@ -63,10 +59,9 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   const auto& s = cfg_.slice;
   const sc_time t = static_cast<double>(s.positions) * static_cast<double>(engine_.reads_per_position()) *
                     (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
-  if (op.trace) {
-    trace_outputs(op);
-    busy_start_.notify(delay);
-    busy_end_.notify(delay + t);
+  if (op.trace && rec_) {
+    const std::uint64_t start = (sc_core::sc_time_stamp() + delay).value();
+    trace_outputs(op, start, start + t.value());
   }
   if (log_->should_log(spdlog::level::trace))
     log_->trace("{} read(s) of layer {} ({}), {}", s.positions * engine_.reads_per_position(),
@@ -75,24 +70,27 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   delay += t;
 }
 
-void Tile::trace_outputs(const TileOp& op) {
+void Tile::trace_outputs(const TileOp& op, std::uint64_t start_ps, std::uint64_t end_ps) {
+  rec_->set(tr_busy_, start_ps, 1);
+  rec_->set(tr_busy_, end_ps, 0);
   const auto& s = cfg_.slice;
   std::uint64_t sa = 0;
   if (cfg_.sa_path && s.positions > 0)
     for (int c = 0; c < std::min(s.cols, 64); ++c)
       if (models::get_bit(op.out_bits, (s.col_begin + c) * op.positions + s.position_begin)) sa |= std::uint64_t{1} << c;
-  sig_sa_out_.write(sa);
+  rec_->set(tr_sa_out_, end_ps, sa);
   StatsSink now;
   report_stats(now);
   double e = 0;
   for (const auto& [comp, joules] : now.energy_by_component()) e += joules;
-  sig_energy_.write(e);
+  rec_->set_real(tr_energy_, end_ps, e);
 }
 
-void Tile::trace(sc_core::sc_trace_file* tf) const {
-  sc_core::sc_trace(tf, sig_busy_, sig_busy_.name());
-  sc_core::sc_trace(tf, sig_sa_out_, sig_sa_out_.name());
-  sc_core::sc_trace(tf, sig_energy_, sig_energy_.name());
+void Tile::trace(TraceRecorder& rec) {
+  rec_ = &rec;
+  tr_busy_ = rec.declare(name(), "busy", TraceRecorder::Kind::Bit);
+  tr_sa_out_ = rec.declare(name(), "sa_out", TraceRecorder::Kind::Vector, 64);
+  tr_energy_ = rec.declare_real(name(), "energy_J");
 }
 
 void Tile::report_stats(StatsSink& sink) const {

@@ -16,6 +16,7 @@
 #include "hw/protocol.h"
 #include "hw/reuse/tile_memo.h"
 #include "hw/stats.h"
+#include "hw/trace_recorder.h"
 
 namespace bayescim::hw {
 
@@ -29,17 +30,14 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   Tile& operator=(const Tile&) = delete;
 
   void report_stats(StatsSink& sink) const override;
-  // Registers this tile's signals (busy, SA outputs, running energy) in a VCD.
-  void trace(sc_core::sc_trace_file* tf) const;
+  // Declares this tile's signals (busy, SA outputs, running energy) in the VCD window's recorder.
+  void trace(TraceRecorder& rec);
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
-  void trace_outputs(const TileOp& op);
-  // The busy line: up when a traced operation starts, down when it ends (up if another starts then).
-  void update_busy() { sig_busy_.write(busy_start_.triggered()); }
-
+  void trace_outputs(const TileOp& op, std::uint64_t start_ps, std::uint64_t end_ps);
   Config cfg_;
   std::shared_ptr<spdlog::logger> log_;
   ArrayEngine engine_;
@@ -47,10 +45,10 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   ActionTable actions_;
   sc_core::sc_time sa_op_time_, adc_op_time_;
 
-  sc_core::sc_event busy_start_, busy_end_;  // traced operations: the busy line follows them
-  sc_core::sc_signal<bool> sig_busy_{"busy"};
-  sc_core::sc_signal<std::uint64_t> sig_sa_out_{"sa_out"};  // outputs of columns 0..63 at the first position
-  sc_core::sc_signal<double> sig_energy_{"energy_J"};        // running read + sense energy
+  // Traced signals: busy (up while a traced operation runs; up again if another starts as it
+  // ends), sa_out (outputs of columns 0..63 at the first position), energy_J (running energy).
+  TraceRecorder* rec_ = nullptr;
+  int tr_busy_ = -1, tr_sa_out_ = -1, tr_energy_ = -1;
 
   // statistics
   ReadCounts reads_;

@@ -178,7 +178,7 @@ ChunkResult run_chunk(const RunContext& ctx, std::size_t begin, std::size_t end,
       log->set_level(spdlog::level::from_str(level));
     }
     VcdWriter vcd(tc);
-    if (vcd.file()) acc.trace(vcd.file(), {tc.controller, tc.tiles, tc.dropout});
+    if (auto* rec = vcd.recorder()) acc.trace(*rec, {tc.controller, tc.tiles, tc.dropout});
     sc_core::sc_start();
     // Interrupted: return, do not throw. An exception after SystemC ran its coroutines trips
     // ASan's stack bookkeeping (docs/reliability.md); the VCD temporary is removed on return.
@@ -341,9 +341,9 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
     for (std::size_t w = 0; w < pids.size(); ++w) {
       fs::remove(files[w], ec);
       fs::remove(errors[w], ec);
-      // A worker stopped in the middle of tracing may not have removed its VCD temporary
-      // (seen under ASan): the parent knows its name (sim/vcd.cpp).
-      if (!ctx.cfg.trace.vcd.empty()) fs::remove(ctx.cfg.trace.vcd + ".tmp." + std::to_string(pids[w]) + ".vcd", ec);
+      // A worker stopped in the middle of writing its VCD may leave the temporary: the parent
+      // knows its name (sim/atomic_file.h: path.tmp.<pid>).
+      if (!ctx.cfg.trace.vcd.empty()) fs::remove(ctx.cfg.trace.vcd + ".tmp." + std::to_string(pids[w]), ec);
     }
     // Worker 0 traces and, when its chunk completed, published the VCD and .gtkw: outputs of a
     // run that is now interrupted, so they go too.

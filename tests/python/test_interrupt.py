@@ -69,13 +69,26 @@ def test_killed_run_leaves_nothing_that_looks_complete_and_reruns(sig, jobs, tmp
     out = str(tmp_path / "out")
     vcd = os.path.join(out, "run.vcd")
     argv = [EXE, "run", CONFIG, "--limit", str(LIMIT), "--out", out, "--jobs", str(jobs), "--vcd", vcd,
-            "--samples-csv", "--log-level", "warn", "--set", f"mc.samples={SAMPLES}"]
+            "--samples-csv", "--log-level", "debug", "--set", f"mc.samples={SAMPLES}"]
     why = f"{sig.name} once tracing started, with --jobs {jobs}"
     p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # The VCD temporary (run.vcd.tmp.PID.vcd) is created as the simulation of the first image begins.
-    wait_for(lambda: glob.glob(vcd + ".tmp.*"), "the VCD temporary", alive=p)
+    # The waveforms are recorded in memory and written at the end (hw/trace_recorder.h): the sign
+    # that the simulation (and so the traced window) has begun is the controller's debug line
+    # "programmed N arrays", logged as the kernel starts.
+    watchdog = threading.Timer(120, kill_group, [p])  # no such line in 2 min: end the read below
+    watchdog.start()
+    seen = []
+    try:
+        for line in p.stderr:
+            seen.append(line)
+            if re.search(r"programmed \d+ arrays", line):
+                break
+    finally:
+        watchdog.cancel()
+    assert seen and "programmed" in seen[-1], f"{why}: the simulation never started: {''.join(seen)[-2000:]}"
     p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=120)
+    stderr = "".join(seen) + stderr
     assert p.returncode != 0, f"{why}: the run finished before the signal (raise LIMIT)"
     if sig == signal.SIGKILL:
         assert p.returncode == -signal.SIGKILL, why

@@ -126,3 +126,172 @@ def test_tracing_changes_nothing_but_the_files(traced, tmp_path):
         rep = check_report(json.load(f))
     for k in ("metrics", "energy", "latency", "hardware"):
         assert rep[k] == traced_rep[k], k
+
+
+# ------------------------------------------------------------------------------------------------
+# The GTKWave save file. GTKWave looks a signal up by its scope path, its reference and, for a
+# vector, the bit range the VCD declares after the reference (`image[31:0]`); a name without it
+# finds nothing, and the group shows empty.
+
+GTKW_HEX, GTKW_DEC, GTKW_BIN = 1 << 1, 1 << 2, 1 << 3
+GTKW_ANALOG_STEP, GTKW_REAL = 1 << 15, 1 << 18
+
+
+def vcd_declarations(path):
+    """{name as GTKWave forms it: {'type', 'width'}} from the VCD header, parsed token by token."""
+    with open(path) as f:
+        header = f.read().partition("$enddefinitions")[0]
+    toks, scope, out, i = header.split(), [], {}, 0
+    while i < len(toks):
+        if toks[i] == "$scope":
+            scope.append(toks[i + 2])
+        elif toks[i] == "$upscope":
+            scope.pop()
+        elif toks[i] == "$var":
+            end = toks.index("$end", i)
+            kind, width, ref, rest = toks[i + 1], int(toks[i + 2]), toks[i + 4], toks[i + 5:end]
+            out[".".join(scope + [ref + "".join(rest)])] = {"type": kind, "width": width}
+        i += 1
+    return out
+
+
+def parse_gtkw(path):
+    """Directives ({'[size]': '1400 800', ...}), the zoom line's fields, and [(flags, signal)]."""
+    directives, zoom, signals, flags = {}, None, [], None
+    for line in open(path).read().splitlines():
+        if line.startswith("[*]") or not line:
+            continue
+        if line.startswith("["):
+            key, _, val = line.partition("] ")
+            directives[key + "]"] = val
+        elif line.startswith("*"):
+            zoom = line[1:].split()
+        elif line.startswith("@"):
+            flags = int(line[1:], 16)
+        elif line.startswith("-"):
+            continue  # a group's title or a blank row
+        else:
+            signals.append((flags, line))
+    return directives, zoom, signals
+
+
+def test_gtkw_names_every_traced_signal_as_the_vcd_declares_it(traced):
+    d, _, _ = traced
+    decl = vcd_declarations(d / "run.vcd")
+    assert any(v["width"] > 1 for v in decl.values()), "no vector signal traced"
+    directives, zoom, signals = parse_gtkw(d / "run.gtkw")
+    names = [n for _, n in signals]
+    # Every name the save file lists is one GTKWave finds in the VCD, and every traced signal is there.
+    assert [n for n in names if n not in decl] == []
+    assert sorted(set(names)) == sorted(decl) and len(names) == len(decl)
+    for flags, n in signals:
+        v = decl[n]
+        if v["type"] == "real":  # energies as analog steps
+            assert flags & GTKW_REAL and flags & GTKW_ANALOG_STEP, n
+        elif v["width"] == 1:
+            assert flags & GTKW_BIN, n
+        elif n.rsplit(".", 1)[1].split("[")[0] in ("image", "sample", "layer", "phase", "draws"):
+            assert flags & GTKW_DEC, n  # counters in decimal, not 32 binary digits
+        else:  # bit vectors: wordline enables, masks, SA outputs
+            assert flags & GTKW_HEX, n
+    assert directives["[dumpfile]"] == f'"{d / "run.vcd"}"'
+
+
+def test_gtkw_opens_on_the_traced_window(traced):
+    d, _, _ = traced
+    _, ch = parse_vcd(d / "run.vcd")
+    times = sorted({t for series in ch.values() for t, _ in series if t > 0})
+    first, last = times[0], times[-1]
+    directives, zoom, _ = parse_gtkw(d / "run.gtkw")
+    assert int(directives["[timestart]"]) == first
+    # GTKWave shows 2^-zoom time units per pixel (zoom base 2) over the wave pane: the window's
+    # width less the signal pane. The window fits, and fills at least a third of the pane.
+    width = int(directives["[size]"].split()[0]) - int(directives["[signals_width]"])
+    span_shown = 2 ** (-float(zoom[0])) * width
+    assert last - first <= span_shown <= 3 * (last - first), (first, last, span_shown)
+
+
+def _phase_values(ch, c, layer):
+    """(wordlines, dropout_mask) at the array-read phase of `layer` in each sample of the window."""
+    value_at = lambda series, t: [v for (tt, v) in series if tt <= t][-1]
+    out = []
+    for t0, v in ch[c + "layer"]:
+        if t0 == 0 or v != layer:
+            continue
+        t = [t for t, ph in ch[c + "phase"] if t >= t0 and ph == 2][0]
+        out.append((value_at(ch[c + "wordlines"], t), value_at(ch[c + "dropout_mask"], t)))
+    return out
+
+
+def test_mc_dropout_masks_gate_the_wordlines(tmp_path):
+    """Per-neuron dropout on fc2's 512 inputs: draw r of the first position gates row r, so the
+    enables of rows 0..63 are the complement of the mask's first 64 draws in every sample."""
+    T8 = 8
+    run_sim("run", CONFIG, "--limit", "1", "--set", f"mc.samples={T8}", "--set", "model.dropout.kind=mc_dropout",
+            "--set", "model.dropout.p=0.3", "--vcd", str(tmp_path / "run.vcd"), "--out", str(tmp_path), "--quiet")
+    _, ch = parse_vcd(tmp_path / "run.vcd")
+    got = _phase_values(ch, "SystemC.accelerator.controller.", 1)
+    assert len(got) == T8
+    full = 2**64 - 1
+    assert all(wl == full & ~mask for wl, mask in got), got
+    drops = sum(bin(m).count("1") for _, m in got)
+    # 8 x 64 draws at p = 0.3: 154 expected; 5 sigma either side (sigma = sqrt(512 * 0.3 * 0.7) = 10.4).
+    assert 154 - 52 <= drops <= 154 + 52, drops
+    assert len({m for _, m in got}) == T8  # a fresh mask every sample
+
+
+def test_spatial_masks_gate_whole_channels(tmp_path):
+    """Spatial dropout on conv2 (3x3 kernels): a dropped channel c gates its K*K = 9 consecutive
+    rows 9c..9c+8 (docs: the row order is channel-major); kept channels show the padding pattern of
+    the first (corner) position, the same for every channel."""
+    cfg = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_spatial.yaml")
+    T8 = 8
+    run_sim("run", cfg, "--limit", "1", "--set", f"mc.samples={T8}", "--set", "model.dropout.p=0.3",
+            "--vcd", str(tmp_path / "run.vcd"), "--out", str(tmp_path), "--quiet")
+    _, ch = parse_vcd(tmp_path / "run.vcd")
+    got = _phase_values(ch, "SystemC.accelerator.controller.", 1)
+    assert len(got) == T8
+    kept_patterns, dropped = set(), 0
+    for wl, mask in got:
+        for c in range(7):  # channels whose 9 rows lie within rows 0..63
+            rows = (wl >> (9 * c)) & 0x1FF
+            if (mask >> c) & 1:
+                assert rows == 0, (c, hex(wl), hex(mask))
+                dropped += 1
+            else:
+                kept_patterns.add(rows)
+    assert dropped > 0 and len(kept_patterns) == 1 and kept_patterns != {0}, (dropped, kept_patterns)
+
+
+CNN_CONFIG = os.path.join(REPO_ROOT, "configs", "experiments", "fashion_cnn_spatial.yaml")
+
+
+def _window_span(vcd):
+    _, ch = parse_vcd(vcd)
+    times = [t for series in ch.values() for t, _ in series if t > 0]
+    return max(times) - min(times)
+
+
+@pytest.mark.parametrize("config,kind", [(CONFIG, "none"), (CONFIG, "scale"), (CONFIG, "mc_dropout"),
+                                         (CNN_CONFIG, "spatial")], ids=["none", "scale", "mc_dropout", "spatial"])
+def test_tracing_changes_no_number_pipelined_or_not(config, kind, tmp_path):
+    """The VCD window (here two images) runs exactly as untraced images do: with and without the
+    MC-sample pipeline, the report's numbers are the same with the VCD on or off; and the pipelined
+    window is shorter, because the waveform shows the overlapped samples."""
+    spans = {}
+    for pipe in ("false", "true"):
+        reps = {}
+        for traced in (False, True):
+            out = tmp_path / f"{pipe}-{traced}"
+            args = ["run", config, "--limit", "3", "--set", "mc.samples=3", "--set", f"model.dropout.kind={kind}",
+                    "--set", f"hardware.architecture.mapping.pipeline_samples={pipe}", "--set", "trace.images=2",
+                    "--out", str(out), "--quiet"]
+            if traced:
+                args += ["--vcd", str(out / "run.vcd")]
+            run_sim(*args)
+            with open(out / "report.json") as f:
+                reps[traced] = check_report(json.load(f))
+        for k in ("metrics", "energy", "latency", "hardware", "area"):
+            assert reps[True][k] == reps[False][k], (kind, pipe, k)
+        spans[pipe] = _window_span(tmp_path / f"{pipe}-True" / "run.vcd")
+    assert spans["true"] < spans["false"], spans
