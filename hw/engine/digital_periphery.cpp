@@ -77,20 +77,25 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
   std::uint64_t* dst = layer_output(li);
   const auto& thr = l.threshold[drop ? 1 : 0];
   // Position p's pre-activation of column c: per read, the row tiles' 2m - N added; a k-bit first
-  // layer's planes b then shifted by b and added (read p * planes + b holds plane b).
-  auto pre_at = [&](int p, int c) {
-    int pre = 0;
+  // layer's planes b then shifted by b and added (read p * planes + b holds plane b). Computed for
+  // every position and column first, columns innermost (contiguous in partial_, so the loop
+  // vectorises), then read out column by column.
+  const std::size_t ncols = static_cast<std::size_t>(first.cols);
+  pre_.assign(static_cast<std::size_t>(positions) * ncols, 0);
+  for (int p = 0; p < positions; ++p) {
+    int* pre = pre_.data() + static_cast<std::size_t>(p) * ncols;
     for (int b = 0; b < l.planes; ++b) {
       const std::size_t r = static_cast<std::size_t>(p) * static_cast<std::size_t>(l.planes) + static_cast<std::size_t>(b);
-      int plane = 0;
+      const int weight = 1 << b;
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
         const std::size_t at = static_cast<std::size_t>(rt) * reads + r;
-        plane += 2 * partial_[at * cols_ + static_cast<std::size_t>(c)] - active_rows_[at];
+        const int* m = partial_.data() + at * cols_;
+        const int n = active_rows_[at];
+        for (std::size_t c = 0; c < ncols; ++c) pre[c] += (2 * m[c] - n) * weight;
       }
-      pre += plane * (1 << b);
     }
-    return pre;
-  };
+  }
+  auto pre_at = [&](int p, int c) { return pre_[static_cast<std::size_t>(p) * ncols + static_cast<std::size_t>(c)]; };
   if (l.sign) {
     // Column by column: output o's bits at consecutive positions are consecutive bits of dst, so
     // they are gathered into whole words (the same bits as position by position).

@@ -76,6 +76,7 @@ class DigitalPeriphery {
   std::uint64_t* y_ = nullptr;
   std::vector<int> partial_;      // [row tile][position][array col] match counts of one column tile
   std::vector<int> active_rows_;  // [row tile][position]
+  std::vector<int> pre_;          // reduce(): [position][array col] pre-activations of one column tile
   DigitalCounts counts_;
 };
 
