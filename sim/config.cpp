@@ -380,6 +380,7 @@ DropoutDevice read_dropout_device(Section s, const ConfigTree& tree) {
     Section v = s.child("variation", false);  // device-to-device, relative Gaussian sigmas
     d.variation.delta_sigma_rel = v.number("delta_sigma_rel", 0.0, 0.0, 1.0);
     d.variation.ic0_sigma_rel = v.number("ic0_sigma_rel", 0.0, 0.0, 1.0);
+    d.variation.size_sigma_rel = v.number("size_sigma_rel", 0.0, 0.0, 1.0);
     v.finish();
   }
   // The run-time model of an llg device: the table `bayescim device FILE --table` made.
@@ -412,8 +413,9 @@ void attach_switching_table(DropoutDevice& dev, const std::string& device_key) {
       m.reset_current_A > table->max_current() * (1 + 1e-9))
     throw InputError(at + "the table " + dev.info.table_path + " does not cover the device's write pulse, reset pulse " +
                      "and reset current (regenerate it with bayescim device --table)");
-  if (dev.unit.variation.delta_sigma_rel > 0 && table->temperatures_K.size() < 2)
-    throw InputError(at + "variation.delta_sigma_rel > 0 needs a table over several temperatures (a Delta is a " +
+  if ((dev.unit.variation.delta_sigma_rel > 0 || dev.unit.variation.size_sigma_rel > 0) &&
+      table->temperatures_K.size() < 2)
+    throw InputError(at + "variation.delta_sigma_rel or size_sigma_rel > 0 needs a table over several temperatures (a Delta is a " +
                      "temperature in the macrospin's p); this table has one");
   dev.info.table_provenance = table->provenance;
   dev.unit.mtj.table = std::move(table);

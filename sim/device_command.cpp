@@ -143,8 +143,12 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
   const double ilim = hw::max_drive_current(m);
   const std::vector<double> temps =
       opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
-  // Currents 0 .. the limit (at least the reset current) in 14 steps; pulses geometric (ratio
-  // ~1.1) from the write pulse to beyond both p ~ 1 at the limit and the reset pulse.
+  // Currents 0 .. the limit (at least the reset current) in 14 steps, then 7 more steps to 1.5x it:
+  // no drive goes beyond the limit (choose_drive caps at it), but a module whose I_c0 is below
+  // nominal sees the drive as a larger current, drive * I_c0 / I_c0,i (eq. V3), and the I_c0 spread
+  // needs the table there (1.5x covers I_c0 down to 2/3 of nominal, > 3 sigma at sigma 0.1).
+  // Pulses geometric (ratio ~1.1) from the write pulse to beyond both p ~ 1 at the limit and the
+  // reset pulse.
   const double imax = std::max(m.reset_current_A, std::isfinite(ilim) ? ilim : 4.0 * hw::llg_ic0(g));
   hw::LlgParams cold = g;
   cold.temperature_K = temps.front();  // the coldest starts nearest +z and switches slowest
@@ -152,7 +156,7 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
       std::max(m.reset_pulse_s, pulse_for_certain_switch(cold, imax, m.write_pulse_s, m.relax_s, opt.seed));
   hw::SwitchingTable t;
   t.temperatures_K = temps;
-  for (int i = 0; i <= 14; ++i) t.currents_A.push_back(imax * i / 14.0);
+  for (int i = 0; i <= 21; ++i) t.currents_A.push_back(imax * i / 14.0);
   const int np = std::max(2, static_cast<int>(std::ceil(std::log(t_hi / m.write_pulse_s) / std::log(1.1))) + 1);
   for (int i = 0; i < np; ++i)
     t.pulses_s.push_back(m.write_pulse_s * std::pow(t_hi / m.write_pulse_s, i / double(np - 1)));
@@ -165,7 +169,7 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
                "bayescim: switching table: %zu temperature(s) x %zu pulses (%s to %s ns) x %zu currents "
                "(0 to %s uA), %d trials each\n",
                t.temperatures_K.size(), t.pulses_s.size(), fmt(t.pulses_s.front() * 1e9).c_str(),
-               fmt(t.pulses_s.back() * 1e9).c_str(), t.currents_A.size(), fmt(imax * 1e6).c_str(), opt.samples);
+               fmt(t.pulses_s.back() * 1e9).c_str(), t.currents_A.size(), fmt(t.currents_A.back() * 1e6).c_str(), opt.samples);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int> switched =
       run_points(g, m.relax_s, points, opt.samples, opt.seed, jobs, "table points", !opt.quiet);

@@ -186,15 +186,17 @@ double bit_latency(const StochasticMtjParams& p) { return bit_latency(p, p.write
 std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, const DriveChoice& drive,
                                          std::size_t n, std::uint64_t seed) {
   std::vector<double> out(n, drive.p);
-  if ((v.delta_sigma_rel == 0.0 && v.ic0_sigma_rel == 0.0) || drive.p <= 0.0 || drive.p >= 1.0) return out;
+  if (!v.any() || drive.p <= 0.0 || drive.p >= 1.0) return out;
   auto gauss = [&](std::size_t i, std::uint64_t which) {  // Box-Muller on two counter-based uniforms
     const double u1 = 1.0 - uniform01(hash_key(seed, 0x5157'4ec0'0000'0000ULL + which, i, 1));
     const double u2 = uniform01(hash_key(seed, 0x5157'4ec0'0000'0000ULL + which, i, 2));
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
   };
   for (std::size_t i = 0; i < n; ++i) {
-    const double delta_scale = std::max(0.0, 1.0 + v.delta_sigma_rel * gauss(i, 0));
-    const double ic0_scale = std::max(1e-6, 1.0 + v.ic0_sigma_rel * gauss(i, 1));
+    // Only a nonzero sigma draws its channel, so adding one keeps the others' modules as they were.
+    const double area_scale = v.size_sigma_rel > 0 ? std::max(1e-6, 1.0 + v.size_sigma_rel * gauss(i, 2)) : 1.0;
+    const double delta_scale = std::max(0.0, 1.0 + v.delta_sigma_rel * gauss(i, 0)) * area_scale;
+    const double ic0_scale = std::max(1e-6, 1.0 + v.ic0_sigma_rel * gauss(i, 1)) * area_scale;
     if (p.table) {
       const SwitchingTable& t = *p.table;
       const double temp =

@@ -115,6 +115,8 @@ double bit_latency(const StochasticMtjParams& p);
 struct MtjVariation {
   double delta_sigma_rel = 0.0;
   double ic0_sigma_rel = 0.0;
+  double size_sigma_rel = 0.0;  // of the junction area: scales Delta and I_c0 together (eq. V4)
+  bool any() const { return delta_sigma_rel != 0.0 || ic0_sigma_rel != 0.0 || size_sigma_rel != 0.0; }
 };
 // The realised switching probability of each of n modules. Module i has
 // Delta_i = Delta (1 + s_Delta z_i1) and I_c0,i = I_c0 (1 + s_Ic0 z_i2), z ~ N(0, 1) drawn from
@@ -122,6 +124,9 @@ struct MtjVariation {
 // device, so its p deviates: eq. S1 with the module's own parameters, or with the table
 // p(I I_c0 / I_c0,i, t_p, T Delta / Delta_i) (the macrospin's p depends on I / I_c0 and Delta;
 // I_c0 is proportional to the barrier, Delta to barrier / T, so a Delta alone is a temperature).
+// An area A_i = A (1 + s_A z_i3) scales the barrier and I_c0 by the same factor k (eq. V4): the
+// macrospin at (I, k V, T) is the one at (I / k, V, T / k) (the thermal field's variance goes as
+// T / V, the torque as I / A), so Delta_i and I_c0,i both take the factor k.
 std::vector<double> module_probabilities(const StochasticMtjParams& p, const MtjVariation& v, const DriveChoice& drive,
                                          std::size_t n, std::uint64_t seed);
 // The same for a drive of drive_A at the nominal pulse that gave nominal_p.

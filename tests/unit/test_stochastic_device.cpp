@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "hw/physics/macrospin.h"
 #include "hw/physics/stochastic_mtj.h"
@@ -236,7 +238,9 @@ TEST(ShippedDevice, TableAgreesWithTheSolverBetweenItsPoints) {
   const sim::DropoutDevice dev = sim::load_dropout_device(kDevice, true);
   const auto& m = dev.unit.mtj;
   const int n = 1500, nt = m.table->samples;
-  for (const auto& [i, t] : {std::pair{90.9e-6, 1.8e-9}, std::pair{90.9e-6, 2.6e-9}, std::pair{75e-6, 3.1e-9}}) {
+  // The last point lies beyond the voltage limit (91 uA), where only the I_c0 spread reads the table.
+  for (const auto& [i, t] : {std::pair{90.9e-6, 1.8e-9}, std::pair{90.9e-6, 2.6e-9}, std::pair{75e-6, 3.1e-9},
+                             std::pair{118e-6, 1.4e-9}}) {
     const double pt = m.table->p_at(i, t, 300.0), ps = solver_p(*dev.info.llg, m.relax_s, i, t, n, 977);
     const double sigma = std::sqrt(0.25 / n + 0.25 / nt);
     EXPECT_NEAR(pt, ps, 4 * sigma + 0.03) << i << " A, " << t << " s";
@@ -254,6 +258,104 @@ TEST(ShippedDevice, AnyPFrom005To095IsRealised) {
     const double sigma = std::sqrt(target * (1 - target) * (1.0 / n + 1.0 / nt));
     EXPECT_NEAR(ps, target, 4 * sigma + 0.03) << "target " << target << ": " << d.current_A << " A for " << d.pulse_s;
   }
+}
+
+// The I_c0 spread at the shipped operating point (p = 0.2: the drive at the voltage limit, the pulse
+// stretched). A module with I_c0 (1 + s z) sees I / (1 + s z), so the modules below nominal (z < 0)
+// switch more: half of them lie above the nominal p, and their mean is E_z[p(I / (1 + s z))], here a
+// trapezoid over z in [-6, 6] against the normal density. This needs the table beyond the limit:
+// clamped at the limit, every module with z < 0 got the nominal p and the mean fell (0.166 at s 0.1).
+TEST(ShippedDevice, Ic0SpreadMovesModulesBothWaysAroundTheNominalP) {
+  const sim::DropoutDevice dev = sim::load_dropout_device(kDevice, true);
+  const auto& m = dev.unit.mtj;
+  const auto& t = *m.table;
+  EXPECT_GE(t.max_current(), 1.4 * hw::max_drive_current(m));  // I_c0 down to 1/1.4 of nominal
+  const hw::DriveChoice d = hw::choose_drive(m, 0.2);
+  ASSERT_TRUE(d.pulse_stretched);
+  const double s = 0.1;
+  const std::size_t n = 4000;
+  const auto mods = hw::module_probabilities(m, hw::MtjVariation{0.0, s}, d, n, 7);
+  double mean = 0, sq = 0;
+  std::size_t above = 0;
+  for (double q : mods) {
+    mean += q / n;
+    sq += q * q / n;
+    above += q > d.p;
+  }
+  const double sd = std::sqrt(sq - mean * mean);
+  double want = 0, want2 = 0, norm = 0;
+  const int k = 2400;
+  for (int j = 0; j <= k; ++j) {
+    const double z = -6.0 + 12.0 * j / k, w = (j == 0 || j == k ? 0.5 : 1.0) * std::exp(-0.5 * z * z);
+    const double q = t.p_at(d.current_A / (1.0 + s * z), d.pulse_s, m.temperature_K);
+    want += w * q;
+    want2 += w * q * q;
+    norm += w;
+  }
+  want /= norm;
+  want2 /= norm;
+  const double want_sd = std::sqrt(want2 - want * want);
+  EXPECT_NEAR(static_cast<double>(above) / n, 0.5, 4 * std::sqrt(0.25 / n));
+  EXPECT_NEAR(mean, want, 4 * want_sd / std::sqrt(double(n)));
+  EXPECT_GT(mean, d.p);  // p is convex enough in 1 / I_c0 here: the spread raises the mean
+  EXPECT_NEAR(sd, want_sd, 0.06 * want_sd);
+}
+
+// eq. V4: the macrospin of area k A at (I, T) is the one of area A at (I / k, T / k): the thermal
+// field's variance goes as T / V and the torque as I / A, while H_k and the demag factors (held)
+// do not move. The solver knows nothing of this scaling; with the same seed its trials should
+// follow the same trajectories up to rounding, so the counts agree to a few trials.
+TEST(Macrospin, AreaScalesLikeCurrentAndTemperature) {
+  hw::LlgParams a;  // the shipped free layer, 300 K
+  hw::LlgParams big = a;
+  const double k = 1.2;
+  big.a_m *= std::sqrt(k);
+  big.b_m *= std::sqrt(k);
+  hw::LlgParams cold = a;
+  cold.temperature_K = a.temperature_K / k;
+  int n_big = 0, n_cold = 0;
+  const double i = 100e-6, tp = 2e-9;
+  hw::LlgRunOptions o;
+  o.dt_s = hw::llg_default_dt(a, i / k);  // one step for both, so the noise samples are the same
+  hw::switching_probability_llg(big, i, tp, 2e-9, 400, 17, &n_big, o);
+  hw::switching_probability_llg(cold, i / k, tp, 2e-9, 400, 17, &n_cold, o);
+  EXPECT_GT(n_big, 40);  // a p well inside (0, 1): the comparison means something
+  EXPECT_LT(n_big, 360);
+  EXPECT_NEAR(n_big, n_cold, 4);
+}
+
+// eq. V4 on the thermal-activation model: an area spread scales Delta and I_c0 by the same factor
+// per module; the sample mean and spread of the modules against a Monte Carlo drawn here.
+TEST(Variation, SizeSpreadScalesDeltaAndIc0Together) {
+  hw::StochasticMtjParams p;
+  hw::MtjVariation v;
+  v.size_sigma_rel = 0.05;
+  const double drive = hw::drive_current_for(p, 0.2);
+  const std::size_t n = 40000;
+  const auto mods = hw::module_probabilities(p, v, drive, 0.2, n, 11);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z(0.0, 1.0);
+  double m1 = 0, m2 = 0, s1 = 0, s2 = 0;
+  std::vector<double> mc(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    hw::StochasticMtjParams d = p;
+    const double kk = 1.0 + v.size_sigma_rel * z(rng);  // one area factor for both
+    d.delta_300K *= kk;
+    d.ic0_A *= kk;
+    mc[i] = hw::switching_probability(d, drive, p.write_pulse_s);
+    m1 += mods[i] / n;
+    m2 += mc[i] / n;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    s1 += (mods[i] - m1) * (mods[i] - m1) / n;
+    s2 += (mc[i] - m2) * (mc[i] - m2) / n;
+  }
+  EXPECT_GT(std::sqrt(s1), 0.01);
+  EXPECT_NEAR(m1, m2, 4 * std::sqrt(s2 / n) * std::sqrt(2.0));
+  // 1.5 %: independent Delta and I_c0 factors of the same sigma would give a spread about 4 % smaller
+  // here (the exponent of S1 moves by Delta dk when both scale, by Delta ((1 - x) dk1 + x dk2) when
+  // they do not, x = I / I_c0 = 0.96 at p = 0.2).
+  EXPECT_NEAR(std::sqrt(s1), std::sqrt(s2), 0.015 * std::sqrt(s2));
 }
 
 // M12: ending the relax at |m_z| >= 0.9 decides the same trials as the full 10 ns relax (the same
