@@ -122,7 +122,8 @@ const std::vector<CommandSpec>& commands() {
              ("jobs", po::value<std::string>()->value_name("N"), "worker threads, 1 to 256 (default 1)")
              ("out", po::value<std::string>()->value_name("DIR"), "output folder (default: out/device/<file stem>/)")
              ("table", po::value<std::string>()->value_name("FILE"),
-              "write the run-time switching table to FILE (the device's switching_table) instead of the sweep")
+              "write the run-time switching table to FILE (the device's switching_table) instead of the sweep; "
+              "points FILE already holds for the same free layer, solver, samples and seed are kept, not rerun")
              ("beyond-voltage-limit", "allow currents above max_junction_voltage_V / R_AP (with a warning)")
              ("quiet", "no progress display");
          d.add(help_option());

@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "hw/physics/macrospin.h"
 #include "hw/physics/stochastic_mtj.h"
@@ -145,7 +147,7 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
       opt.temperatures_K.empty() ? std::vector<double>{m.temperature_K} : opt.temperatures_K;
   // Currents 0 .. the limit (at least the reset current) in 14 steps, then 7 more steps to 1.5x it:
   // no drive goes beyond the limit (choose_drive caps at it), but a module whose I_c0 is below
-  // nominal sees the drive as a larger current, drive * I_c0 / I_c0,i (eq. V3), and the I_c0 spread
+  // nominal sees the drive as a larger current, drive * I_c0 / I_c0,i, and the I_c0 spread
   // needs the table there (1.5x covers I_c0 down to 2/3 of nominal, > 3 sigma at sigma 0.1).
   // Pulses geometric (ratio ~1.1) from the write pulse to beyond both p ~ 1 at the limit and the
   // reset pulse.
@@ -165,22 +167,59 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
     for (double tp : t.pulses_s)
       for (double i : t.currents_A) points.push_back({i, tp, T});
   t.samples = opt.samples;
-  std::fprintf(stderr,
-               "bayescim: switching table: %zu temperature(s) x %zu pulses (%s to %s ns) x %zu currents "
-               "(0 to %s uA), %d trials each\n",
-               t.temperatures_K.size(), t.pulses_s.size(), fmt(t.pulses_s.front() * 1e9).c_str(),
-               fmt(t.pulses_s.back() * 1e9).c_str(), t.currents_A.size(), fmt(t.currents_A.back() * 1e6).c_str(), opt.samples);
-  const auto start = std::chrono::steady_clock::now();
-  const std::vector<int> switched =
-      run_points(g, m.relax_s, points, opt.samples, opt.seed, jobs, "table points", !opt.quiet);
-  for (std::size_t i = 0; i < points.size(); ++i) t.p_raw.push_back(static_cast<double>(switched[i]) / opt.samples);
+  // Provenance: everything a point's trials depend on (device file, free layer, solver, relax,
+  // samples, seed), then the command.
   std::ostringstream prov;
   prov << "bayescim switching table: p(I, t_p, T) of a stochastic MTJ (P -> AP write; the AP -> P reset by symmetry)\n"
        << "device: " << file << "\n"
+       << "llg: a " << fmt(g.a_m * 1e9, "%.10g") << " nm, b " << fmt(g.b_m * 1e9, "%.10g") << " nm, t_f "
+       << fmt(g.t_f_m * 1e9, "%.10g") << " nm, Ms " << fmt(g.ms_A_per_m, "%.10g") << " A/m, Ki "
+       << fmt(g.ki_J_per_m2, "%.10g") << " J/m2, alpha " << fmt(g.alpha, "%.10g") << ", P "
+       << fmt(g.polarisation, "%.10g") << ", demag " << fmt(g.nx, "%.10g") << " " << fmt(g.ny, "%.10g") << " "
+       << fmt(g.nz, "%.10g") << "\n"
        << "solver: " << hw::kLlgSolverVersion << ", relax " << fmt(m.relax_s * 1e9)
        << " ns (early end at |m_z| >= " << kSettleMz << ")\n"
-       << "samples: " << opt.samples << " per point, seed " << opt.seed << "\n"
-       << "command: bayescim device " << file << " --table " << opt.table << " --samples " << opt.samples << " --seed "
+       << "samples: " << opt.samples << " per point, seed " << opt.seed << "\n";
+  const std::string inputs = prov.str();
+  // A point's trials depend only on its (I, t_p, T) and the lines above, so the points an existing
+  // FILE holds for the same lines are kept, not rerun (extending a table's grid reruns only the
+  // new points; the file is the one a full run writes).
+  std::vector<int> switched(points.size(), -1);
+  std::vector<Job> todo;
+  std::size_t kept = 0;
+  if (fs::exists(opt.table)) {
+    try {
+      const hw::SwitchingTable old = read_switching_table(opt.table, opt.table);
+      if (old.provenance.compare(0, inputs.size(), inputs) == 0 && old.samples == opt.samples) {
+        std::map<std::tuple<double, double, double>, int> held;
+        const std::size_t onp = old.pulses_s.size(), oni = old.currents_A.size();
+        for (std::size_t it = 0; it < old.temperatures_K.size(); ++it)
+          for (std::size_t ip = 0; ip < onp; ++ip)
+            for (std::size_t ii = 0; ii < oni; ++ii)
+              held[{old.temperatures_K[it], old.pulses_s[ip], old.currents_A[ii]}] = static_cast<int>(
+                  std::llround(old.p_raw[(it * onp + ip) * oni + ii] * old.samples));
+        for (std::size_t i = 0; i < points.size(); ++i) {
+          const auto h = held.find({points[i].temperature_K, points[i].pulse_s, points[i].current_A});
+          if (h != held.end()) switched[i] = h->second, ++kept;
+        }
+      }
+    } catch (const std::exception&) {  // not a readable table: every point is run
+    }
+  }
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (switched[i] < 0) todo.push_back(points[i]);
+  std::fprintf(stderr,
+               "bayescim: switching table: %zu temperature(s) x %zu pulses (%s to %s ns) x %zu currents "
+               "(0 to %s uA), %d trials each; %zu point(s) kept from %s, %zu to run\n",
+               t.temperatures_K.size(), t.pulses_s.size(), fmt(t.pulses_s.front() * 1e9).c_str(),
+               fmt(t.pulses_s.back() * 1e9).c_str(), t.currents_A.size(), fmt(t.currents_A.back() * 1e6).c_str(),
+               opt.samples, kept, opt.table.c_str(), todo.size());
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> ran = run_points(g, m.relax_s, todo, opt.samples, opt.seed, jobs, "table points", !opt.quiet);
+  for (std::size_t i = 0, k = 0; i < points.size(); ++i)
+    if (switched[i] < 0) switched[i] = ran[k++];
+  for (std::size_t i = 0; i < points.size(); ++i) t.p_raw.push_back(static_cast<double>(switched[i]) / opt.samples);
+  prov << "command: bayescim device " << file << " --table " << opt.table << " --samples " << opt.samples << " --seed "
        << opt.seed;
   if (!opt.temperatures_K.empty()) {
     prov << " --temperature-K ";
@@ -193,7 +232,8 @@ int write_table(const std::string& file, const DropoutDevice& dev, const DeviceO
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
   write_file_atomic(opt.table, switching_table_csv(t, switched));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("switching table written to %s (%zu points, %.1f s)\n", opt.table.c_str(), points.size(), secs);
+  std::printf("switching table written to %s (%zu points, %zu run, %.1f s)\n", opt.table.c_str(), points.size(),
+              todo.size(), secs);
   return 0;
 }
 

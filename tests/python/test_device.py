@@ -221,3 +221,26 @@ def test_temperature_within_the_table_runs_and_outside_is_refused(tmp_path):
             "hardware.dropout_device.variation.delta_sigma_rel=0.1", "--out", tmp_path / "var", timeout=TIMEOUT)
     spread = json.load(open(tmp_path / "var" / "report.json"))["hardware"]["dropout_p_modules"]
     assert spread["std"] > 0.005 and spread["min"] < 0.2 < spread["max"]
+
+
+def test_table_keeps_the_points_it_already_holds_and_equals_a_full_run(tmp_path):
+    """A point's trials depend only on its (I, t_p, T), the free layer, solver, samples and seed, so
+    extending a table (here by a temperature) runs only the new points, and the file equals the one
+    a run from scratch writes; another seed keeps nothing."""
+    args = ["device", DEVICE, "--samples", "10", "--jobs", "2", "--quiet"]
+    grown, fresh = tmp_path / "grown.csv", tmp_path / "fresh.csv"
+    first = run_sim(*args, "--table", grown, "--temperature-K", "300", timeout=TIMEOUT)
+    assert "0 point(s) kept" in first.stderr
+    rows_300 = sum(1 for l in open(grown) if l[:1].isdigit())
+    second = run_sim(*args, "--table", grown, "--temperature-K", "300,350", timeout=TIMEOUT)
+    assert f"{rows_300} point(s) kept" in second.stderr and f"{rows_300} to run" in second.stderr
+    run_sim(*args, "--table", fresh, "--temperature-K", "300,350", timeout=TIMEOUT)
+    grown_text, fresh_text = open(grown).read(), open(fresh).read()
+    def body(text):  # the command line names the file
+        return [line for line in text.splitlines() if not line.startswith("# command:")]
+    assert body(grown_text) == body(fresh_text)
+    again = run_sim(*args, "--table", grown, "--temperature-K", "300,350", timeout=TIMEOUT)
+    assert f"{2 * rows_300} point(s) kept" in again.stderr and ", 0 to run" in again.stderr
+    assert open(grown).read() == grown_text
+    other = run_sim(*args, "--seed", "2", "--table", grown, "--temperature-K", "300", timeout=TIMEOUT)
+    assert "0 point(s) kept" in other.stderr
