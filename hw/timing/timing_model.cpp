@@ -123,6 +123,7 @@ void TimingModel::stage(std::size_t li) {
       const std::uint64_t enter = now();
       // Output: a free half of the double buffer (the next layer has finished sample k - 2).
       while (!last && done_[li + 1] + 2 <= k) wait(progress_ev_);
+      if (now() > enter) stall_line(arrays_[li], enter, 1);
       stall(li, kBuffer, enter);
       const LayerOp& op = (*ops_)[k][li];
       const int a = arrays_[li];
@@ -135,7 +136,7 @@ void TimingModel::stage(std::size_t li) {
         const std::uint64_t total = on_clock(op.draw_total_ps);
         if (cfg_.shared_dropout[li]) {
           const std::uint64_t asked = now();
-          mark(tr_stall_.empty() ? -1 : tr_stall_[a], asked, 1);
+          stall_line(a, asked, 1);
           pending_[li] = true;
           granted_[li] = false;
           raised_[li] = asked;
@@ -146,10 +147,11 @@ void TimingModel::stage(std::size_t li) {
           stall(li, kDropout, asked);
         } else {
           cur_.busy[static_cast<std::size_t>(drop_[li])] += total;
+          line(tr_busy_, drop_[li], now(), now() + total);
         }
         draws_end = grant + total;
         bits_in = grant + on_clock(op.draw_first_ps);
-        mark(tr_stall_.empty() ? -1 : tr_stall_[a], now(), 1);
+        stall_line(a, now(), 1);
         const std::uint64_t waiting = now();
         wait_ps(bits_in - now());
         stall(li, kDropout, waiting);
@@ -157,31 +159,32 @@ void TimingModel::stage(std::size_t li) {
       // Reads, each followed by the conversions the read engine waits for; the phase ends on a
       // clock edge.
       if (tracing_) times_[k][li][Point::kRead] = now();
-      mark(tr_stall_.empty() ? -1 : tr_stall_[a], now(), 0);
-      mark(tr_busy_.empty() ? -1 : tr_busy_[a], now(), 1);
+      stall_line(a, now(), 0);
       const std::uint64_t array_ps = on_clock(op.read_ps + op.convert_ps);
+      line(tr_busy_, a, now(), now() + array_ps);
       cur_.busy[static_cast<std::size_t>(a)] += op.read_ps;
       cur_.busy[static_cast<std::size_t>(adc_[li])] += op.convert_ps;
       if (op.convert_ps) {
         wait_ps(op.read_ps);
-        mark(tr_stall_.empty() ? -1 : tr_stall_[a], now(), 1);
+        stall_line(a, now(), 1);
+        line(tr_busy_, adc_[li], now(), now() + op.convert_ps);
         const std::uint64_t waiting = now();
         wait_ps(array_ps - op.read_ps);
         stall(li, kAdc, waiting);
       } else {
         wait_ps(array_ps);
       }
-      mark(tr_busy_.empty() ? -1 : tr_busy_[a], now(), 0);
       // Pipelined draws still running: the layer cannot end before its bits are all in.
       if (draws_end > now()) {
-        mark(tr_stall_.empty() ? -1 : tr_stall_[a], now(), 1);
+        stall_line(a, now(), 1);
         const std::uint64_t waiting = now();
         wait_ps(draws_end - now());
         stall(li, kDropout, waiting);
       }
-      mark(tr_stall_.empty() ? -1 : tr_stall_[a], now(), 0);
+      stall_line(a, now(), 0);
       if (tracing_) times_[k][li][Point::kDigital] = now();
       cur_.busy[static_cast<std::size_t>(digital_[li])] += op.digital_ps;
+      line(tr_busy_, digital_[li], now(), now() + on_clock(op.digital_ps));
       wait_ps(on_clock(op.digital_ps));
       if (tracing_) times_[k][li][Point::kLeave] = now();
       cur_.layer_ps[li] += now() - enter;
@@ -218,9 +221,8 @@ void TimingModel::arbiter() {
     grant_ev_.notify(sc_core::SC_ZERO_TIME);
     const std::uint64_t total = asked_ps_[li];
     cur_.busy[static_cast<std::size_t>(unit_)] += total;
-    mark(tr_busy_.empty() ? -1 : tr_busy_[static_cast<std::size_t>(unit_)], now(), 1);
+    line(tr_busy_, unit_, now(), now() + total);
     wait_ps(total);
-    mark(tr_busy_.empty() ? -1 : tr_busy_[static_cast<std::size_t>(unit_)], now(), 0);
   }
 }
 

@@ -77,6 +77,15 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   void wait_ps(std::uint64_t ps) { if (ps) wait(sc_core::sc_time::from_value(ps)); }
   void stall(std::size_t li, int cause, std::uint64_t from);
   void mark(int id, std::uint64_t t, std::uint64_t v) { if (tracing_ && rec_ && id >= 0) rec_->set(id, t, v); }
+  void stall_line(int r, std::uint64_t t, std::uint64_t v) {
+    if (!tr_stall_.empty()) mark(tr_stall_[static_cast<std::size_t>(r)], t, v);
+  }
+  // Raises resource r's line of `lines` from `from` to `to` (traced windows only).
+  void line(const std::vector<int>& lines, int r, std::uint64_t from, std::uint64_t to) {
+    if (lines.empty() || from == to) return;
+    mark(lines[static_cast<std::size_t>(r)], from, 1);
+    mark(lines[static_cast<std::size_t>(r)], to, 0);
+  }
 
   Config cfg_;
   std::size_t layers_;
