@@ -15,7 +15,8 @@
 //     start a sample only when the next layer has finished the sample two before it (back-pressure).
 // Without pipeline_samples a sample enters the first layer when the previous one has left the
 // last; with it, all samples of the window queue at the first layer. Every duration is a whole
-// number of clock periods (no free-running clock: the times are quantised).
+// number of clock periods (no free-running clock: the times are quantised), counted from the
+// window's start.
 //
 // A window's schedule depends only on its op stream, so with `memo` on, a window whose op stream
 // was simulated before reuses that result (the memo's key is the whole op stream: a stream that
@@ -50,8 +51,8 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   TimingModel(const TimingModel&) = delete;
   TimingModel& operator=(const TimingModel&) = delete;
 
-  // Runs one window starting at the first clock edge at or after the caller's time (kernel time
-  // + delay). Must be called from a thread process: on a simulated window the kernel advances to
+  // Runs one window starting at the caller's time (kernel time + delay), its clock edges counted
+  // from there. Must be called from a thread process: on a simulated window the kernel advances to
   // its end and delay becomes 0; on a memo hit, delay is annotated with the same end instead.
   void run_window(const WindowOps& ops, bool traced, sc_core::sc_time& delay);
 
