@@ -59,6 +59,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
 }
 
 void Accelerator::trace(TraceRecorder& rec, const TraceSelection& which) {
+  controller_->attach_recorder(rec);  // the resources' busy and stall lines; resolves the others' times
   if (which.controller) controller_->trace(rec);
   if (which.tiles)
     for (const auto& t : tiles_) t->trace(rec);

@@ -9,17 +9,34 @@ namespace bayescim::hw {
 
 using sc_core::sc_time;
 
+namespace {
+
+TimingModel::Config timing_config(const Controller::Config& cfg) {
+  TimingModel::Config t;
+  for (std::size_t li = 0; li < cfg.net->layers.size(); ++li) {
+    const auto& l = cfg.net->layers[li];
+    t.layer_names.push_back(cfg.mapping->layers[li].name);
+    t.shared_dropout.push_back(l.dropout && l.dropout_kind == models::DropoutKind::Scale);
+  }
+  t.pipeline_samples = cfg.arch.pipeline_samples;
+  t.clock_ps = std::max<std::uint64_t>(1, sc_time(cfg.arch.clock_period_s, sc_core::SC_SEC).value());
+  t.memo = cfg.accelerate;
+  return t;
+}
+
+}  // namespace
+
 Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
     : sc_module(name),
       host_socket("host_socket"),
       tile_socket("tile_socket"),
       dropout_socket("dropout_socket"),
+      timing("timing", timing_config(cfg)),
       cfg_(cfg),
       actions_(derive_action_table(cfg.arch)),
       log_(module_logger(*this)),
       periphery_(*cfg.net, *cfg.mapping, cfg.arch.cols),
       drive_(*cfg.net),
-      pipeline_(cfg.net->layers.size()),
       prefix_(*cfg.net),
       gather_(*cfg.net) {
   host_socket.register_b_transport(this, &Controller::b_transport);
@@ -30,7 +47,6 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
     digital_time_.push_back(static_cast<double>(periphery_.cycles(li)) * clock);
   }
   mask_.assign(mask, 0);
-  layer_ps_.assign(cfg_.net->layers.size(), 0);
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -39,12 +55,8 @@ void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
     program_all(delay);
   } else if (auto* req = command_of<InferenceRequest>(tx)) {
     infer(*req, delay);
-  } else if (command_of<DrainRequest>(tx)) {
-    const sc_time now = sc_core::sc_time_stamp() + delay;
-    const sc_time drain = sc_time::from_value(pipeline_.drain());
-    if (drain > now) delay += drain - now;
   } else {
-    return reject_command(tx, name(), "ProgramRequest, InferenceRequest or DrainRequest");
+    return reject_command(tx, name(), "ProgramRequest or InferenceRequest");
   }
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
@@ -60,35 +72,27 @@ void Controller::program_all(sc_time& delay) {
   log_->debug("programmed {} arrays", arrays.size());
 }
 
-void Controller::not_before(const Sample& s, std::uint64_t ps, sc_time& delay) {
-  const sc_time abs = sc_time::from_value(ps);
-  if (abs > s.base + delay) delay = abs - s.base;
+void Controller::record(const Sample& s, int id, std::size_t li, TraceRecorder::Point point, std::uint64_t value) {
+  if (s.req.trace && rec_) rec_->set_at(id, {s.slot, static_cast<int>(li), point}, 0, value);
 }
 
-void Controller::record(const Sample& s, int id, const sc_time& delay, std::uint64_t value) {
-  if (s.req.trace && rec_) rec_->set(id, now_ps(s, delay), value);
-}
-
-// The recorder sorts the changes by time, so a traced sample runs as any other (pipelined too).
-void Controller::enter_phase(const Sample& s, int phase, const sc_time& delay) {
-  record(s, tr_.phase, delay, static_cast<std::uint64_t>(phase));
-}
-
+// The sample is computed at once; its time is simulated when its window is complete.
 void Controller::infer(InferenceRequest& req, sc_time& delay) {
   periphery_.load_input(req.pixels);
-  Sample s{req, sc_core::sc_time_stamp(), cfg_.arch.pipeline_samples};
-  if (s.overlap && req.sample == 0) not_before(s, pipeline_.image_start(now_ps(s, delay)), delay);  // pipeline empty
+  Sample s{req, static_cast<int>(window_.size())};
+  window_.emplace_back(cfg_.net->layers.size());
+  window_traced_ = window_traced_ || (req.trace && rec_any_);
   prefix_.begin(cfg_.accelerate && !req.trace, req.image_key);
   for (std::size_t li = 0; li < cfg_.net->layers.size(); ++li) {
-    if (s.overlap) not_before(s, pipeline_.layer_start(li, now_ps(s, delay)), delay);
-    record(s, tr_.image, delay, static_cast<std::uint64_t>(req.image));
-    record(s, tr_.sample, delay, static_cast<std::uint64_t>(req.sample));
-    record(s, tr_.layer, delay, li);
-    enter_phase(s, 1, delay);
-    const sc_time start = sc_core::sc_time_stamp() + delay;
-    if (prefix_.replays(li)) replay_layer(li, s, delay);
-    else compute_layer(li, s, delay);
-    leave_layer(li, s, start, delay);
+    record(s, tr_.image, li, TraceRecorder::kEnter, static_cast<std::uint64_t>(req.image));
+    record(s, tr_.sample, li, TraceRecorder::kEnter, static_cast<std::uint64_t>(req.sample));
+    record(s, tr_.layer, li, TraceRecorder::kEnter, li);
+    record(s, tr_.phase, li, TraceRecorder::kDraw, 1);
+    LayerOp& op = window_.back()[li];
+    if (prefix_.replays(li)) replay_layer(li, s, op);
+    else compute_layer(li, s, op);
+    record(s, tr_.phase, li, TraceRecorder::kDigital, 3);
+    op.digital_ps = digital_time_[li].value();
   }
   end_sample(s, delay);
 }
@@ -96,31 +100,26 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
 // A prefix layer in a later sample of the image: the same inputs as in its first sample, so the
 // arrays read the drive kept from it (each tile's memo answers the repeated operation), the
 // digital periphery repeats its counts, and the activations come from the first sample.
-void Controller::replay_layer(std::size_t li, Sample& s, sc_time& delay) {
+void Controller::replay_layer(std::size_t li, Sample& s, LayerOp& op) {
   const Drive& d = prefix_.drive(li);
-  delay = read_arrays(li, d.rows.data(), d.active.data(), false, s, delay) + digital_time_[li];
+  read_arrays(li, d.rows.data(), d.active.data(), false, s, op);
   periphery_.repeat_layer(li, prefix_.counts(li));
   prefix_.restore_output(li, periphery_.input(), s.req.logits);
 }
 
-void Controller::compute_layer(std::size_t li, Sample& s, sc_time& delay) {
+void Controller::compute_layer(std::size_t li, Sample& s, LayerOp& op) {
   const DigitalCounts before = periphery_.counts();
   // 1. This layer's dropout draws (before the layer: they gate its wordlines or references).
   bool drop = false;
-  sc_time pending = sc_core::SC_ZERO_TIME;  // pipelined draws still running during the reads
-  const std::uint64_t* mask = draw_dropout(li, s, drop, pending, delay);
+  const std::uint64_t* mask = draw_dropout(li, s, drop, op);
   // 2. Wordline drive: the row vector and active rows of every output position.
   drive_wordlines(li, mask, s);
-  enter_phase(s, 2, delay);
-  record(s, tr_.wordlines, delay, drive_.active()[0]);
-  record(s, tr_.mask, delay, mask ? mask[0] : 0);
-  record(s, tr_.scale_select, delay, drop ? 1 : 0);
-  // 3. The layer's arrays in parallel (the slowest sets the time, not before the draws end), and
-  // the digital periphery on their results. Each tile drives its own busy line.
-  const sc_time issue = delay;
-  delay = std::max(issue + pending, read_arrays(li, drive_.rows(), drive_.active(), drop, s, issue));
-  enter_phase(s, 3, delay);
-  delay += digital_time_[li];
+  record(s, tr_.phase, li, TraceRecorder::kRead, 2);
+  record(s, tr_.wordlines, li, TraceRecorder::kRead, drive_.active()[0]);
+  record(s, tr_.mask, li, TraceRecorder::kRead, mask ? mask[0] : 0);
+  record(s, tr_.scale_select, li, TraceRecorder::kRead, drop ? 1 : 0);
+  // 3. The layer's arrays, and the digital periphery on their results.
+  read_arrays(li, drive_.rows(), drive_.active(), drop, s, op);
   periphery_.end_layer(li);
   if (prefix_.records(li)) {  // what a replay of this layer repeats
     prefix_.keep_counts(li, periphery_.counts() - before);
@@ -128,22 +127,24 @@ void Controller::compute_layer(std::size_t li, Sample& s, sc_time& delay) {
   }
 }
 
-const std::uint64_t* Controller::draw_dropout(std::size_t li, Sample& s, bool& drop, sc_time& pending,
-                                               sc_time& delay) {
+// The draws' time: until the first round is in (the annotated delay), and all rounds (plus the
+// pipelined rounds that overlap the reads).
+const std::uint64_t* Controller::draw_dropout(std::size_t li, Sample& s, bool& drop, LayerOp& op) {
   const auto& l = cfg_.net->layers[li];
   if (!l.dropout) return nullptr;
   DropoutRequest d;
   d.image_key = s.req.image_key;
   d.sample = s.req.sample;
   d.layer = static_cast<int>(li);
+  d.slot = s.slot;
   d.offset = cfg_.net->draw_offset[li];
   d.count = l.draws_per_sample();
   d.bits = mask_.data();
   d.trace = s.req.trace;
-  if (s.overlap) not_before(s, pipeline_.dropout_start(now_ps(s, delay)), delay);
-  send(dropout_socket, d, delay, name());
-  pending = d.overlapped;
-  if (s.overlap) pipeline_.hold_dropout(now_ps(s, delay + pending));
+  sc_time first = sc_core::SC_ZERO_TIME;
+  send(dropout_socket, d, first, name());
+  op.draw_first_ps = first.value();
+  op.draw_total_ps = (first + d.overlapped).value();
   if (l.dropout_kind == models::DropoutKind::Scale) {
     drop = models::get_bit(mask_.data(), 0);
     s.req.drop_bits[s.scale_bit++] = drop ? 1 : 0;
@@ -161,8 +162,8 @@ void Controller::drive_wordlines(std::size_t li, const std::uint64_t* mask, cons
     prefix_.keep_drive(li, drive_.rows(), drive_.active(), WordlineDrive::size(l));
 }
 
-sc_time Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const std::uint64_t* active, bool drop,
-                                const Sample& s, sc_time issue) {
+void Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const std::uint64_t* active, bool drop,
+                             const Sample& s, LayerOp& op) {
   const auto& l = cfg_.net->layers[li];
   const auto& lm = cfg_.mapping->layers[li];
   const bool fresh = !prefix_.replays(li);  // a replay repeats its counts and outputs
@@ -176,40 +177,42 @@ sc_time Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const
   layer_op.trace = s.req.trace;
   layer_op.image_key = s.req.image_key;
   layer_op.sample = s.req.sample;
-  sc_time done = issue;
+  layer_op.slot = s.slot;
+  layer_op.layer = static_cast<int>(li);
+  sc_time slowest = sc_core::SC_ZERO_TIME, convert = sc_core::SC_ZERO_TIME;
   for (int ct = 0; ct < lm.col_tiles; ++ct) {
     for (int rep = 0; rep < lm.replicas; ++rep)
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
         const int a = lm.arrays[(static_cast<std::size_t>(rep) * lm.col_tiles + ct) * lm.row_tiles + rt];
-        TileOp op = layer_op;  // each tile gets its own command
-        op.partial = periphery_.partial(rt, op.positions);
-        op.active_rows = periphery_.active_rows(rt, op.positions);
-        sc_time t = issue;
-        send(tile_socket[a], op, t, name());
-        done = std::max(done, t);
+        TileOp op_a = layer_op;  // each tile gets its own command
+        op_a.partial = periphery_.partial(rt, op_a.positions);
+        op_a.active_rows = periphery_.active_rows(rt, op_a.positions);
+        sc_time t = sc_core::SC_ZERO_TIME;
+        send(tile_socket[a], op_a, t, name());
+        if (t > slowest) {
+          slowest = t;
+          convert = op_a.convert;
+        }
         if (fresh) periphery_.count_array(cfg_.mapping->arrays[static_cast<std::size_t>(a)]);
       }
     // ADC path: add the row tiles' partial sums, then threshold or BN.
     if (fresh && !lm.sa_path) periphery_.reduce(li, ct, drop, s.req.logits);
   }
-  return done;
-}
-
-void Controller::leave_layer(std::size_t li, Sample& s, sc_time start, sc_time& delay) {
-  layer_ps_[li] += (sc_core::sc_time_stamp() + delay - start).value();
-  if (!s.overlap) return;
-  pipeline_.leave_layer(li, now_ps(s, delay));
-  if (li == 0) s.next_issue = delay;
+  op.read_ps = (slowest - convert).value();
+  op.convert_ps = convert.value();
 }
 
 void Controller::end_sample(Sample& s, sc_time& delay) {
   if (log_->should_log(spdlog::level::trace))
-    log_->trace("image key {:#x} sample {} done after {}", s.req.image_key, s.req.sample, delay.to_string());
-  record(s, tr_.layer, delay, ~std::uint64_t{0});  // -1: idle
-  enter_phase(s, 0, delay);
-  pipeline_.complete((sc_core::sc_time_stamp() + delay).value());
-  if (s.overlap) delay = s.next_issue;  // the host may issue the next sample once layer 0 is free
+    log_->trace("image key {:#x} sample {} computed", s.req.image_key, s.req.sample);
+  const std::size_t last = cfg_.net->layers.size() - 1;
+  record(s, tr_.layer, last, TraceRecorder::kLeave, ~std::uint64_t{0});  // -1: idle
+  record(s, tr_.phase, last, TraceRecorder::kLeave, 0);
   ++samples_;
+  if (cfg_.arch.pipeline_samples && !s.req.last_of_image) return;
+  timing.run_window(window_, window_traced_, delay);
+  window_.clear();
+  window_traced_ = false;
 }
 
 void Controller::trace(TraceRecorder& rec) {
@@ -238,8 +241,6 @@ void Controller::report_stats(StatsSink& sink) const {
   sink.action(m, "digital", "pool_or", static_cast<double>(c.pool_ops), actions_.digital_add_J);
   sink.action(m, "digital", "neuron", static_cast<double>(c.neurons), actions_.digital_neuron_J);
   sink.action(m, "buffer", "bit", static_cast<double>(c.buffer_bits), actions_.buffer_bit_J);
-  for (std::size_t li = 0; li < layer_ps_.size(); ++li)
-    sink.time_ps(m, "layer_time." + cfg_.mapping->layers[li].name, layer_ps_[li]);
 }
 
 }  // namespace bayescim::hw

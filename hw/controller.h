@@ -1,15 +1,16 @@
-// The controller: schedules the layers of one MC sample over the tiles. Layers run in sequence;
-// the arrays of one layer (all row and column tiles and copies) run in parallel (the layer takes
-// as long as its slowest array), then the digital periphery adds partial sums and applies
-// thresholds or BatchNorm, for its cycles times the clock period. A dropout layer first draws its
-// bits (they gate its wordlines or select its references); a pipelined dropout module's rounds
-// after the first overlap the array reads, and the layer cannot end before they do. With
-// pipeline_samples, the layers of successive MC samples of one image overlap
-// (hw/engine/sample_pipeline.h).
+// The controller: runs the layers of one MC sample over the tiles. A dropout layer first draws
+// its bits (they gate its wordlines or select its references); the arrays of one layer (all row
+// and column tiles and copies) are read, then the digital periphery adds partial sums and applies
+// thresholds or BatchNorm. These calls compute *what* (untimed); what each takes (the tiles' and
+// dropout hardware's annotated delays, the periphery's cycles) goes into one LayerOp per layer,
+// and when a window of samples is complete (every sample, or the image's T samples with
+// pipeline_samples) its child `timing` (hw/timing/timing_model.h) simulates *when*: the layers
+// as concurrent stages, the shared dropout unit's arbitration, the double buffers between layers.
 //
-// This module is the shell: sockets, the timing of each step, the traced signals and statistics.
+// This module is the shell: sockets, the op streams, the traced signals and statistics.
 // What each step computes lives in plain-C++ engines (hw/engine/), the simulation shortcuts in
-// hw/reuse/ (switched off together by Config::accelerate).
+// hw/reuse/ (switched off together by Config::accelerate, which also switches off the timing
+// model's memo).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -22,7 +23,6 @@
 #include <vector>
 
 #include "hw/engine/digital_periphery.h"
-#include "hw/engine/sample_pipeline.h"
 #include "hw/engine/wordline_drive.h"
 #include "hw/mapper.h"
 #include "hw/params.h"
@@ -31,6 +31,7 @@
 #include "hw/reuse/gather_cache.h"
 #include "hw/reuse/prefix_cache.h"
 #include "hw/stats.h"
+#include "hw/timing/timing_model.h"
 #include "hw/trace_recorder.h"
 #include "models/compiled.h"
 
@@ -59,37 +60,35 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   void report_stats(StatsSink& sink) const override;
   // Declares this module's signals (state, wordline enables, dropout mask) in the VCD recorder.
   void trace(TraceRecorder& rec);
+  // The timing model needs the recorder to resolve traced changes even when this module's own
+  // signals are not traced.
+  void attach_recorder(TraceRecorder& rec) { timing.trace(rec); rec_any_ = &rec; }
+
+  TimingModel timing;
 
  private:
   // One MC sample on its way through the layers.
   struct Sample {
     InferenceRequest& req;
-    sc_core::sc_time base;      // the sample's absolute time is base + delay
-    bool overlap = false;       // pipelined with its neighbours
+    int slot = 0;               // its place in the window
     int scale_bit = 0;          // next entry of req.drop_bits
-    sc_core::sc_time next_issue = sc_core::SC_ZERO_TIME;  // when layer 0 can take the next sample
   };
 
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program_all(sc_core::sc_time& delay);
   void infer(InferenceRequest& req, sc_core::sc_time& delay);
-  // The per-layer steps of infer; each advances `delay` by the time it takes.
-  void compute_layer(std::size_t li, Sample& s, sc_core::sc_time& delay);
-  void replay_layer(std::size_t li, Sample& s, sc_core::sc_time& delay);
-  const std::uint64_t* draw_dropout(std::size_t li, Sample& s, bool& drop, sc_core::sc_time& pending,
-                                    sc_core::sc_time& delay);
+  // The per-layer steps of infer; each fills the layer's LayerOp.
+  void compute_layer(std::size_t li, Sample& s, LayerOp& op);
+  void replay_layer(std::size_t li, Sample& s, LayerOp& op);
+  const std::uint64_t* draw_dropout(std::size_t li, Sample& s, bool& drop, LayerOp& op);
   void drive_wordlines(std::size_t li, const std::uint64_t* mask, const Sample& s);
-  // Issues layer li's tile operations on `drive`, all at `issue`; returns when the slowest ends.
-  sc_core::sc_time read_arrays(std::size_t li, const std::uint64_t* rows, const std::uint64_t* active, bool drop,
-                               const Sample& s, sc_core::sc_time issue);
-  void leave_layer(std::size_t li, Sample& s, sc_core::sc_time start, sc_core::sc_time& delay);
+  // Issues layer li's tile operations; the op's read and conversion times are the slowest array's.
+  void read_arrays(std::size_t li, const std::uint64_t* rows, const std::uint64_t* active, bool drop,
+                   const Sample& s, LayerOp& op);
   void end_sample(Sample& s, sc_core::sc_time& delay);
-  // Inside the VCD window: records the sample entering `phase` at its own time (base + delay).
-  void enter_phase(const Sample& s, int phase, const sc_core::sc_time& delay);
-  void record(const Sample& s, int id, const sc_core::sc_time& delay, std::uint64_t value);
-  // Moves the sample's time to the absolute time `ps` if that is later.
-  static void not_before(const Sample& s, std::uint64_t ps, sc_core::sc_time& delay);
-  static std::uint64_t now_ps(const Sample& s, const sc_core::sc_time& delay) { return (s.base + delay).value(); }
+  // Inside the VCD window: records a change at `point` of layer li of the sample (its time comes
+  // from the timing model).
+  void record(const Sample& s, int id, std::size_t li, TraceRecorder::Point point, std::uint64_t value);
 
   Config cfg_;
   ActionTable actions_;
@@ -98,7 +97,8 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   DigitalPeriphery periphery_;
   WordlineDrive drive_;
   std::vector<std::uint64_t> mask_;  // one layer's dropout draws
-  SamplePipeline pipeline_;
+  WindowOps window_;                 // the samples of the current window
+  bool window_traced_ = false;
   PrefixCache prefix_;
   GatherCache gather_;
 
@@ -106,14 +106,14 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   // (0 idle, 1 dropout draw, 2 array read, 3 digital), wordlines (rows 0..63 enabled at the first
   // position), dropout_mask (first 64 draws of the layer, 1 = drop), scale_select (Scale-Dropout
   // reference select).
-  TraceRecorder* rec_ = nullptr;
+  TraceRecorder* rec_ = nullptr;      // this module's signals are traced
+  TraceRecorder* rec_any_ = nullptr;  // some module's are
   struct {
     int image = -1, sample = -1, layer = -1, phase = -1, wordlines = -1, mask = -1, scale_select = -1;
   } tr_;
 
   // statistics (the digital periphery's counts are in periphery_)
   std::uint64_t samples_ = 0;
-  std::vector<std::uint64_t> layer_ps_;
 };
 
 }  // namespace bayescim::hw

@@ -53,10 +53,10 @@ void DropoutSource::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& 
   if (log_->should_log(spdlog::level::trace))
     log_->trace("layer {} sample {}: {} draws, first bits {:#x}", r.layer, r.sample, r.count, r.count ? r.bits[0] : 0);
   if (r.trace && rec_) {
-    const std::uint64_t now = (sc_core::sc_time_stamp() + delay).value();
-    rec_->set(tr_bits_, now, r.count ? r.bits[0] : 0);
-    rec_->set(tr_draws_, now, bits_);
-    rec_->set_real(tr_energy_, now, static_cast<double>(bits_ - ones_) * e0_.total() + static_cast<double>(ones_) * e1_.total());
+    const TraceRecorder::Anchor at{r.slot, r.layer, TraceRecorder::kDraw};  // scheduled by the timing model
+    rec_->set_at(tr_bits_, at, 0, r.count ? r.bits[0] : 0);
+    rec_->set_at(tr_draws_, at, 0, bits_);
+    rec_->set_real_at(tr_energy_, at, 0, static_cast<double>(bits_ - ones_) * e0_.total() + static_cast<double>(ones_) * e1_.total());
   }
   // The request's modules work in parallel; each draws count / modules bits in sequence.
   const std::size_t mods = cfg_.modules.org == Organisation::Shared ? 1 : cfg_.modules.per_layer[r.layer];

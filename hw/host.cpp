@@ -40,6 +40,7 @@ void Host::run() {
       req.drop_bits = bits.data();
       req.image = static_cast<int>(j);
       req.trace = j < cfg_.trace_images;
+      req.last_of_image = t + 1 == cfg_.samples;
       sc_time delay = qk.get_local_time();
       send(socket, req, delay, name());
       qk.set(delay);
@@ -48,10 +49,6 @@ void Host::run() {
       ++samples_;
     }
   }
-  DrainRequest drain;
-  sc_time d_end = qk.get_local_time();
-  send(socket, drain, d_end, name());
-  qk.set(d_end);
   qk.sync();
   infer_ps_ = (sc_core::sc_time_stamp() - t0).value();
 }

@@ -27,10 +27,6 @@ struct Command : tlm::tlm_extension<T> {
 // Host -> controller: write the weights of the whole network into the tiles.
 struct ProgramRequest : Command<ProgramRequest, tlm::TLM_WRITE_COMMAND> {};
 
-// Host -> controller, after the last sample: the annotated delay is raised to the time the last
-// sample leaves the pipeline (samples may still be in flight when pipeline_samples is on).
-struct DrainRequest : Command<DrainRequest, tlm::TLM_WRITE_COMMAND> {};
-
 // Host -> controller: one MC sample of one image.
 struct InferenceRequest : Command<InferenceRequest, tlm::TLM_WRITE_COMMAND> {
   const std::uint8_t* pixels = nullptr;
@@ -39,7 +35,10 @@ struct InferenceRequest : Command<InferenceRequest, tlm::TLM_WRITE_COMMAND> {
   float* logits = nullptr;            // [classes]
   std::uint8_t* drop_bits = nullptr;  // [dropout layers], filled with the bits used
   int image = 0;                      // index of the job, for tracing
-  bool trace = false;                 // inside the VCD window: sync at every step, update signals
+  bool trace = false;                 // inside the VCD window: record the signals
+  // The image's last sample: its window of samples is complete (hw/timing/timing_model.h). The
+  // controller's time for a window is spent (or annotated) when its last sample is sent.
+  bool last_of_image = true;
 };
 
 // Controller -> tile: store a weight slice and its per-column references (both scale states).
@@ -48,13 +47,19 @@ struct TileProgram : Command<TileProgram, tlm::TLM_WRITE_COMMAND> {
 };
 
 // Controller -> tile: read the array once per output position of the layer (hw/engine/array_op.h).
-struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND>, ArrayOp {};
+// Traced changes are anchored at (slot, layer): the sample's place in its window and the layer.
+// Response: the annotated delay is the operation's time, of which `convert` the conversions.
+struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND>, ArrayOp {
+  int slot = 0, layer = 0;
+  sc_core::sc_time convert{sc_core::SC_ZERO_TIME};
+};
 
 // Controller -> dropout source: the draws one layer needs in one MC sample.
 struct DropoutRequest : Command<DropoutRequest, tlm::TLM_READ_COMMAND> {
   std::uint64_t image_key = 0;
   int sample = 0;
   int layer = 0;                  // index of the layer in the network
+  int slot = 0;                   // the sample's place in its window (traced changes' anchor)
   std::size_t offset = 0;         // first draw index of the layer within the sample
   std::size_t count = 0;          // draws: 1 (scale), C_in (spatial), positions * rows (mc_dropout)
   std::uint64_t* bits = nullptr;  // [words_for(count)] output, 1 = drop

@@ -57,12 +57,10 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   }
   reads_ += added;
   const auto& s = cfg_.slice;
-  const sc_time t = static_cast<double>(s.positions) * static_cast<double>(engine_.reads_per_position()) *
-                    (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
-  if (op.trace && rec_) {
-    const std::uint64_t start = (sc_core::sc_time_stamp() + delay).value();
-    trace_outputs(op, start, start + t.value());
-  }
+  const double reads = static_cast<double>(s.positions) * static_cast<double>(engine_.reads_per_position());
+  const sc_time t = reads * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
+  op.convert = cfg_.sa_path ? sc_core::SC_ZERO_TIME : reads * (adc_op_time_ - sa_op_time_);
+  if (op.trace && rec_) trace_outputs(op, t.value());
   if (log_->should_log(spdlog::level::trace))
     log_->trace("{} read(s) of layer {} ({}), {}", s.positions * engine_.reads_per_position(),
                 engine_.layer()->src->name, cfg_.sa_path ? "SA" : "ADC", t.to_string());
@@ -70,20 +68,22 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   delay += t;
 }
 
-void Tile::trace_outputs(const TileOp& op, std::uint64_t start_ps, std::uint64_t end_ps) {
-  rec_->set(tr_busy_, start_ps, 1);
-  rec_->set(tr_busy_, end_ps, 0);
+// The changes are anchored at the layer's array phase, which the timing model schedules.
+void Tile::trace_outputs(const TileOp& op, std::uint64_t busy_ps) {
+  const TraceRecorder::Anchor at{op.slot, op.layer, TraceRecorder::kRead};
+  rec_->set_at(tr_busy_, at, 0, 1);
+  rec_->set_at(tr_busy_, at, busy_ps, 0);
   const auto& s = cfg_.slice;
   std::uint64_t sa = 0;
   if (cfg_.sa_path && s.positions > 0)
     for (int c = 0; c < std::min(s.cols, 64); ++c)
       if (models::get_bit(op.out_bits, (s.col_begin + c) * op.positions + s.position_begin)) sa |= std::uint64_t{1} << c;
-  rec_->set(tr_sa_out_, end_ps, sa);
+  rec_->set_at(tr_sa_out_, at, busy_ps, sa);
   StatsSink now;
   report_stats(now);
   double e = 0;
   for (const auto& [comp, joules] : now.energy_by_component()) e += joules;
-  rec_->set_real(tr_energy_, end_ps, e);
+  rec_->set_real_at(tr_energy_, at, busy_ps, e);
 }
 
 void Tile::trace(TraceRecorder& rec) {

@@ -37,7 +37,7 @@ class Tile : public sc_core::sc_module, public StatsProvider {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void program(const TileProgram& p, sc_core::sc_time& delay);
   void compute(TileOp& op, sc_core::sc_time& delay);
-  void trace_outputs(const TileOp& op, std::uint64_t start_ps, std::uint64_t end_ps);
+  void trace_outputs(const TileOp& op, std::uint64_t busy_ps);
   Config cfg_;
   std::shared_ptr<spdlog::logger> log_;
   ArrayEngine engine_;

@@ -23,11 +23,29 @@ int TraceRecorder::declare_real(const std::string& scope, const std::string& nam
 void TraceRecorder::set(int id, std::uint64_t time_ps, std::uint64_t value) {
   const int w = signals_[static_cast<std::size_t>(id)].width;
   if (w < 64) value &= (std::uint64_t{1} << w) - 1;
-  events_.push_back({time_ps, events_.size(), id, value, 0.0});
+  events_.push_back({time_ps, seq_++, id, value, 0.0});
 }
 
 void TraceRecorder::set_real(int id, std::uint64_t time_ps, double value) {
-  events_.push_back({time_ps, events_.size(), id, 0, value});
+  events_.push_back({time_ps, seq_++, id, 0, value});
+}
+
+void TraceRecorder::set_at(int id, Anchor a, std::uint64_t offset_ps, std::uint64_t value) {
+  const int w = signals_[static_cast<std::size_t>(id)].width;
+  if (w < 64) value &= (std::uint64_t{1} << w) - 1;
+  pending_.push_back({a, {offset_ps, seq_++, id, value, 0.0}});
+}
+
+void TraceRecorder::set_real_at(int id, Anchor a, std::uint64_t offset_ps, double value) {
+  pending_.push_back({a, {offset_ps, seq_++, id, 0, value}});
+}
+
+void TraceRecorder::resolve(const std::function<std::uint64_t(const Anchor&)>& time_of) {
+  for (auto& [a, e] : pending_) {
+    e.time += time_of(a);
+    events_.push_back(e);
+  }
+  pending_.clear();
 }
 
 namespace {

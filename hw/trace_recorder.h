@@ -5,6 +5,7 @@
 // samples included), and tracing changes no number in the report. Plain C++ (no SystemC).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,18 @@ class TraceRecorder {
 
   void set(int id, std::uint64_t time_ps, std::uint64_t value);
   void set_real(int id, std::uint64_t time_ps, double value);
+
+  // A change whose time the timing model decides (hw/timing/timing_model.h): `offset_ps` after
+  // the point `point` of sample `sample` (of the window being computed) in layer `layer`. Kept
+  // pending until resolve() gives the anchors' simulated times.
+  enum Point { kEnter, kDraw, kRead, kDigital, kLeave, kPoints };
+  struct Anchor {
+    int sample = 0, layer = 0;
+    Point point = kEnter;
+  };
+  void set_at(int id, Anchor a, std::uint64_t offset_ps, std::uint64_t value);
+  void set_real_at(int id, Anchor a, std::uint64_t offset_ps, double value);
+  void resolve(const std::function<std::uint64_t(const Anchor&)>& time_of);
 
   bool empty() const { return signals_.empty(); }
   std::size_t changes() const { return events_.size(); }
@@ -46,6 +59,8 @@ class TraceRecorder {
   };
   std::vector<Signal> signals_;
   std::vector<Event> events_;
+  std::vector<std::pair<Anchor, Event>> pending_;  // Event::time: the offset
+  std::uint64_t seq_ = 0;
 };
 
 }  // namespace bayescim::hw

@@ -1,6 +1,7 @@
 #include "sim/report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -191,7 +192,37 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                     {"inference_time_s", t_inf},
                     {"programming_s", st.sum("programming_time")},
                     {"dropout_draws_per_inference_s", st.sum("dropout_time") / inferences},
-                    {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0}};
+                    {"throughput_inferences_per_s", t_inf > 0 ? inferences / t_inf : 0.0},
+                    {"stalls_s", json::object()}};
+    // The timing model's resources (hw/timing/timing_model.h): "resource_busy.<kind>.<name>" and
+    // "resource_stall.<kind>.<name>"; stalls by cause: "stall.<cause>".
+    {
+      std::map<std::string, std::pair<std::string, std::array<double, 2>>> res;  // name -> kind, busy, stall
+      std::vector<std::string> order;
+      for (const auto& s : st.stats()) {
+        if (s.kind != hw::Stat::Kind::TimePs) continue;
+        if (s.name.rfind("stall.", 0) == 0) {
+          j["latency"]["stalls_s"][s.name.substr(6)] = s.value * 1e-12 + j["latency"]["stalls_s"].value(s.name.substr(6), 0.0);
+          continue;
+        }
+        const bool busy = s.name.rfind("resource_busy.", 0) == 0, stall = s.name.rfind("resource_stall.", 0) == 0;
+        if (!busy && !stall) continue;
+        const std::string rest = s.name.substr(busy ? 14 : 15);
+        const std::size_t dot = rest.find('.');
+        const std::string kind = rest.substr(0, dot), name = rest.substr(dot + 1);
+        if (!res.count(name)) order.push_back(name);
+        auto& e = res[name];
+        e.first = kind;
+        e.second[busy ? 0 : 1] += s.value * 1e-12;
+      }
+      json list = json::array();
+      for (const auto& n : order) {
+        const auto& [kind, t] = res[n];
+        list.push_back({{"name", n}, {"kind", kind}, {"busy_s", t[0]},
+                        {"busy_share", t_inf > 0 ? std::min(1.0, t[0] / t_inf) : 0.0}, {"stall_s", t[1]}});
+      }
+      j["resources"] = list;
+    }
     // Per-layer energy: the actions of each layer's arrays (Stat::array -> Mapping::arrays[k].layer).
     std::vector<std::map<std::pair<std::string, double>, double>> layer_counts(r.mapping->layers.size());
     for (const auto& s : st.stats()) {
@@ -351,6 +382,7 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
   } else {
     j["energy"] = nullptr;
     j["latency"] = nullptr;
+    j["resources"] = nullptr;
     j["area"] = nullptr;
     j["hardware"]["arrays"] = nullptr;
   }
@@ -562,6 +594,18 @@ std::string summary_text(const json& j) {
     row(os, "per inference", si(l["per_inference_s"].get<double>(), "s"));
     row(os, "per MC sample", si(l["per_sample_s"].get<double>(), "s"));
     row(os, "throughput", num(l["throughput_inferences_per_s"].get<double>(), "%.4g inferences/s"));
+    // The top stalls: the resources that waited longest, and for what.
+    std::vector<std::pair<double, std::string>> stalls;
+    for (const auto& r : j["resources"]) stalls.push_back({r["stall_s"].get<double>(), r["name"].get<std::string>()});
+    std::sort(stalls.begin(), stalls.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    const double per = l["per_inference_s"].get<double>();
+    const double n = per > 0 ? l["inference_time_s"].get<double>() / per : 1.0;  // inferences
+    std::string causes;
+    for (const auto& [c, t] : l["stalls_s"].items())
+      if (t.get<double>() > 0) causes += (causes.empty() ? "" : ", ") + c + " " + si(t.get<double>() / n, "s");
+    row(os, "stalls per inference", causes.empty() ? "none" : causes);
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, stalls.size()) && stalls[i].first > 0; ++i)
+      row(os, "  stalled: " + stalls[i].second, si(stalls[i].first / n, "s") + " per inference");
   }
   row(os, "wall time", num(j["wall_s"].get<double>(), "%.1f s"));
   return os.str();

@@ -295,3 +295,25 @@ def test_tracing_changes_no_number_pipelined_or_not(config, kind, tmp_path):
             assert reps[True][k] == reps[False][k], (kind, pipe, k)
         spans[pipe] = _window_span(tmp_path / f"{pipe}-True" / "run.vcd")
     assert spans["true"] < spans["false"], spans
+
+
+def test_resource_busy_and_stall_lines(traced):
+    """The timing model's resources have busy and stall lines: fc1's read engine is busy once per
+    traced sample (as its tile_0 is), the shared dropout unit once per layer and sample (one bit
+    per layer under Scale-Dropout), and fc1's engine stalls for its bit before every read phase
+    (at least the cycle of arbitration), its stall line low while it reads."""
+    d, rep, _ = traced
+    _, ch = parse_vcd(d / "run.vcd")
+    tm = "SystemC.accelerator.controller.timing."
+    for r in rep["resources"]:
+        n = r["name"].replace(".", "_")
+        assert tm + n + "_busy" in ch and tm + n + "_stall" in ch, n
+    rises = lambda name: [t for t, v in ch[name] if v == 1]
+    busy = rises(tm + "fc1_arrays_busy")
+    assert busy and len(busy) == len(rises("SystemC.accelerator.tile_0.busy"))
+    assert len(rises(tm + "dropout_unit_busy")) == 3 * len(busy)
+    stall = ch[tm + "fc1_arrays_stall"]
+    for t in busy:
+        before = [v for u, v in stall if u < t]
+        at = [v for u, v in stall if u == t]
+        assert 1 in before and at[-1] == 0

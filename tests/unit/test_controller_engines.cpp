@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "hw/engine/digital_periphery.h"
-#include "hw/engine/sample_pipeline.h"
 #include "hw/engine/wordline_drive.h"
 #include "hw/mapper.h"
 #include "hw/reuse/gather_cache.h"
@@ -92,21 +91,6 @@ TEST(WordlineDrive, GatingTheUnmaskedDriveEqualsAMaskedGather) {
       }
     }
   }
-}
-
-TEST(SamplePipeline, ReservationsDelayOnlyLaterRequests) {
-  SamplePipeline p(2);
-  EXPECT_EQ(p.image_start(5), 5u);
-  p.leave_layer(0, 100);
-  p.hold_dropout(40);
-  p.complete(300);
-  p.complete(200);  // an earlier completion does not shorten the drain
-  EXPECT_EQ(p.drain(), 300u);
-  EXPECT_EQ(p.layer_start(0, 60), 100u);
-  EXPECT_EQ(p.layer_start(0, 150), 150u);
-  EXPECT_EQ(p.layer_start(1, 60), 60u);
-  EXPECT_EQ(p.dropout_start(10), 40u);
-  EXPECT_EQ(p.image_start(250), 300u);
 }
 
 // conv1 precedes the first dropout layer (conv2): it records in an image's first sample and

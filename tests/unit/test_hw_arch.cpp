@@ -117,9 +117,10 @@ TEST(RowsPerRead, ReadsConversionsAndLatencyByHand) {
   EXPECT_EQ(st.sum("adc_conversions"), 6.0);  // (2 + 1) reads x 2 columns
   EXPECT_EQ(st.sum("sa_decisions"), 0.0);
   EXPECT_NEAR(st.energy_by_component()["adc"], 6 * 50e-15 * 4, 1e-24);  // 2 bits: 2^2 steps
-  // Each read: 1.66 ns, then the array's one ADC converts its 2 columns in turn (2 x 2 ns).
-  // fc1: 2 reads x 5.66 ns + 1 clock of threshold; fc2: 5.66 + 1 ns.
-  EXPECT_NEAR(st.sum("inference_time"), 2 * 5.66e-9 + 1e-9 + 6.66e-9, 1e-18);
+  // Each read: 1.66 ns, then the array's one ADC converts its 2 columns in turn (2 x 2 ns); the
+  // array phase ends on the 1 ns clock. fc1: 2 reads x 5.66 ns = 11.32 -> 12 ns + 1 clock of
+  // threshold; fc2: 5.66 -> 6 ns + 1 ns.
+  EXPECT_NEAR(st.sum("inference_time"), 12e-9 + 1e-9 + 6e-9 + 1e-9, 1e-18);
   // The two groups' codes are added inside the tile: one addition per column.
   EXPECT_NEAR(st.energy_by_component()["digital"], 2 * 50e-15 + 4 * 100e-15, 1e-24);
 }
@@ -141,8 +142,9 @@ TEST(TwoPhaseCell, EnergyLatencyAndProgrammingByHand) {
   EXPECT_EQ(st.sum("array_reads"), 4.0);
   EXPECT_EQ(st.sum("adc_conversions"), 8.0);
   EXPECT_NEAR(st.energy_by_component()["adc"], 8 * 50e-15 * 8, 1e-24);  // 3 bits for 4 rows
-  // Each layer: 2 phases x (1.66 ns + 2 columns x 2 ns on the array's one ADC) + 1 clock.
-  EXPECT_NEAR(st.sum("inference_time"), 2 * (2 * 5.66e-9 + 1e-9), 1e-18);
+  // Each layer: 2 phases x (1.66 ns + 2 columns x 2 ns on the array's one ADC) = 11.32 ns, ending
+  // on the 1 ns clock at 12 ns, + 1 clock.
+  EXPECT_NEAR(st.sum("inference_time"), 2 * (12e-9 + 1e-9), 1e-18);
   // 10 cells, one MTJ each: weights +1 (P) and -1 (AP) of fc1 (+1 -1 +1 -1 -1 -1) and fc2 (+1 +1 +1 -1).
   EXPECT_EQ(st.sum("programming.mtj_writes"), 10.0);
   // 10 pulses from the 0.8 V write supply, V_w I_w t_w each (W1), whatever state they write.
@@ -167,8 +169,11 @@ TEST(Drivers, WordlineAndBitlineEnergyByHand) {
 }
 
 // Pipelined samples: sample t+1 enters a layer when sample t has left it. With fc1 taking
-// s1 = 1.66 ns and fc2 s2 = 1.66 + 2 x 2 + 1 = 6.66 ns, T samples of one image take s1 + T s2 (s2 > s1) instead of
-// T (s1 + s2); the next image starts when the previous one has drained.
+// s1 = 1.66 -> 2 ns (on the 1 ns clock) and fc2 s2 = 1.66 + 2 x 2 -> 6, + 1 = 7 ns, T samples of
+// one image take s1 + T s2 (s2 > s1: the slower stage sets the steady state) instead of
+// T (s1 + s2); the next image starts when the previous one has drained. The double buffer
+// between them: fc1 may start sample 2 only when fc2 has finished sample 0, at 2 + 7 = 9 ns; fc1
+// finished sample 1 at 4 ns, so it stalls 5 ns per image for a free buffer half.
 TEST(PipelineSamples, LatencyOfThreeSamplesByHand) {
   auto cfg = hand_arch();
   cfg.samples = 3;
@@ -176,19 +181,34 @@ TEST(PipelineSamples, LatencyOfThreeSamplesByHand) {
   std::vector<float> logits;
   const auto st = run_hand(cfg, false, 2, &logits);
   EXPECT_FLOAT_EQ(logits[1], 2.0f);
-  EXPECT_NEAR(st.sum("inference_time"), 2 * (1.66e-9 + 3 * 6.66e-9), 1e-18);
+  EXPECT_NEAR(st.sum("inference_time"), 2 * (2e-9 + 3 * 7e-9), 1e-18);
+  EXPECT_NEAR(st.sum("stall.buffer"), 2 * 5e-9, 1e-18);
+  EXPECT_NEAR(st.sum("stall.dropout"), 0.0, 1e-18);
 }
 
-// With the shared dropout unit (14.5 ns per bit, one layer at a time) the draws serialise:
-// sample 0: draw1 0-14.5, fc1 -16.16, draw2 -30.66, fc2 (6.66 ns) -37.32; sample 1: draw1 waits
-// for the unit, 30.66-45.16, fc1 -46.82, draw2 -61.32, fc2 -67.98; sample 2: draw1 61.32-75.82,
-// fc1 -77.48, draw2 -91.98, fc2 -98.64 ns (sequential: 3 x 37.32 = 111.96 ns).
+// With the shared dropout unit (14.5 -> 15 ns per bit on the 1 ns clock, one request at a time,
+// granted at the first clock edge after it is raised, the lowest layer first) the two layers
+// contend. fc1 reads 2 ns, fc2 6 + 1 ns. By hand (ns):
+//   s0: fc1 asks at 0, unit 1-16, reads -18. fc1 s1 and fc2 s0 both ask at 18: at 19 fc1 wins,
+//       unit 19-34 (fc1 s1 reads -36); fc2 s0 unit 34-49, reads and BN -56.
+//   fc1 s2 waits from 36 for a buffer half until fc2 has finished s0 (56): buffer stall 20.
+//   fc1 s2 and fc2 s1 ask at 56: fc1 unit 57-72, reads -74; fc2 s1 unit 72-87, -94.
+//   fc2 s2 asks at 94, unit 95-110, -117.
+// Per-layer max() arithmetic with the same durations (each request waits only for the one issued
+// before it, in sample order, no arbitration) gets it wrong: s0 draw1 0-15, fc1 -17, draw2 -32,
+// fc2 -39; s1 32-47-49-64-71; s2 64-79-81-96-103 ns. In the simulated unit fc1's later samples
+// win the arbitration and fc2 waits for them. Dropout stalls (arrays waiting for bits): fc1 3 x 16; fc2
+// s0 18-49, s1 56-87 (31 each), s2 94-110 (16): 48 + 78 = 126 ns.
+// The unit is busy 6 x 15 = 90 ns.
 TEST(PipelineSamples, SharedDropoutUnitSerialisesDrawsByHand) {
   auto cfg = hand_arch();
   cfg.samples = 3;
   cfg.arch.pipeline_samples = true;
   const auto st = run_hand(cfg, true, 1, nullptr);
-  EXPECT_NEAR(st.sum("inference_time"), 98.64e-9, 1e-18);
+  EXPECT_NEAR(st.sum("inference_time"), 117e-9, 1e-18);
+  EXPECT_NEAR(st.sum("stall.dropout"), 126e-9, 1e-18);
+  EXPECT_NEAR(st.sum("stall.buffer"), 20e-9, 1e-18);
+  EXPECT_NEAR(st.sum("resource_busy.dropout.dropout_unit"), 90e-9, 1e-18);
 }
 
 // Copies of conv2 (9 positions, one SA array) share its positions: 4 copies read 3, 2, 2, 2
@@ -206,8 +226,9 @@ TEST(Replication, LayerLatencyAndArraysByHand) {
   EXPECT_EQ(m.layers[1].replicas, 4);
   EXPECT_EQ(m.arrays.size(), 4u + 4u + 1u);  // conv1 (100 positions) and conv2 copied, fc1 not
   const auto st = collect_stats();
-  EXPECT_NEAR(st.sum("layer_time.conv2"), 3 * 1.66e-9, 1e-18);
-  EXPECT_NEAR(st.sum("layer_time.conv1"), 25 * 1.66e-9, 1e-18);  // 100 positions over 4 copies
+  // On the 1 ns clock: 3 x 1.66 = 4.98 -> 5 ns; 25 x 1.66 = 41.5 -> 42 ns.
+  EXPECT_NEAR(st.sum("layer_time.conv2"), 5e-9, 1e-18);
+  EXPECT_NEAR(st.sum("layer_time.conv1"), 42e-9, 1e-18);  // 100 positions over 4 copies
   EXPECT_EQ(st.sum("array_reads"), 100.0 + 9.0 + 1.0);            // every position read once
   EXPECT_EQ(st.sum("programming.mtj_writes"), 2.0 * (4 * 9 * 4 + 4 * 36 * 5 + 45 * 6));
 }
