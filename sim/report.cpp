@@ -328,6 +328,10 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                {"programming_write_pulses", st.sum("programming.mtj_writes")},
                                {"programming_verify_reads", st.sum("programming.verify_reads")},
                                {"programming_write_errors", st.sum("programming.write_errors")}};
+    if (st.sum("shortcut_adds") > 0) {  // a residual network: its shortcut buffer writes and additions
+      j["hardware"]["counts"]["shortcut_bits"] = st.sum("shortcut_bits");
+      j["hardware"]["counts"]["shortcut_adds"] = st.sum("shortcut_adds");
+    }
     {  // programming: every MTJ of every array is written (and, with write-verify, rewritten)
       std::uint64_t mtjs = 0;
       const std::uint64_t per_cell = cfg.arch.cell == hw::CellScheme::Complementary ? 2 : 1;
