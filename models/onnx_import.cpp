@@ -654,7 +654,8 @@ void Importer::residual_add(const onnx::NodeProto& n, const ShortcutValue& v) {
     fail_node(n, "shapes differ: the shortcut gives " + std::to_string(v.c * v.copies) + "x" + std::to_string(v.h / v.pool) +
                      "x" + std::to_string(v.w / v.pool) + ", the layer '" + l.name + "' " + std::to_string(l.out) + "x" +
                      std::to_string(h) + "x" + std::to_string(w) +
-                     " (a downsampling shortcut is AveragePool with window = stride, plus Concat copies for more channels)");
+                     " (expected equal shapes: a downsampling shortcut is AveragePool with window = stride, plus Concat copies "
+                     "for more channels)");
   l.shortcut.from = v.from;
   l.shortcut.pool = v.pool;
   l.shortcut.c = v.c;
