@@ -105,7 +105,7 @@ void Network::validate() const {
       const auto& src = layers[static_cast<std::size_t>(sc.from)];
       if (sc.c != src.c_in || sc.h != src.h_in || sc.w != src.w_in)
         fail(where + "shortcut geometry does not match the input of layer '" + src.name + "'");
-      if (sc.pool < 1 || sc.c < 1 || l.out % sc.c != 0 || sc.h != l.h_out * sc.pool || sc.w != l.w_out * sc.pool)
+      if (sc.pool < 1 || sc.pool > Shortcut::kMaxPool || sc.c < 1 || l.out % sc.c != 0 || sc.h != l.h_out * sc.pool || sc.w != l.w_out * sc.pool)
         fail(where + "shortcut " + std::to_string(sc.c) + "x" + std::to_string(sc.h) + "x" + std::to_string(sc.w) +
              " pooled by " + std::to_string(sc.pool) + " does not fit the output " + std::to_string(l.out) + "x" +
              std::to_string(l.h_out) + "x" + std::to_string(l.w_out) + " (channels must divide, sizes match)");

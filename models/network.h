@@ -36,7 +36,8 @@ enum class LayerKind { Dense, Conv };
 // divides the layer's outputs: ReActNet's channel doubling by Concat of the pooled shortcut).
 struct Shortcut {
   int from = -1;            // layer whose input the shortcut reads; -1: no shortcut
-  int pool = 1;             // averaging window = stride (1: identity)
+  static constexpr int kMaxPool = 64;  // a window row is read as one word
+  int pool = 1;             // averaging window = stride (1: identity), at most kMaxPool
   int c = 0, h = 0, w = 0;  // the source's geometry (= layer `from`'s input)
   bool present() const { return from >= 0; }
 };

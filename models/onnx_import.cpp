@@ -610,6 +610,9 @@ bool Importer::shortcut_node(const onnx::NodeProto& n) {
       else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: square kernel_shape, equal strides, pads 0, ceil_mode 0)");
     }
     if (k < 1 || stride != k) fail_node(n, "a shortcut's pooling window and stride must be equal (non-overlapping)");
+    if (k > Shortcut::kMaxPool)
+      fail_node(n, "a shortcut's pooling window is " + std::to_string(k) + ", expected at most " +
+                       std::to_string(Shortcut::kMaxPool));
     if (v.h % k || v.w % k)
       fail_node(n, "pooling window " + std::to_string(k) + " must divide the shortcut's " + std::to_string(v.h) + "x" +
                        std::to_string(v.w));
@@ -624,6 +627,8 @@ bool Importer::shortcut_node(const onnx::NodeProto& n) {
     for (const auto& a : n.attribute())
       if (a.name() != "axis" || a.i() != 1) fail_node(n, "a Concat on a shortcut must join channels (axis = 1)");
     ShortcutValue v = *value(0);
+    if (static_cast<long long>(v.copies) * n.input_size() * v.c > (1 << 24))
+      fail_node(n, "the shortcut's copies give more than 2^24 channels, expected as many as the layer it joins");
     v.copies *= n.input_size();
     shortcut_values_[n.output(0)] = v;
     return true;

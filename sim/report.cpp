@@ -221,6 +221,9 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"random_bits_per_sample", r.draws_per_layer.at(li)},
                         {"array_energy_per_inference_J", e / inferences},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
+      if (const auto& sc = l.shortcut; sc.present())  // a residual join (docs/hardware.md eq. R1)
+        layers.back()["shortcut"] = {{"input_of", net.layers[static_cast<std::size_t>(sc.from)].name},
+                                     {"pool", sc.pool}, {"channels", sc.c}};
     }
     const auto area = hw::area_by_component(*r.mapping, cfg.arch, cfg.device, *r.dropout_circuits);
     double area_total = 0, area_dropout = 0;

@@ -128,6 +128,10 @@ def test_residual_cnn_matches_numpy(tmp_path, act):
     # The shortcuts change the result (so the comparison above sees them).
     plain = numpy_graph(resnet(tmp_path / "p.onnx", act, shortcuts=False), images)
     assert np.abs(plain - want).max() > 0.1
+    shortcuts = {l["name"]: l.get("shortcut") for l in rep["hardware"]["layers"]}
+    assert shortcuts == {"conv1": None, "conv2": {"input_of": "conv2", "pool": 1, "channels": 8},
+                         "conv3": None, "conv4": {"input_of": "conv3", "pool": 1, "channels": 8},
+                         "conv5": {"input_of": "conv5", "pool": 2, "channels": 8}, "fc": None}
 
 
 def test_a_residual_layer_takes_the_adc_path(tmp_path):

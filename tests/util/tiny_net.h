@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "models/network.h"
@@ -96,13 +97,19 @@ inline models::Network random_network(const std::vector<int>& sizes, std::uint64
   return n;
 }
 
+// An empty network on c x hw x hw images.
+inline models::Network image_network(const std::string& source, int c, int hw) {
+  models::Network n;
+  n.source = source;
+  n.input_c = c;
+  n.input_h = n.input_w = hw;
+  n.input_size = c * hw * hw;
+  return n;
+}
+
 // 1x10x10 -> conv 3x3 pad 1 (4 ch) pool 2 -> conv 3x3 stride 1 no pad (5 ch) 3x3 -> dense 45 -> 6.
 inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, double p = 0.3) {
-  models::Network n;
-  n.source = "random-cnn";
-  n.input_c = 1;
-  n.input_h = n.input_w = 10;
-  n.input_size = 100;
+  models::Network n = image_network("random-cnn", 1, 10);
   n.layers.push_back(conv("conv1", 1, 10, 10, 4, 3, 1, 1, 2));
   n.layers.push_back(conv("conv2", 4, 5, 5, 5, 3, 1, 0, 0));
   n.layers.push_back(dense("fc1", 45, 6, false));
@@ -195,11 +202,7 @@ inline std::vector<double> plain_forward(const models::Network& n, const std::ui
 // conv3 (4) -> conv4 (4, shortcut: conv3's input, a ResNet block) -> conv5 (8, stride 2: 4x4;
 // shortcut: conv5's input averaged over 2x2, channels o mod 4, ReActNet) -> dense 128 -> 5.
 inline models::Network random_resnet(std::uint64_t seed, models::DropoutKind kind, double p = 0.3) {
-  models::Network n;
-  n.source = "random-resnet";
-  n.input_c = 1;
-  n.input_h = n.input_w = 8;
-  n.input_size = 64;
+  models::Network n = image_network("random-resnet", 1, 8);
   n.layers.push_back(conv("conv1", 1, 8, 8, 4, 3, 1, 1, 0));
   for (const char* name : {"conv2", "conv3", "conv4"}) n.layers.push_back(conv(name, 4, 8, 8, 4, 3, 1, 1, 0));
   n.layers.push_back(conv("conv5", 4, 8, 8, 8, 3, 2, 1, 0));
