@@ -16,10 +16,10 @@ namespace bayescim::models {
 namespace {
 
 const char* kSupportedOps =
-    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
-    "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input, or after a layer); "
-    "Add of a layer's output and a +-1 shortcut before its sign (residual join), AveragePool and Concat on a shortcut; "
-    "on constants also Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
+    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit, k-bit input), MatMul, Gemm, Conv, BatchNormalization, "
+    "MaxPool, Flatten, Reshape, Shape, Identity; Mul, Div, Add, Sub by constants (input, after a layer); "
+    "residual Add, AveragePool, Concat; on constants: Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, "
+    "Pow, Sqrt";
 
 struct Tensor {
   std::vector<int64_t> dims;
