@@ -80,9 +80,9 @@ def build(name: str, seed: int = 0, classes: int = 10) -> Any:
         if name == "resnet18_32" and layer in SHORTCUTS:
             shortcut, c_src, h_src = conv_inputs[SHORTCUTS[layer]]
             if h_src != h_out:  # downsampling block: AveragePool, then copies up to the block's channels
-                k = h_src // h_out
+                win = h_src // h_out
                 nodes.append(helper.make_node("AveragePool", [shortcut], [f"{layer}.sc.avg"], name=f"{layer}.sc.avg",
-                                              kernel_shape=[k, k], strides=[k, k]))
+                                              kernel_shape=[win, win], strides=[win, win]))
                 shortcut = f"{layer}.sc.avg"
             if c_src != out:
                 nodes.append(helper.make_node("Concat", [shortcut] * (out // c_src), [f"{layer}.sc.cat"],
