@@ -12,7 +12,7 @@ std::map<std::string, double> area_by_component(const Mapping& m, const ArchPara
   const auto& c = a.dropout_circuits;
   const DropoutCircuitLayer t = dropout.total();
   const double adcs_per_array = static_cast<double>((a.cols + a.cols_per_adc - 1) / a.cols_per_adc);
-  return {{"arrays", arrays * a.rows * a.cols * mtjs_per_cell(a.cell) * d.cell_area_F2 * f * f},
+  std::map<std::string, double> area{{"arrays", arrays * a.rows * a.cols * mtjs_per_cell(a.cell) * d.cell_area_F2 * f * f},
           {"sense_amp", arrays * a.cols * a.sa_area_um2 * um2},
           {"adc", adc_arrays * adcs_per_array * a.adc_area_um2 * um2},
           {"sample_hold", adc_arrays * a.cols * a.sample_hold_area_um2 * um2},
@@ -24,6 +24,11 @@ std::map<std::string, double> area_by_component(const Mapping& m, const ArchPara
           {"dropout_gating", static_cast<double>(t.gates) * c.wordline_gate_area_um2 * um2},
           {"dropout_select", (static_cast<double>(t.select_columns) * c.select_reference_area_um2 +
                               static_cast<double>(t.select_neurons) * c.select_threshold_area_um2) * um2}};
+  if (m.shortcut_adders > 0) {  // a residual network only
+    area["shortcut_buffer"] = static_cast<double>(m.shortcut_buffer_bits) * a.shortcut_buffer_bit_area_um2 * um2;
+    area["shortcut_adders"] = static_cast<double>(m.shortcut_adders) * a.shortcut_adder_area_um2 * um2;
+  }
+  return area;
 }
 
 }  // namespace bayescim::hw

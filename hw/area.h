@@ -3,6 +3,8 @@
 //   sense_amp: arrays * cols * A_SA   (arrays sensed by ADC keep their SAs for the ADC's comparator: counted once)
 //   adc:       ADC-path arrays * ceil(cols / columns_per_adc) * A_ADC
 //   periphery: arrays * A_periphery
+//   shortcut_buffer: shortcut buffer capacity in bits * A_bit (residual networks only)
+//   shortcut_adders: shortcut adders * A_adder
 //   dropout_rng:     stochastic modules * A_module (MTJ, write/reset switches, read SA)
 //   dropout_driver:  modules * A_driver (eq. DC2)
 //   dropout_mask:    mask latches * A_latch (DC3)

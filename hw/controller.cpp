@@ -89,6 +89,7 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     record(s, tr_.layer, li, TraceRecorder::kEnter, li);
     record(s, tr_.phase, li, TraceRecorder::kDraw, 1);
     LayerOp& op = window_.back()[li];
+    periphery_.begin_layer(li);
     if (prefix_.replays(li)) replay_layer(li, s, op);
     else compute_layer(li, s, op);
     record(s, tr_.phase, li, TraceRecorder::kDigital, 3);
@@ -236,11 +237,21 @@ void Controller::report_stats(StatsSink& sink) const {
   sink.count(m, "digital_neurons", static_cast<double>(c.neurons));
   sink.count(m, "buffer_bits", static_cast<double>(c.buffer_bits));
   sink.count(m, "pool_ops", static_cast<double>(c.pool_ops));
+  if (c.shortcut_adds) {  // only a residual network reports these (every residual layer adds)
+    sink.count(m, "shortcut_bits", static_cast<double>(c.shortcut_bits));
+    sink.count(m, "shortcut_adds", static_cast<double>(c.shortcut_adds));
+  }
   sink.action(m, "digital", "partial_sum_add", static_cast<double>(c.adds), actions_.digital_add_J);
   // A max-pool of ±1 values is a k*k-input OR, costed as one addition per pre-pool output.
   sink.action(m, "digital", "pool_or", static_cast<double>(c.pool_ops), actions_.digital_add_J);
   sink.action(m, "digital", "neuron", static_cast<double>(c.neurons), actions_.digital_neuron_J);
   sink.action(m, "buffer", "bit", static_cast<double>(c.buffer_bits), actions_.buffer_bit_J);
+  // Residual joins (a component of their own, so that the report shows them): the shortcut
+  // buffer's writes, a buffer bit each, and the shortcut additions, a digital add each.
+  if (c.shortcut_adds) {
+    sink.action(m, "shortcut", "buffer_bit", static_cast<double>(c.shortcut_bits), actions_.buffer_bit_J);
+    sink.action(m, "shortcut", "add", static_cast<double>(c.shortcut_adds), actions_.digital_add_J);
+  }
 }
 
 }  // namespace bayescim::hw

@@ -2,7 +2,8 @@
 // tiles (neurons), and the whole set may be replicated so that copies share the layer's output
 // positions (conv layers). A layer whose fan-in fits one read of one array, with the
 // complementary cell, and that ends in sign() is sensed by SAs against a reference; otherwise
-// each read's partial sum goes through an ADC and is added digitally.
+// each read's partial sum goes through an ADC and is added digitally. A layer with a residual
+// join always takes the ADC path: its shortcut is added to the multi-bit pre-activation.
 #pragma once
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ struct LayerMapping {
 struct Mapping {
   std::vector<ArrayAssignment> arrays;
   std::vector<LayerMapping> layers;
+  // Residual joins: the shortcut buffer's capacity, the most bits held at once (a block input
+  // from the layer that reads it until its last consumer), and the shortcut adders (one per
+  // output of the widest residual layer: a layer's outputs are joined in parallel).
+  long long shortcut_buffer_bits = 0;
+  int shortcut_adders = 0;
 };
 
 Mapping map_network(const models::CompiledNetwork& net, const ArchParams& arch);

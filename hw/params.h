@@ -83,6 +83,11 @@ struct ArchParams {
   double sa_reference_area_um2 = 0;         // one shared SA reference generator per SA-path array
   double periphery_area_um2 = 1000.0;       // per array: wordline drivers, decoders, buffers
   double dropout_module_area_um2 = 5.0;     // one stochastic MTJ with its write/reset switches and read SA
+  // Residual joins (assumptions; docs/hardware.md "Residual connections"): one SRAM bit of the
+  // shortcut buffer (22 nm 6T bitcell 0.092 um^2, Intel, ISSCC 2012, plus its share of periphery),
+  // and one shortcut adder (an 8-bit ripple-carry adder of standard-cell full adders).
+  double shortcut_buffer_bit_area_um2 = 0.15;
+  double shortcut_adder_area_um2 = 4.0;
   // The dropout circuits beyond the stochastic MTJs (hw/dropout_circuits.h; eq. DC1-DC8), assumptions.
   struct DropoutCircuitParams {
     double driver_area_um2 = 10.0;        // one module's driver: current DAC or pulse-width timer

@@ -124,15 +124,34 @@ void CompiledLayer::mask_rows(const std::uint64_t* mask, const std::uint64_t* x0
   }
 }
 
+int CompiledLayer::shortcut_level(const std::uint64_t* act, int o, int p) const {
+  const Shortcut& sc = src->shortcut;
+  const int ch = o % sc.c, oy = p / src->w_out, ox = p % src->w_out;
+  int ones = 0;
+  for (int dy = 0; dy < sc.pool; ++dy) {
+    const std::size_t row = static_cast<std::size_t>((ch * sc.h + oy * sc.pool + dy)) * static_cast<std::size_t>(sc.w);
+    ones += __builtin_popcountll(bits_at(act, row + static_cast<std::size_t>(ox * sc.pool), sc.pool));
+  }
+  return ones;
+}
+
+double CompiledLayer::shortcut_value(int level) const {
+  if (shortcut_levels == 1) return 0.0;
+  const int n = shortcut_levels - 1;  // pool^2 values of ±1
+  return static_cast<double>(2 * level - n) / static_cast<double>(n);
+}
+
 namespace {
 
 // z(a) is affine in a, so {a : z(a) >= 0} is empty, everything, or a half-line. It is found by
 // bisection with the exact expression the logits use, so the threshold and preactivation never
 // disagree: every step of preactivation (a * scale * s, - mean, * gamma, / sd, + beta) is a
 // correctly rounded operation, monotone in its operand, so z(a) is monotone in a as computed too.
-Threshold derive(const CompiledLayer& c, int o, bool drop) {
+// With a residual shortcut of value s the condition is z(a) + s >= 0, still monotone in a.
+Threshold derive(const CompiledLayer& c, int o, bool drop, int level) {
   const int n = c.a_max;
-  auto fires = [&](int a) { return c.preactivation(o, a, drop) >= 0.0; };
+  const double s = c.shortcut_value(level);
+  auto fires = [&](int a) { return c.preactivation(o, a, drop) + s >= 0.0; };
   const bool lo = fires(-n);
   const bool hi = fires(n);
   Threshold t;
@@ -156,6 +175,9 @@ Threshold derive(const CompiledLayer& c, int o, bool drop) {
 }  // namespace
 
 CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
+  shortcut_source.assign(n.layers.size(), false);
+  for (const auto& l : n.layers)
+    if (l.shortcut.present()) shortcut_source[static_cast<std::size_t>(l.shortcut.from)] = true;
   for (int p = 0; p < 256; ++p) pixel_bit[p] = static_cast<float>(p) / 255.0f >= n.input_threshold;
   for (const auto& l : n.layers) {
     CompiledLayer c;
@@ -211,10 +233,13 @@ CompiledNetwork::CompiledNetwork(const Network& n) : net(&n) {
     c.dropout_kind = n.dropout.kind;
     c.mc_layout = n.dropout.layout;
     c.dropped_value = n.dropout.scale_dropped_value;
+    c.shortcut_levels = l.shortcut.present() ? l.shortcut.pool * l.shortcut.pool + 1 : 1;
     for (int d = 0; d < 2; ++d) {
       if (!c.sign) break;
-      c.threshold[d].resize(l.out);
-      for (int o = 0; o < l.out; ++o) c.threshold[d][o] = derive(c, o, d == 1);
+      c.threshold[d].resize(static_cast<std::size_t>(l.out) * static_cast<std::size_t>(c.shortcut_levels));
+      for (int v = 0; v < c.shortcut_levels; ++v)
+        for (int o = 0; o < l.out; ++o)
+          c.threshold[d][static_cast<std::size_t>(v) * l.out + o] = derive(c, o, d == 1, v);
     }
     draw_offset.push_back(draws_per_sample);
     draws_per_sample += c.draws_per_sample();

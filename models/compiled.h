@@ -60,8 +60,21 @@ struct CompiledLayer {
   bool dropout = false;
   DropoutKind dropout_kind = DropoutKind::None;
   McLayout mc_layout = McLayout::PerRowPerPosition;  // mc_dropout's bits: per row per position, or per input element
-  std::array<std::vector<Threshold>, 2> threshold;  // [scale dropped ? 1 : 0][out]
+  // [scale dropped ? 1 : 0][level * out + o]: level is the residual shortcut's level (always 0
+  // without a shortcut).
+  std::array<std::vector<Threshold>, 2> threshold;
   double dropped_value = 1.0;
+  // Residual join (BinaryLayer::shortcut): the shortcut's level at output o, position p is the
+  // number of +1 values in its pool x pool window of the source, 0 .. pool^2 (shortcut_levels =
+  // pool^2 + 1; 1 without a shortcut), and its value s = (2 level - pool^2) / pool^2. The layer
+  // fires iff z(a) + s >= 0: one threshold on a per level and output.
+  int shortcut_levels = 1;
+  // `act` holds the ±1 activations the shortcut reads (the input of layer shortcut.from).
+  int shortcut_level(const std::uint64_t* act, int o, int p) const;
+  double shortcut_value(int level) const;
+  const Threshold& thr(int o, int level, bool drop) const {
+    return threshold[drop ? 1 : 0][static_cast<std::size_t>(level) * static_cast<std::size_t>(out) + static_cast<std::size_t>(o)];
+  }
 
   const std::uint64_t* column(int o) const { return weights.data() + static_cast<std::size_t>(o) * words; }
   // BatchNorm output of neuron o for pre-activation a, with the scale kept or dropped.
@@ -100,6 +113,8 @@ struct CompiledNetwork {
   std::vector<std::size_t> draw_offset;  // first draw index of each layer within a sample
   std::size_t draws_per_sample = 0;
   std::array<bool, 256> pixel_bit{};     // first-layer binarisation of a raw 8-bit pixel
+  // Per layer: a residual shortcut reads this layer's input (its own or a later layer's).
+  std::vector<bool> shortcut_source;
 
   explicit CompiledNetwork(const Network& n);
   // Bits of the first layer's input: the ±1 pixels, or the k bit planes of a k-bit input.

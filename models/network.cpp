@@ -97,6 +97,20 @@ void Network::validate() const {
     }
     for (float v : l.bn_var)
       if (v + l.bn_eps <= 0) fail(where + "BatchNorm variance + epsilon must be positive");
+    if (l.shortcut.present()) {
+      const auto& sc = l.shortcut;
+      if (sc.from < 1 || static_cast<std::size_t>(sc.from) > i)
+        fail(where + "a shortcut must read a hidden layer's ±1 output (the input of a layer from the second up to "
+                     "this one)");
+      const auto& src = layers[static_cast<std::size_t>(sc.from)];
+      if (sc.c != src.c_in || sc.h != src.h_in || sc.w != src.w_in)
+        fail(where + "shortcut geometry does not match the input of layer '" + src.name + "'");
+      if (sc.pool < 1 || sc.pool > Shortcut::kMaxPool || sc.c < 1 || l.out % sc.c != 0 || sc.h != l.h_out * sc.pool || sc.w != l.w_out * sc.pool)
+        fail(where + "shortcut " + std::to_string(sc.c) + "x" + std::to_string(sc.h) + "x" + std::to_string(sc.w) +
+             " pooled by " + std::to_string(sc.pool) + " does not fit the output " + std::to_string(l.out) + "x" +
+             std::to_string(l.h_out) + "x" + std::to_string(l.w_out) + " (channels must divide, sizes match)");
+      if (!l.sign_activation) fail(where + "a residual join must be followed by a sign activation");
+    }
     const bool last = i + 1 == layers.size();
     if (last == l.sign_activation)
       fail(where + (last ? "the last layer must output real logits (no sign)"

@@ -28,6 +28,20 @@ enum class DropoutKind { None, McDropout, Spatial, Scale };
 enum class McLayout { PerRowPerPosition, ElementWise };
 enum class LayerKind { Dense, Conv };
 
+// A residual join (Bi-Real / ReActNet style): the layer's BatchNorm output z gets a shortcut added
+// before its sign, out = sign(z + s). The shortcut reads the ±1 activations that are the input of
+// layer `from` (a hidden layer's sign output, 1 bit per element): the identity (pool 1), or their
+// mean over non-overlapping pool x pool windows (AveragePool, ReActNet's downsampling shortcut),
+// s = (sum of the pool*pool values) / pool^2. Output channel o reads source channel o mod c (c
+// divides the layer's outputs: ReActNet's channel doubling by Concat of the pooled shortcut).
+struct Shortcut {
+  int from = -1;            // layer whose input the shortcut reads; -1: no shortcut
+  static constexpr int kMaxPool = 64;  // a window row is read as one word
+  int pool = 1;             // averaging window = stride (1: identity), at most kMaxPool
+  int c = 0, h = 0, w = 0;  // the source's geometry (= layer `from`'s input)
+  bool present() const { return from >= 0; }
+};
+
 const char* to_string(DropoutKind k);
 // Parses "none" | "mc_dropout" | "spatial" | "scale"; throws ModelError listing them otherwise.
 DropoutKind parse_dropout_kind(const std::string& s);
@@ -67,6 +81,7 @@ struct BinaryLayer {
   double input_scale = 1.0;
   bool sign_activation = true;
   bool dropout = false;  // takes part in the network's dropout (meaning set by DropoutSpec::kind)
+  Shortcut shortcut;     // residual join before the sign, if any (dropout never gates it)
 
   int positions() const { return h_out * w_out; }
   int h_pooled() const { return pool ? h_out / pool : h_out; }

@@ -16,9 +16,10 @@ namespace bayescim::models {
 namespace {
 
 const char* kSupportedOps =
-    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv, BatchNormalization, MaxPool, "
-    "Flatten, Reshape (flatten), Shape, Identity; Mul, Div, Add, Sub by constants (on the input, or after a layer); "
-    "on constants also Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, Pow, Sqrt";
+    "GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit, k-bit input), MatMul, Gemm, Conv, BatchNormalization, "
+    "MaxPool, Flatten, Reshape, Shape, Identity; Mul, Div, Add, Sub by constants (input, after a layer); "
+    "residual Add, AveragePool, Concat; on constants: Constant, Cast, Transpose, Gather, Unsqueeze, Squeeze, Concat, "
+    "Pow, Sqrt";
 
 struct Tensor {
   std::vector<int64_t> dims;
@@ -59,7 +60,8 @@ class Importer {
   std::string current_;              // name of the value flowing along the chain
   // Affine: constant Mul/Div/Add/Sub after a layer (e.g. a per-tensor output normalisation), folded
   // into its BatchNorm at close_layer.
-  enum class Stage { Input, Binary, PreAct, Scaled, Normed, Affine } stage_ = Stage::Input;
+  // Joined: a residual Add joined the open layer's output and a shortcut; only its sign may follow.
+  enum class Stage { Input, Binary, PreAct, Scaled, Normed, Affine, Joined } stage_ = Stage::Input;
   std::optional<float> pending_ge_;  // threshold of a GreaterOrEqual awaiting its Where
   int cur_c_ = 0, cur_h_ = 1, cur_w_ = 1;  // shape of the value flowing along the chain
   bool flat_ = true;
@@ -87,6 +89,15 @@ class Importer {
   Tensor shape_of(const onnx::NodeProto& n, const std::vector<int64_t>& dims) const;
   std::optional<std::vector<float>> pending_bias_;  // a Gemm bias, folded into the layer's BatchNorm
   void maxpool_node(const onnx::NodeProto& n);
+  // Residual joins. The values a shortcut may read, by name: a hidden layer's ±1 output (the
+  // input of layer `from`), and what AveragePool and Concat (channel copies) make of it off the chain.
+  struct ShortcutValue {
+    int from = 0, pool = 1, c = 0, h = 1, w = 1, copies = 1;
+  };
+  std::unordered_map<std::string, ShortcutValue> shortcut_values_;
+  // Handles an off-chain node of a shortcut (AveragePool, Concat) or a residual Add; false if n is none.
+  bool shortcut_node(const onnx::NodeProto& n);
+  void residual_add(const onnx::NodeProto& n, const ShortcutValue& v);
 };
 
 // Attribute integers are int64 in ONNX; geometry is int here. Checked before the cast, so that
@@ -316,7 +327,8 @@ void Importer::binarize_node(const onnx::NodeProto& n, float threshold) {
     net_.input_threshold = input_threshold(n, threshold);
     input_ops_.clear();
   } else {
-    if (stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled && stage_ != Stage::Affine)
+    if (stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled && stage_ != Stage::Affine &&
+        stage_ != Stage::Joined)
       fail_node(n, "a binarisation is supported only on the input or after a layer");
     if (threshold != 0.0f) fail_node(n, "hidden activations must compare against 0");
     close_layer(true);
@@ -575,6 +587,88 @@ void Importer::maxpool_node(const onnx::NodeProto& n) {
   cur_w_ = l.w_pooled();
 }
 
+bool Importer::shortcut_node(const onnx::NodeProto& n) {
+  const std::string& op = n.op_type();
+  auto value = [&](int i) -> const ShortcutValue* {
+    if (n.input_size() <= i) return nullptr;
+    auto it = shortcut_values_.find(n.input(i));
+    return it == shortcut_values_.end() ? nullptr : &it->second;
+  };
+  if (op == "AveragePool" && value(0)) {
+    ShortcutValue v = *value(0);
+    if (v.pool != 1 || v.copies != 1) fail_node(n, "a shortcut may be pooled once, before any Concat");
+    if (n.output_size() != 1) fail_node(n, "expected exactly one output");
+    int k = 0, stride = 0;
+    for (const auto& a : n.attribute()) {
+      if ((a.name() == "ceil_mode" || a.name() == "count_include_pad") && a.type() == onnx::AttributeProto::INT &&
+          (a.name() == "count_include_pad" || a.i() == 0))
+        continue;
+      const auto vals = ints(n, a);
+      if (a.name() == "kernel_shape" && vals.size() == 2 && vals[0] == vals[1]) k = static_cast<int>(vals[0]);
+      else if (a.name() == "strides" && vals.size() == 2 && vals[0] == vals[1]) stride = static_cast<int>(vals[0]);
+      else if (a.name() == "pads" && std::all_of(vals.begin(), vals.end(), [](int64_t x) { return x == 0; })) continue;
+      else fail_node(n, "unsupported attribute '" + a.name() + "' (supported: square kernel_shape, equal strides, pads 0, ceil_mode 0)");
+    }
+    if (k < 1 || stride != k) fail_node(n, "a shortcut's pooling window and stride must be equal (non-overlapping)");
+    if (k > Shortcut::kMaxPool)
+      fail_node(n, "a shortcut's pooling window is " + std::to_string(k) + ", expected at most " +
+                       std::to_string(Shortcut::kMaxPool));
+    if (v.h % k || v.w % k)
+      fail_node(n, "pooling window " + std::to_string(k) + " must divide the shortcut's " + std::to_string(v.h) + "x" +
+                       std::to_string(v.w));
+    v.pool = k;
+    shortcut_values_[n.output(0)] = v;
+    return true;
+  }
+  if (op == "Concat" && value(0)) {
+    for (int i = 1; i < n.input_size(); ++i)
+      if (n.input(i) != n.input(0))
+        fail_node(n, "a Concat on a shortcut must repeat one value (channel copies, as ReActNet doubles channels)");
+    for (const auto& a : n.attribute())
+      if (a.name() != "axis" || a.i() != 1) fail_node(n, "a Concat on a shortcut must join channels (axis = 1)");
+    ShortcutValue v = *value(0);
+    if (static_cast<long long>(v.copies) * n.input_size() * v.c > (1 << 24))
+      fail_node(n, "the shortcut's copies give more than 2^24 channels, expected as many as the layer it joins");
+    v.copies *= n.input_size();
+    shortcut_values_[n.output(0)] = v;
+    return true;
+  }
+  if (op == "Add" && n.input_size() == 2 && !constant(n.input(0)) && !constant(n.input(1))) {
+    const int other = n.input(0) == current_ ? 1 : n.input(1) == current_ ? 0 : -1;
+    const ShortcutValue* v = other >= 0 ? value(other) : nullptr;
+    if (!v)
+      fail_node(n, "an Add of two computed values ('" + n.input(0) + "', '" + n.input(1) +
+                       "') is supported only as a residual join: a layer's output before its sign (the chain, '" +
+                       current_ + "') plus a shortcut of +-1 activations (a hidden layer's sign output, or its "
+                       "AveragePool, with Concat copies); a real-valued or multi-bit shortcut is not supported");
+    residual_add(n, *v);
+    current_ = n.output(0);
+    return true;
+  }
+  return false;
+}
+
+void Importer::residual_add(const onnx::NodeProto& n, const ShortcutValue& v) {
+  if (!open_ || (stage_ != Stage::PreAct && stage_ != Stage::Scaled && stage_ != Stage::Normed && stage_ != Stage::Affine))
+    fail_node(n, "a residual Add must join a layer's output (after its BatchNorm, before its sign) and a shortcut");
+  if (n.output_size() != 1) fail_node(n, "expected exactly one output");
+  BinaryLayer& l = *open_;
+  const bool conv = l.kind == LayerKind::Conv;
+  const int h = conv ? l.h_out : 1, w = conv ? l.w_out : 1;
+  if (v.c * v.copies != l.out || v.h != h * v.pool || v.w != w * v.pool)
+    fail_node(n, "shapes differ: the shortcut gives " + std::to_string(v.c * v.copies) + "x" + std::to_string(v.h / v.pool) +
+                     "x" + std::to_string(v.w / v.pool) + ", the layer '" + l.name + "' " + std::to_string(l.out) + "x" +
+                     std::to_string(h) + "x" + std::to_string(w) +
+                     " (expected equal shapes: a downsampling shortcut is AveragePool with window = stride, plus Concat copies "
+                     "for more channels)");
+  l.shortcut.from = v.from;
+  l.shortcut.pool = v.pool;
+  l.shortcut.c = v.c;
+  l.shortcut.h = v.h;
+  l.shortcut.w = v.w;
+  stage_ = Stage::Joined;
+}
+
 Tensor Importer::to_tensor(const onnx::TensorProto& t) const {
   Tensor out;
   std::size_t count = 1;
@@ -740,6 +834,7 @@ Network Importer::run() {
   for (const auto& n : g.node()) {
     const std::string& op = n.op_type();
     if (fold(n)) continue;
+    if (shortcut_node(n)) continue;
     // The value flowing along the chain is the first input; a constant may come first in Mul, Add, Sub.
     int vin = 0;
     if ((op == "Mul" || op == "Add" || op == "Sub") && n.input_size() == 2 && n.input(0) != current_ &&
@@ -781,6 +876,9 @@ Network Importer::run() {
       open_->alpha = a.data;
       stage_ = Stage::Scaled;
     } else if (op == "Mul" || op == "Div" || op == "Add" || op == "Sub") {
+      if (stage_ == Stage::Joined)
+        fail_node(n, "after a residual Add only the sign activation is supported (put the layer's scale and "
+                     "normalisation before the Add)");
       if (stage_ == Stage::Input) input_op(n, vin);
       else if (stage_ == Stage::Binary)
         fail_node(n, op + " on binary values is not supported; expected it on the graph input before its "
@@ -806,10 +904,10 @@ Network Importer::run() {
     } else if (op == "GreaterOrEqual") {
       auto thr = n.input_size() == 2 ? scalar(n.input(1)) : std::nullopt;
       if (!thr) fail_node(n, "second input must be a scalar initializer");
-      if ((stage_ == Stage::Normed || stage_ == Stage::Affine) && *thr != 0.0f)
+      if ((stage_ == Stage::Normed || stage_ == Stage::Affine || stage_ == Stage::Joined) && *thr != 0.0f)
         fail_node(n, "the activation compare must be against 0 (sign), found " + std::to_string(*thr));
       if (stage_ != Stage::Input && stage_ != Stage::Normed && stage_ != Stage::PreAct && stage_ != Stage::Scaled &&
-          stage_ != Stage::Affine)
+          stage_ != Stage::Affine && stage_ != Stage::Joined)
         fail_node(n, "a compare is supported only on the input or after a layer");
       pending_ge_ = *thr;
     } else if (op == "Where") {
@@ -886,7 +984,13 @@ Network Importer::run() {
       fail_node(n, std::string("unsupported op (supported: ") + kSupportedOps + ")");
     }
     current_ = n.output(0);
+    // A hidden layer's ±1 output (or its max-pool): what a residual shortcut may read. A value
+    // whose geometry changes (pool, flatten) is no longer the next layer's input.
+    if (op == "MaxPool" || op == "Flatten" || op == "Reshape") shortcut_values_.erase(n.input(0));
+    if (stage_ == Stage::Binary && !net_.layers.empty())
+      shortcut_values_[current_] = {static_cast<int>(net_.layers.size()), 1, cur_c_, cur_h_, cur_w_, 1};
   }
+  if (stage_ == Stage::Joined) fail("the last layer (logits) cannot take a residual Add: a residual join must be followed by a sign");
   if (pending_ge_) fail("the graph ends in a GreaterOrEqual without its Where");
   if (!open_) fail("the last layer must end in real logits (MatMul/Gemm [+Mul] [+BatchNormalization])");
   close_layer(false);

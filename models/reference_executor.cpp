@@ -5,6 +5,15 @@
 
 namespace bayescim::models {
 
+namespace {
+int s_in_elems(const CompiledNetwork& n, std::size_t li) { return n.layers[li].src->input_elems(); }
+// The ±1 activations layer li's residual shortcut reads, or null.
+const std::uint64_t* s_shortcut(const CompiledNetwork& n, std::size_t li, const std::vector<std::vector<std::uint64_t>>& saved) {
+  const Shortcut& sc = n.layers[li].src->shortcut;
+  return sc.present() ? saved[static_cast<std::size_t>(sc.from)].data() : nullptr;
+}
+}  // namespace
+
 ReferenceExecutor::ReferenceExecutor(const CompiledNetwork& net) : net_(net) {
   const std::size_t w = net.max_words();
   a_.assign(w, 0);
@@ -12,6 +21,7 @@ ReferenceExecutor::ReferenceExecutor(const CompiledNetwork& net) : net_(net) {
   pre_.assign(w, 0);
   x_.assign(w, 0);
   act_.assign(w, 0);
+  saved_.resize(net.layers.size());
 }
 
 void ReferenceExecutor::forward(const std::uint8_t* pixels, const std::vector<std::uint8_t>& drop_bits,
@@ -31,6 +41,8 @@ void ReferenceExecutor::forward(const std::uint8_t* pixels, const SampleMasks& m
   for (std::size_t li = 0; li < net_.layers.size(); ++li) {
     const auto& l = net_.layers[li];
     const BinaryLayer& s = *l.src;
+    if (net_.shortcut_source[li]) saved_[li].assign(x, x + words_for(s_in_elems(net_, li)));
+    const std::uint64_t* sc = s_shortcut(net_, li, saved_);
     const std::uint64_t* mask = l.dropout ? masks.layer.at(li).data() : nullptr;
     const bool drop = l.dropout && l.dropout_kind == DropoutKind::Scale && masks.bit(li, 0);
     const int positions = s.positions();
@@ -54,7 +66,8 @@ void ReferenceExecutor::forward(const std::uint8_t* pixels, const SampleMasks& m
       for (int o = 0; o < l.out; ++o) {
         const int a = pre_a_[static_cast<std::size_t>(o)];
         if (l.sign) {
-          if (l.threshold[drop ? 1 : 0][o].fires(a)) set_bit(dst, o * positions + p, true);
+          const int level = sc ? l.shortcut_level(sc, o, p) : 0;
+          if (l.thr(o, level, drop).fires(a)) set_bit(dst, o * positions + p, true);
         } else {
           logits[o] = static_cast<float>(l.preactivation(o, a, drop));
         }

@@ -19,6 +19,7 @@ class ReferenceExecutor {
   const CompiledNetwork& net_;
   std::vector<std::uint64_t> a_, b_, pre_, x_, act_;
   std::vector<int> pre_a_;  // one position's pre-activations, summed over bit planes
+  std::vector<std::vector<std::uint64_t>> saved_;  // per layer: its input, kept for a residual shortcut
   SampleMasks scratch_;
 };
 

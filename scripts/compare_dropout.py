@@ -114,7 +114,10 @@ def structure_section(results: Dict[Any, Dict[str, Any]], T: int) -> List[str]:
              "(`Network::default_dropout_layers`): per-neuron on every layer's inputs but the first; spatial on every "
              "conv layer but the first; the shared unit on every layer. \"Dropout energy\" is every dropout circuit "
              "(eq. DC1–DC7 in docs/hardware.md): the random bits (S4′), the module drivers' control, the mask latches "
-             "and the element-wise mask's gather reads, the wordline gating and the shared unit's α/θ select.", ""]
+             "and the element-wise mask's gather reads, the wordline gating and the shared unit's α/θ select. "
+             "`resnet18_32` is ResNet-18 with its 8 block shortcuts (`scripts/structures.py`: the block input, or its "
+             "AveragePool 2x2 and two copies where a block halves the size; docs/hardware.md, \"Residual connections\"); "
+             "its shortcut buffer and additions are in the totals and areas.", ""]
     keys = [k for k, _, _ in ORGS]
     for name in structures.STRUCTURES:
         r = {k: results[(name, k)] for k in keys}

@@ -1,6 +1,6 @@
 """Random-weight binary network structures for hardware counts, energy and latency (not accuracy):
-VGG-small and a ResNet-18-shaped chain on 32x32x3 inputs, written in the bayescim ONNX convention
-(models/README.md), plus a matching synthetic idx dataset (random pixels)."""
+VGG-small and ResNet-18 (with its residual shortcuts) on 32x32x3 inputs, written in the bayescim ONNX
+convention (models/README.md), plus a matching synthetic idx dataset (random pixels)."""
 
 import os
 import struct
@@ -13,16 +13,22 @@ from onnx import TensorProto, helper, numpy_helper
 # (name, out_channels, stride, pool-after) for each 3x3 conv; "fc" entries follow the flatten.
 VGG_SMALL = [("conv1", 128, 1, 0), ("conv2", 128, 1, 2), ("conv3", 256, 1, 0), ("conv4", 256, 1, 2),
              ("conv5", 512, 1, 0), ("conv6", 512, 1, 2)], [1024]
-# ResNet-18's 17 conv layers (3x3; stride 2 at the first conv of stages 2-4) without the skip
-# connections and 1x1 shortcut convs, which this importer does not take; a 4x4 max-pool stands in
-# for the global average pool. Counts, energy and latency of the 3x3 convs are those of ResNet-18.
-RESNET18_CHAIN: Tuple[List[Tuple[str, int, int, int]], List[Any]] = ([("conv1", 64, 1, 0)] +
+# ResNet-18's 17 conv layers (3x3; stride 2 at the first conv of stages 2-4) in 8 basic blocks of two
+# convs; a 4x4 max-pool stands in for the global average pool. Each block's second conv adds a
+# shortcut to its BatchNorm output before the sign (models/README.md "Residual networks"): the
+# block input (±1) itself, or, where a block halves the size and doubles the channels, ReActNet's
+# downsampling shortcut, AveragePool 2x2 of the block input and a Concat of two copies (not
+# ResNet-18's real-valued 1x1 projection conv, which the importer does not take).
+# Per conv: (name, out_channels, stride, pool-after, shortcut from the input of conv `name` or None).
+RESNET18: Tuple[List[Tuple[str, int, int, int]], List[Any]] = ([("conv1", 64, 1, 0)] +
                   [(f"s1c{i}", 64, 1, 0) for i in range(1, 5)] +
                   [("s2c1", 128, 2, 0)] + [(f"s2c{i}", 128, 1, 0) for i in range(2, 5)] +
                   [("s3c1", 256, 2, 0)] + [(f"s3c{i}", 256, 1, 0) for i in range(2, 5)] +
                   [("s4c1", 512, 2, 0)] + [(f"s4c{i}", 512, 1, 0) for i in range(2, 4)] + [("s4c4", 512, 1, 4)],
                   [])
-STRUCTURES = {"vgg_small_32": VGG_SMALL, "resnet18_chain_32": RESNET18_CHAIN}
+# The second conv of each block reads its shortcut from the block's first conv's input.
+SHORTCUTS = {f"s{s}c{b + 1}": f"s{s}c{b}" for s in range(1, 5) for b in (1, 3)}
+STRUCTURES = {"vgg_small_32": VGG_SMALL, "resnet18_32": RESNET18}
 
 
 def build(name: str, seed: int = 0, classes: int = 10) -> Any:
@@ -40,8 +46,9 @@ def build(name: str, seed: int = 0, classes: int = 10) -> Any:
     nodes += [helper.make_node("GreaterOrEqual", ["input", "input.threshold"], ["input.ge"], name="input.binarize"),
               helper.make_node("Where", ["input.ge", "const.one", "const.minus_one"], ["x0"], name="input.sign")]
     cur, c, h = "x0", 3, 32
+    conv_inputs = {}  # conv name -> (its ±1 input's name, channels, size)
 
-    def tail(layer: str, n: int, fan_in: int, shape: Any, sign: bool) -> None:
+    def tail(layer: str, n: int, fan_in: int, shape: Any, sign: bool, shortcut: Any = None) -> None:
         nonlocal cur
         const(f"{layer}.alpha", np.ones(shape, np.float32))
         const(f"{layer}.bn.gamma", rng.uniform(0.5, 1.5, n))
@@ -53,6 +60,9 @@ def build(name: str, seed: int = 0, classes: int = 10) -> Any:
                                       ("gamma", "beta", "mean", "var")], [f"{layer}.z"], name=f"{layer}.bn",
                                       epsilon=1e-5))
         cur = f"{layer}.z"
+        if shortcut:
+            nodes.append(helper.make_node("Add", [cur, shortcut], [f"{layer}.sum"], name=f"{layer}.add"))
+            cur = f"{layer}.sum"
         if sign:
             nodes.append(helper.make_node("GreaterOrEqual", [cur, "const.zero"], [f"{layer}.ge"], name=f"{layer}.act.ge"))
             nodes.append(helper.make_node("Where", [f"{layer}.ge", "const.one", "const.minus_one"], [f"{layer}.y"],
@@ -60,12 +70,26 @@ def build(name: str, seed: int = 0, classes: int = 10) -> Any:
             cur = f"{layer}.y"
 
     for layer, out, stride, pool in convs:
+        conv_inputs[layer] = (cur, c, h)
         const(f"{layer}.weight", rng.choice([-1.0, 1.0], size=(out, c, 3, 3)))
         nodes.append(helper.make_node("Conv", [cur, f"{layer}.weight"], [f"{layer}.a"], name=layer,
                                       kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride, stride]))
         cur = f"{layer}.a"
-        tail(layer, out, c * 9, (1, out, 1, 1), True)
-        c, h = out, (h + 2 - 3) // stride + 1
+        h_out = (h + 2 - 3) // stride + 1
+        shortcut = None
+        if name == "resnet18_32" and layer in SHORTCUTS:
+            shortcut, c_src, h_src = conv_inputs[SHORTCUTS[layer]]
+            if h_src != h_out:  # downsampling block: AveragePool, then copies up to the block's channels
+                win = h_src // h_out
+                nodes.append(helper.make_node("AveragePool", [shortcut], [f"{layer}.sc.avg"], name=f"{layer}.sc.avg",
+                                              kernel_shape=[win, win], strides=[win, win]))
+                shortcut = f"{layer}.sc.avg"
+            if c_src != out:
+                nodes.append(helper.make_node("Concat", [shortcut] * (out // c_src), [f"{layer}.sc.cat"],
+                                              name=f"{layer}.sc.cat", axis=1))
+                shortcut = f"{layer}.sc.cat"
+        tail(layer, out, c * 9, (1, out, 1, 1), True, shortcut)
+        c, h = out, h_out
         if pool:
             nodes.append(helper.make_node("MaxPool", [cur], [f"{layer}.p"], name=f"{layer}.pool",
                                           kernel_shape=[pool, pool], strides=[pool, pool]))

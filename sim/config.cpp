@@ -249,6 +249,9 @@ hw::ArchParams read_arch(Section s) {
     a.sa_reference_area_um2 = ar.number("sa_reference_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.periphery_area_um2 = ar.number("periphery_per_array_um2", std::nullopt, 0.0, 1e9, "um^2");
     a.dropout_module_area_um2 = ar.number("dropout_module_um2", std::nullopt, 0.0, 1e9, "um^2");
+    // residual joins (defaults: the assumptions of hw/params.h)
+    a.shortcut_buffer_bit_area_um2 = ar.number("shortcut_buffer_bit_um2", 0.15, 0.0, 1e9, "um^2");
+    a.shortcut_adder_area_um2 = ar.number("shortcut_adder_um2", 4.0, 0.0, 1e9, "um^2");
     ar.finish();
   }
   {  // the dropout circuits beyond the stochastic MTJs (eq. DC2-DC7); every key has a default (the shipped values)

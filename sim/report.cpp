@@ -252,6 +252,9 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                         {"random_bits_per_sample", r.draws_per_layer.at(li)},
                         {"array_energy_per_inference_J", e / inferences},
                         {"latency_per_sample_s", st.sum("layer_time." + lm.name) / samples}});
+      if (const auto& sc = l.shortcut; sc.present())  // a residual join (docs/hardware.md eq. R1)
+        layers.back()["shortcut"] = {{"input_of", net.layers[static_cast<std::size_t>(sc.from)].name},
+                                     {"pool", sc.pool}, {"channels", sc.c}};
     }
     const auto area = hw::area_by_component(*r.mapping, cfg.arch, cfg.device, *r.dropout_circuits);
     double area_total = 0, area_dropout = 0;
@@ -359,6 +362,10 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
                                {"programming_write_pulses", st.sum("programming.mtj_writes")},
                                {"programming_verify_reads", st.sum("programming.verify_reads")},
                                {"programming_write_errors", st.sum("programming.write_errors")}};
+    if (st.sum("shortcut_adds") > 0) {  // a residual network: its shortcut buffer writes and additions
+      j["hardware"]["counts"]["shortcut_bits"] = st.sum("shortcut_bits");
+      j["hardware"]["counts"]["shortcut_adds"] = st.sum("shortcut_adds");
+    }
     {  // programming: every MTJ of every array is written (and, with write-verify, rewritten)
       std::uint64_t mtjs = 0;
       const std::uint64_t per_cell = cfg.arch.cell == hw::CellScheme::Complementary ? 2 : 1;

@@ -10,6 +10,8 @@ DigitalCounts& DigitalCounts::operator+=(const DigitalCounts& o) {
   neurons += o.neurons;
   buffer_bits += o.buffer_bits;
   pool_ops += o.pool_ops;
+  shortcut_bits += o.shortcut_bits;
+  shortcut_adds += o.shortcut_adds;
   return *this;
 }
 
@@ -18,11 +20,14 @@ DigitalCounts operator-(DigitalCounts a, const DigitalCounts& b) {
   a.neurons -= b.neurons;
   a.buffer_bits -= b.buffer_bits;
   a.pool_ops -= b.pool_ops;
+  a.shortcut_bits -= b.shortcut_bits;
+  a.shortcut_adds -= b.shortcut_adds;
   return a;
 }
 
 bool operator==(const DigitalCounts& a, const DigitalCounts& b) {
-  return a.adds == b.adds && a.neurons == b.neurons && a.buffer_bits == b.buffer_bits && a.pool_ops == b.pool_ops;
+  return a.adds == b.adds && a.neurons == b.neurons && a.buffer_bits == b.buffer_bits && a.pool_ops == b.pool_ops &&
+         a.shortcut_bits == b.shortcut_bits && a.shortcut_adds == b.shortcut_adds;
 }
 
 DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Mapping& mapping, int array_cols)
@@ -40,6 +45,11 @@ DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Map
       while ((1 << depth) < lm.row_tiles) ++depth;
       const std::uint64_t positions = static_cast<std::uint64_t>(l.src->positions());
       cycles = static_cast<std::uint64_t>(depth) * reads + static_cast<std::uint64_t>(l.planes) * positions;
+      if (const auto& sc = l.src->shortcut; sc.present()) {
+        int pool_depth = 0;
+        while ((1 << pool_depth) < sc.pool * sc.pool) ++pool_depth;
+        cycles += static_cast<std::uint64_t>(pool_depth + 1) * positions;
+      }
     }
     cycles_.push_back(cycles);
   }
@@ -51,6 +61,28 @@ DigitalPeriphery::DigitalPeriphery(const models::CompiledNetwork& net, const Map
   y_ = buf_b_.data();
   partial_.assign(partial, 0);
   active_rows_.assign(counts, 0);
+  held_.assign(net.layers.size(), false);
+  shortcut_buf_.resize(net.layers.size());
+  for (std::size_t li = 0; li < net.layers.size(); ++li) {
+    const auto& sc = net.layers[li].src->shortcut;
+    if (sc.present() && static_cast<std::size_t>(sc.from) < li) {
+      held_[static_cast<std::size_t>(sc.from)] = true;
+      shortcut_buf_[static_cast<std::size_t>(sc.from)].assign(models::words_for(sc.c * sc.h * sc.w), 0);
+    }
+  }
+}
+
+void DigitalPeriphery::begin_layer(std::size_t li) {
+  if (!held_[li]) return;
+  auto& buf = shortcut_buf_[li];
+  std::copy(x_, x_ + buf.size(), buf.begin());
+  counts_.shortcut_bits += static_cast<std::uint64_t>(net_.layers[li].src->input_elems());
+}
+
+const std::uint64_t* DigitalPeriphery::shortcut(std::size_t li) const {
+  const auto& sc = net_.layers[li].src->shortcut;
+  if (!sc.present()) return nullptr;
+  return static_cast<std::size_t>(sc.from) == li ? x_ : shortcut_buf_[static_cast<std::size_t>(sc.from)].data();
 }
 
 void DigitalPeriphery::load_input(const std::uint8_t* pixels) {
@@ -75,7 +107,7 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
   const int positions = l.src->positions();
   const std::size_t reads = static_cast<std::size_t>(l.reads());
   std::uint64_t* dst = layer_output(li);
-  const auto& thr = l.threshold[drop ? 1 : 0];
+  const std::uint64_t* sc = shortcut(li);
   // Position p's pre-activation of column c: per read, the row tiles' 2m - N added; a k-bit first
   // layer's planes b then shifted by b and added (read p * planes + b holds plane b). Computed for
   // every position and column first, columns innermost (contiguous in partial_, so the loop
@@ -101,10 +133,12 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
     // they are gathered into whole words (the same bits as position by position).
     for (int c = 0; c < first.cols; ++c) {
       const int o = first.col_begin + c;
-      const models::Threshold t = thr[static_cast<std::size_t>(o)];
+      const models::Threshold t0 = l.thr(o, 0, drop);
       const std::size_t base = static_cast<std::size_t>(o) * static_cast<std::size_t>(positions);
       std::uint64_t word = 0;
       for (int p = 0; p < positions; ++p) {
+        // a residual join: the threshold of this position's shortcut level
+        const models::Threshold t = sc ? l.thr(o, l.shortcut_level(sc, o, p), drop) : t0;
         word |= static_cast<std::uint64_t>(t.fires(pre_at(p, c))) << (p % 64);
         if (p % 64 == 63 || p + 1 == positions) {
           models::write_bits_at(dst, base + static_cast<std::size_t>(p - p % 64), p % 64 + 1, word);
@@ -132,6 +166,12 @@ void DigitalPeriphery::end_layer(std::size_t li) {
     counts_.pool_ops += static_cast<std::uint64_t>(l.out) * s.positions();
   }
   counts_.buffer_bits += static_cast<std::uint64_t>(s.output_elems());
+  if (s.shortcut.present()) {  // the window sums (once per source channel), then one add per output
+    const std::uint64_t positions = static_cast<std::uint64_t>(s.positions());
+    const std::uint64_t window = static_cast<std::uint64_t>(s.shortcut.pool) * static_cast<std::uint64_t>(s.shortcut.pool);
+    counts_.shortcut_adds += (window - 1) * static_cast<std::uint64_t>(s.shortcut.c) * positions +
+                             static_cast<std::uint64_t>(l.out) * positions;
+  }
   std::swap(x_, y_);
 }
 

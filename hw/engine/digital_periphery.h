@@ -16,6 +16,11 @@ struct DigitalCounts {
   std::uint64_t neurons = 0;      // BN/threshold (or logit) evaluations
   std::uint64_t buffer_bits = 0;  // bits written to the activation buffer
   std::uint64_t pool_ops = 0;     // pre-pool outputs ORed by max-pooling
+  // Residual joins: bits written to the shortcut buffer (a block input that must outlive the
+  // ping-pong buffers), and the digital additions of the shortcut (its pool window's sum, and
+  // its addition to each output's pre-activation).
+  std::uint64_t shortcut_bits = 0;
+  std::uint64_t shortcut_adds = 0;
   DigitalCounts& operator+=(const DigitalCounts& o);
   friend DigitalCounts operator-(DigitalCounts a, const DigitalCounts& b);
   friend bool operator==(const DigitalCounts& a, const DigitalCounts& b);
@@ -33,8 +38,10 @@ class DigitalPeriphery {
 
   // Clock cycles of layer li's digital step on the ADC path: per read, the adder tree over its row
   // tiles (depth ceil(log2(row tiles))); per output position, one shift-add per bit plane after
-  // the first (a k-bit first layer) and one cycle of BN/threshold. None on the SA path (the SAs
-  // threshold in the array).
+  // the first (a k-bit first layer) and one cycle of BN/threshold; a residual join adds per
+  // position the shortcut window's adder tree (depth ceil(log2(pool^2))) and one cycle for its
+  // addition to the pre-activation. None on the SA path (the SAs threshold in the array; a
+  // residual layer never takes it).
   std::uint64_t cycles(std::size_t li) const { return cycles_[li]; }
 
   // Starts a sample: encodes the image into x (the buffer takes the input's bits: ±1 pixels, or
@@ -42,6 +49,9 @@ class DigitalPeriphery {
   void load_input(const std::uint8_t* pixels);
   const std::uint64_t* input() const { return x_; }
   std::uint64_t* input() { return x_; }
+  // Layer li starts: if a later layer's shortcut reads li's input, it is copied into the shortcut
+  // buffer (a shortcut that reads its own layer's input reads x, which the layer leaves intact).
+  void begin_layer(std::size_t li);
   // Where layer li's arrays write their SA decisions: the pre-pool buffer or y.
   std::uint64_t* layer_output(std::size_t li);
   // Where the array of row tile rt of a layer with `positions` reads writes its ADC path
@@ -77,6 +87,9 @@ class DigitalPeriphery {
   std::vector<int> partial_;      // [row tile][position][array col] match counts of one column tile
   std::vector<int> active_rows_;  // [row tile][position]
   std::vector<int> pre_;          // reduce(): [position][array col] pre-activations of one column tile
+  std::vector<bool> held_;        // per layer: its input is kept in the shortcut buffer for a later layer
+  std::vector<std::vector<std::uint64_t>> shortcut_buf_;  // per held layer: its input's ±1 bits
+  const std::uint64_t* shortcut(std::size_t li) const;    // what layer li's shortcut reads, or null
   DigitalCounts counts_;
 };
 

@@ -50,7 +50,7 @@ const std::vector<std::string>& overridable_actions() {
       "dropout_rng.draw_0",          "dropout_rng.draw_1",            "dropout_driver.bias",
       "dropout_driver.control",      "dropout_mask.latch_write",      "dropout_mask.gather_read",
       "dropout_gating.wordline_gate", "dropout_select.reference",     "dropout_select.threshold",
-      "leakage.array_ps",
+      "shortcut.buffer_bit",         "shortcut.add",                  "leakage.array_ps",
       "read_disturb.restore_write",  "programming.mtj_write_p",       "programming.mtj_write_ap",
       "programming.verify_read_p",
       "programming.verify_read_ap"};

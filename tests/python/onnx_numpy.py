@@ -74,15 +74,22 @@ def _node(node, a, at):
     if op == "Quant":
         return _quant(a[0], a[1], a[2], a[3], at.get("signed", 1), at.get("narrow", 0))
     if op == "Conv":
-        assert at.get("group", 1) == 1 and all(s == 1 for s in at.get("strides", [1, 1]))
-        k, p = a[1].shape[2], at.get("pads", [0, 0, 0, 0])[0]
+        assert at.get("group", 1) == 1
+        k, p, st = a[1].shape[2], at.get("pads", [0, 0, 0, 0])[0], at.get("strides", [1, 1])[0]
         xp = np.pad(a[0], ((0, 0), (0, 0), (p, p), (p, p)))
         n, _, h, w = a[0].shape
-        r = np.zeros((n, a[1].shape[0], h + 2 * p - k + 1, w + 2 * p - k + 1), np.float32)
+        ho, wo = (h + 2 * p - k) // st + 1, (w + 2 * p - k) // st + 1
+        r = np.zeros((n, a[1].shape[0], ho, wo), np.float32)
         for kh in range(k):
             for kw in range(k):
-                r += np.einsum("nchw,oc->nohw", xp[:, :, kh:kh + r.shape[2], kw:kw + r.shape[3]], a[1][:, :, kh, kw])
+                win = xp[:, :, kh:kh + st * (ho - 1) + 1:st, kw:kw + st * (wo - 1) + 1:st]
+                r += np.einsum("nchw,oc->nohw", win, a[1][:, :, kh, kw])
         return r
+    if op == "AveragePool":
+        k = at["kernel_shape"][0]
+        assert at.get("strides", [k, k])[0] == k
+        n, c, h, w = a[0].shape
+        return a[0].reshape(n, c, h // k, k, w // k, k).mean(axis=(3, 5), dtype=np.float32)
     if op == "MaxPool":
         k = at["kernel_shape"][0]
         n, c, h, w = a[0].shape

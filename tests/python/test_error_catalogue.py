@@ -58,6 +58,7 @@ OPTIONAL = {
     "hardware.architecture.programming.write_verify", "hardware.architecture.programming.max_attempts",
     "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",
     "hardware.device.faults.write_error_rate",
+    "hardware.architecture.area.shortcut_buffer_bit_um2", "hardware.architecture.area.shortcut_adder_um2",
     "hardware.architecture.array.wire_ohm_per_cell", "hardware.architecture.array.source_line_ohm_per_cell",
     "hardware.architecture.sense_amp.sense_node_ohm", "hardware.architecture.sense_amp.references",
     "hardware.device.max_junction_voltage_V",
@@ -381,6 +382,10 @@ def _node(m, name):
     return next(n for n in m.graph.node if n.name == name)
 
 
+def _node_in(nodes, name):
+    return next(n for n in nodes if n.name == name)
+
+
 def onnx_cases():
     import numpy as np
     from onnx import helper
@@ -435,6 +440,18 @@ def onnx_cases():
     def missing_init(m):
         m.graph.initializer.remove(_init(m, "fc2.bn.mean"))
 
+    def join_conv2(shortcut):
+        """An Add of conv2's BatchNorm output and `shortcut` before its sign (a residual join)."""
+        def f(m):
+            nodes = list(m.graph.node)
+            at = [n.name for n in nodes].index("conv2.bn") + 1
+            nodes.insert(at, helper.make_node("Add", ["conv2.bn", shortcut], ["conv2.sum"], name="conv2.add"))
+            _node_in(nodes, "conv2.act.ge").input[0] = "conv2.sum"
+            del m.graph.node[:]
+            m.graph.node.extend(nodes)
+        f.__name__ = f"join_conv2_{shortcut.replace('.', '_')}"
+        return f
+
     def missing_output(m):
         del m.graph.output[:]
 
@@ -457,6 +474,10 @@ def onnx_cases():
         ("unknown key", MLP_MODEL, meta("bayescim.dropout.layers", "fc1,fc9"), ["fc9", "metadata"]),
         ("missing required key", MLP_MODEL, missing_init, ["'fc2.bn'", "fc2.bn.mean", "initializer"]),
         ("missing required key", MLP_MODEL, missing_output, ["graph output"]),
+        # residual joins: pool1 (32 channels) against conv2's 64; conv1's BN output is no ±1 shortcut
+        ("wrong shape", CNN_MODEL, join_conv2("pool1"), ["'conv2.add' (Add)", "shapes differ", "32x14x14", "64x14x14"]),
+        ("unsupported value", CNN_MODEL, join_conv2("conv1.bn"), ["'conv2.add' (Add)", "two computed values",
+                                                                  "residual join"]),
     ]
     cases = []
     for variant, src, fn, words in table:

@@ -77,3 +77,27 @@ def test_element_wise_bits_are_the_input_feature_maps(runs):
     # The same modules (one per row) and gated wordlines; the mask holds every element's bit.
     assert h["dropout_modules"] == runs["mc_dropout"]["hardware"]["dropout_modules"]
     assert h["dropout_circuits"]["mask_latches"] == h["random_bits_per_sample"]
+
+
+def test_resnet18_carries_its_shortcuts(tmp_path):
+    """The ResNet-18 structure has a shortcut at the second conv of each of its 8 blocks; the shortcut
+    buffer takes each block input once per sample (every block's shortcut reads it one conv later),
+    counted by hand from the block geometry: 64x32x32 (stage 1, two blocks; and stage 2's first
+    block's input), then 128x16x16, 256x8x8 and 512x4x4."""
+    model = tmp_path / "r18.onnx"
+    om = structures.build("resnet18_32")
+    ops = [n.op_type for n in om.graph.node]
+    assert ops.count("Add") == 8 and ops.count("AveragePool") == 3 and ops.count("Concat") == 3
+    onnx.save(om, str(model))
+    structures.write_synthetic_idx(str(tmp_path / "synth"), n=1)
+    run_sim("run", CONFIG, "--quiet", "--out", str(tmp_path / "out"), "--set", f"model.path={model}",
+            "--set", f"data.id.dir={tmp_path / 'synth'}", "--set", "data.ood=null", "--set", "mc.samples=1",
+            "--set", "model.dropout.kind=none")
+    rep = read_report(tmp_path / "out")
+    inputs = [64 * 32 * 32] * 3 + [128 * 16 * 16] * 2 + [256 * 8 * 8] * 2 + [512 * 4 * 4]
+    assert rep["hardware"]["counts"]["shortcut_bits"] == sum(inputs)
+    # one add per output of the 8 joining convs, plus 3 per pooled source value of the 3 downsampling blocks
+    outs = 2 * 64 * 32 * 32 + 2 * 128 * 16 * 16 + 2 * 256 * 8 * 8 + 2 * 512 * 4 * 4
+    pooled = 64 * 16 * 16 + 128 * 8 * 8 + 256 * 4 * 4
+    assert rep["hardware"]["counts"]["shortcut_adds"] == outs + 3 * pooled
+    assert rep["area"]["by_component_mm2"]["shortcut_buffer"] > 0

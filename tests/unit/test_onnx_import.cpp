@@ -364,7 +364,7 @@ TEST_F(OnnxImportTest, RejectsUnsupportedOps) {
     const std::string msg = error_loading(m);
     EXPECT_TRUE(Contains(msg, path_ + ": "));
     EXPECT_TRUE(Contains(msg, "node 'fc1' (ConvTranspose): unsupported op"));
-    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv"));
+    EXPECT_TRUE(Contains(msg, "supported: GreaterOrEqual, Where, Sign, BipolarQuant, Quant (1-bit, k-bit input), MatMul, Gemm, Conv"));
   }
   {
     onnx::ModelProto m = tiny_model();  // a Conv on a flat [N, features] value
@@ -985,7 +985,7 @@ TEST_F(OnnxImportTest, UnsupportedOpsListWhatIsSupported) {
   node(m, "/act/BipolarQuant").set_op_type("Relu");
   const std::string msg = error_loading(m);
   EXPECT_TRUE(Contains(msg, path_ + ": node '/act/BipolarQuant' (Relu): unsupported op (supported: GreaterOrEqual, "
-                                    "Where, Sign, BipolarQuant, Quant (1-bit; k-bit unsigned on the input), MatMul, Gemm, Conv, BatchNormalization"));
+                                    "Where, Sign, BipolarQuant, Quant (1-bit, k-bit input), MatMul, Gemm, Conv, BatchNormalization"));
   EXPECT_TRUE(Contains(msg, "Shape, Gather, Unsqueeze") || Contains(msg, "Gather, Unsqueeze, Squeeze, Concat"));
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "models/network.h"
@@ -96,13 +97,19 @@ inline models::Network random_network(const std::vector<int>& sizes, std::uint64
   return n;
 }
 
+// An empty network on c x hw x hw images.
+inline models::Network image_network(const std::string& source, int c, int hw) {
+  models::Network n;
+  n.source = source;
+  n.input_c = c;
+  n.input_h = n.input_w = hw;
+  n.input_size = c * hw * hw;
+  return n;
+}
+
 // 1x10x10 -> conv 3x3 pad 1 (4 ch) pool 2 -> conv 3x3 stride 1 no pad (5 ch) 3x3 -> dense 45 -> 6.
 inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, double p = 0.3) {
-  models::Network n;
-  n.source = "random-cnn";
-  n.input_c = 1;
-  n.input_h = n.input_w = 10;
-  n.input_size = 100;
+  models::Network n = image_network("random-cnn", 1, 10);
   n.layers.push_back(conv("conv1", 1, 10, 10, 4, 3, 1, 1, 2));
   n.layers.push_back(conv("conv2", 4, 5, 5, 5, 3, 1, 0, 0));
   n.layers.push_back(dense("fc1", 45, 6, false));
@@ -115,15 +122,19 @@ inline models::Network random_cnn(std::uint64_t seed, models::DropoutKind kind, 
 
 // The definition, element by element in double. drop(layer, i) gives the i-th draw of a layer:
 // scale i = 0; spatial i = input channel; mc_dropout i = position * fan_in + (c, kh, kw) row, or
-// element-wise the input element (c, y, x) the row reads, (c * h_in + y) * w_in + x.
+// element-wise the input element (c, y, x) the row reads, (c * h_in + y) * w_in + x. A residual
+// layer's sign takes z + s, s the mean of the ±1 inputs of layer `from` in the pool x pool window
+// under the output position, channel o mod C (never dropped).
 inline std::vector<double> plain_forward(const models::Network& n, const std::uint8_t* pixels,
                                          const std::function<bool(std::size_t, std::size_t)>& drop) {
   std::vector<int> x(n.input_size);
   for (int i = 0; i < n.input_size; ++i)  // ±1 thresholded, or the k-bit integers of the pixels
     x[i] = n.input_bits > 0 ? n.input_levels[pixels[i]] : static_cast<float>(pixels[i]) / 255.0f >= n.input_threshold ? 1 : -1;
   std::vector<double> z;
+  std::vector<std::vector<int>> inputs;  // every layer's input, for the shortcuts
   for (std::size_t li = 0; li < n.layers.size(); ++li) {
     const auto& l = n.layers[li];
+    inputs.push_back(x);
     const bool scale_drop = l.dropout && n.dropout.kind == models::DropoutKind::Scale && drop(li, 0);
     const int P = l.positions();
     std::vector<int> y(static_cast<std::size_t>(l.out) * P);
@@ -161,7 +172,15 @@ inline std::vector<double> plain_forward(const models::Network& n, const std::ui
         const double sd = std::sqrt(static_cast<double>(l.bn_var[o]) + l.bn_eps);
         const double zz = l.bn_gamma[o] * (static_cast<double>(a) * l.input_scale * s - l.bn_mean[o]) / sd + l.bn_beta[o];
         z[static_cast<std::size_t>(o) * P + pos] = zz;
-        y[static_cast<std::size_t>(o) * P + pos] = zz >= 0 ? 1 : -1;
+        double sc = 0;
+        if (const auto& s = l.shortcut; s.present()) {
+          const std::vector<int>& src = inputs[static_cast<std::size_t>(s.from)];
+          for (int dy = 0; dy < s.pool; ++dy)
+            for (int dx = 0; dx < s.pool; ++dx)
+              sc += src[static_cast<std::size_t>(((o % s.c) * s.h + oh * s.pool + dy) * s.w + ow * s.pool + dx)];
+          sc /= s.pool * s.pool;
+        }
+        y[static_cast<std::size_t>(o) * P + pos] = zz + sc >= 0 ? 1 : -1;
       }
     if (l.pool) {  // max over each window
       const int ho = l.h_out / l.pool, wo = l.w_out / l.pool;
@@ -177,6 +196,39 @@ inline std::vector<double> plain_forward(const models::Network& n, const std::ui
     x = y;
   }
   return z;
+}
+
+// 1x8x8 -> conv1 (4 ch, 3x3 pad 1) -> conv2 (4, its own input as identity shortcut, Bi-Real) ->
+// conv3 (4) -> conv4 (4, shortcut: conv3's input, a ResNet block) -> conv5 (8, stride 2: 4x4;
+// shortcut: conv5's input averaged over 2x2, channels o mod 4, ReActNet) -> dense 128 -> 5.
+inline models::Network random_resnet(std::uint64_t seed, models::DropoutKind kind, double p = 0.3) {
+  models::Network n = image_network("random-resnet", 1, 8);
+  n.layers.push_back(conv("conv1", 1, 8, 8, 4, 3, 1, 1, 0));
+  for (const char* name : {"conv2", "conv3", "conv4"}) n.layers.push_back(conv(name, 4, 8, 8, 4, 3, 1, 1, 0));
+  n.layers.push_back(conv("conv5", 4, 8, 8, 8, 3, 2, 1, 0));
+  n.layers.push_back(dense("fc", 128, 5, false));
+  auto shortcut = [&](std::size_t li, int from, int pool) {
+    auto& s = n.layers[li].shortcut;
+    s.from = from;
+    s.pool = pool;
+    s.c = 4;
+    s.h = s.w = 8;
+  };
+  shortcut(1, 1, 1);
+  shortcut(3, 2, 1);
+  shortcut(4, 4, 2);
+  std::vector<std::string> layers;
+  if (kind == models::DropoutKind::McDropout || kind == models::DropoutKind::Spatial)
+    layers = {"conv2", "conv3", "conv4", "conv5"};
+  finish(n, kind, p, seed, layers);
+  // BN statistics centred so that the shortcut (|s| <= 1) decides many signs
+  for (auto& l : n.layers)
+    for (int o = 0; o < l.out; ++o) {
+      l.bn_mean[static_cast<std::size_t>(o)] *= 0.3f;
+      l.bn_gamma[static_cast<std::size_t>(o)] = std::fabs(l.bn_gamma[static_cast<std::size_t>(o)]) * 0.5f;
+    }
+  n.validate();
+  return n;
 }
 
 // Scale-Dropout convenience: bits[k] is the k-th dropout layer's draw.
