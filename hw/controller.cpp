@@ -174,6 +174,7 @@ sc_time Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const
   layer_op.drop = drop;
   layer_op.out_bits = periphery_.layer_output(li);
   layer_op.trace = s.req.trace;
+  layer_op.outputs_unused = !fresh;
   layer_op.image_key = s.req.image_key;
   layer_op.sample = s.req.sample;
   sc_time done = issue;

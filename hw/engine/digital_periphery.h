@@ -77,6 +77,8 @@ class DigitalPeriphery {
   std::vector<int> partial_;      // [row tile][position][array col] match counts of one column tile
   std::vector<int> active_rows_;  // [row tile][position]
   std::vector<int> pre_;          // reduce(): [position][array col] pre-activations of one column tile
+  std::vector<int> lo_, hi_;      // reduce(): per column, the interval of pre-activations that fire
+  std::vector<std::uint64_t> bits_;  // reduce(): per column, the decisions of 64 positions
   DigitalCounts counts_;
 };
 
