@@ -176,6 +176,7 @@ void Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const st
   layer_op.drop = drop;
   layer_op.out_bits = periphery_.layer_output(li);
   layer_op.trace = s.req.trace;
+  layer_op.outputs_unused = !fresh;
   layer_op.image_key = s.req.image_key;
   layer_op.sample = s.req.sample;
   layer_op.slot = s.slot;

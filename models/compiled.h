@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "models/bitops.h"
@@ -26,6 +27,21 @@ struct Threshold {
       case Mode::Never: return false;
     }
     return false;
+  }
+  // The same decision as an interval: fires(pre) iff lo <= pre && pre <= hi (Never: lo > hi), so
+  // a loop over columns can decide without branching on the mode.
+  struct Range {
+    int lo, hi;
+  };
+  Range range() const {
+    constexpr int kMin = std::numeric_limits<int>::min(), kMax = std::numeric_limits<int>::max();
+    switch (mode) {
+      case Mode::AtLeast: return {a, kMax};
+      case Mode::AtMost: return {kMin, a};
+      case Mode::Always: return {kMin, kMax};
+      case Mode::Never: return {kMax, kMin};
+    }
+    return {kMax, kMin};
   }
 };
 

@@ -75,21 +75,30 @@ void ArrayEngine::compute_op(const ArrayOp& op) {
 
 void ArrayEngine::count_columns(const ArrayOp& op) {
   const auto& s = cfg_.slice;
-  const std::size_t np = static_cast<std::size_t>(s.positions), words = cells_.words();
-  col_m_.resize(np);
-  const std::uint64_t wordlines = drive_.gather(op, s, words);
-  std::copy(drive_.active.begin(), drive_.active.end(), op.active_rows + s.position_begin);
+  const std::size_t words = cells_.words(), cols = static_cast<std::size_t>(s.cols);
   const std::size_t stride = static_cast<std::size_t>(cfg_.arch.cols);
-  std::uint64_t match = 0;
-  for (int c = 0; c < s.cols; ++c) {
-    match += xnor_column_counts(drive_.x.data(), drive_.a.data(), np, cells_.column(0) + static_cast<std::size_t>(c) * words, words,
-                                np, col_m_.data());
-    int* out = op.partial + static_cast<std::size_t>(s.position_begin) * stride + static_cast<std::size_t>(c);
-    for (std::size_t i = 0; i < np; ++i) out[i * stride] = col_m_[i];
+  const std::uint64_t tail = s.rows % 64 ? (std::uint64_t{1} << (s.rows % 64)) - 1 : ~std::uint64_t{0};
+  en_.resize(words);
+  std::uint64_t match = 0, wordlines = 0;
+  // Position by position, every column at once (columns in SIMD lanes), straight into the
+  // position's row of partial sums: the same counts as compute_position, without gathering the
+  // drive word-major or writing the partials column by column across the whole buffer.
+  for (int p = s.position_begin; p < s.position_begin + s.positions; ++p) {
+    const std::size_t at = static_cast<std::size_t>(p) * op.words + static_cast<std::size_t>(s.row_begin) / 64;
+    int on = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      en_[w] = op.active[at + w] & (w + 1 == words ? tail : ~std::uint64_t{0});
+      on += __builtin_popcountll(en_[w]);
+    }
+    std::int32_t* out = op.partial + static_cast<std::size_t>(p) * stride;
+    xnor_counts_columns(op.rows + at, en_.data(), cells_.cells_by_word(), words, cols, out);
+    for (std::size_t c = 0; c < cols; ++c) match += static_cast<std::uint64_t>(out[c]);
+    op.active_rows[p] = on;
+    wordlines += static_cast<std::uint64_t>(on);
   }
   // What compute_position counts: per position groups_ reads, each converting and driving every
   // column's bitline, and groups_ - 1 additions per column in the tile.
-  const std::uint64_t cols = static_cast<std::uint64_t>(s.cols), g = static_cast<std::uint64_t>(groups_);
+  const std::uint64_t np = static_cast<std::uint64_t>(s.positions), g = static_cast<std::uint64_t>(groups_);
   ReadCounts& n = op_counts_;
   n.cell_match += match;
   n.cell_mismatch += wordlines * cols - match;

@@ -9,7 +9,6 @@
 
 #include "hw/engine/array_op.h"
 #include "hw/engine/cell_array.h"
-#include "hw/engine/position_drive.h"
 #include "hw/engine/read_counts.h"
 #include "hw/engine/readout.h"
 #include "hw/engine/sense_amp.h"
@@ -93,11 +92,10 @@ class ArrayEngine {
   // count, so their sum is the count over all rows, taken in one pass (the same codes and counts).
   bool merge_groups_ = false;
   bool exact_counts_ = false;  // the same without the condition on groups: codes = counts
-  // Exact-ADC path, every position of every column at once (AVX-512 xnor_column_counts): the same
-  // partials and counts as compute_position, position by position.
+  // Exact-ADC path, position by position with every column at once (AVX-512
+  // xnor_counts_columns): the same partials and counts as compute_position.
   void count_columns(const ArrayOp& op);
-  PositionDrive drive_;              // count_columns: every position's drive, word-major
-  std::vector<std::int32_t> col_m_;  // count_columns: one column's counts per position
+  std::vector<std::uint64_t> en_;  // count_columns: one position's wordline enables within the slice
   std::unique_ptr<Readout> readout_;
   const models::CompiledLayer* layer_ = nullptr;
   ReadOutput read_;

@@ -16,6 +16,9 @@ struct ArrayOp {
   int* partial = nullptr;                 // ADC path: match counts [positions][array cols] of this tile
   int* active_rows = nullptr;             // ADC path: active rows [positions] of this tile
   bool trace = false;                     // inside the VCD window: update the traced signals
+  // A replayed prefix layer (hw/reuse/prefix_cache.h): the controller takes the layer's outputs
+  // from the sample that recorded it, so a tile memo hit need not write out_bits or partial.
+  bool outputs_unused = false;
   std::uint64_t image_key = 0;            // for per-decision noise (SA offset), drawn per read
   int sample = 0;
 };

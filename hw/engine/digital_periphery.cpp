@@ -128,22 +128,48 @@ void DigitalPeriphery::reduce(std::size_t li, int ct, bool drop, float* logits) 
     }
   }
   auto pre_at = [&](int p, int c) { return pre_[static_cast<std::size_t>(p) * ncols + static_cast<std::size_t>(c)]; };
-  if (l.sign) {
-    // Column by column: output o's bits at consecutive positions are consecutive bits of dst, so
-    // they are gathered into whole words (the same bits as position by position).
+  if (l.sign && sc) {
+    // A residual join, column by column, each position with the threshold of its shortcut level:
+    // output o's bits at consecutive positions are consecutive bits of dst, so they are gathered
+    // into whole words (the same bits as position by position).
     for (int c = 0; c < first.cols; ++c) {
       const int o = first.col_begin + c;
-      const models::Threshold t0 = l.thr(o, 0, drop);
       const std::size_t base = static_cast<std::size_t>(o) * static_cast<std::size_t>(positions);
       std::uint64_t word = 0;
       for (int p = 0; p < positions; ++p) {
-        // a residual join: the threshold of this position's shortcut level
-        const models::Threshold t = sc ? l.thr(o, l.shortcut_level(sc, o, p), drop) : t0;
+        const models::Threshold& t = l.thr(o, l.shortcut_level(sc, o, p), drop);
         word |= static_cast<std::uint64_t>(t.fires(pre_at(p, c))) << (p % 64);
         if (p % 64 == 63 || p + 1 == positions) {
           models::write_bits_at(dst, base + static_cast<std::size_t>(p - p % 64), p % 64 + 1, word);
           word = 0;
         }
+      }
+    }
+  } else if (l.sign) {
+    const auto& thr = l.threshold[drop ? 1 : 0];  // one level: index o
+    // Blocks of 64 positions: each column's decisions at consecutive positions are consecutive bits
+    // of dst, so they are gathered into one word per column (the same bits as position by
+    // position); within a position the columns are decided together, without a branch on the
+    // threshold's mode (Threshold::range), so the loop vectorises.
+    lo_.resize(ncols);
+    hi_.resize(ncols);
+    bits_.resize(ncols);
+    for (std::size_t c = 0; c < ncols; ++c) {
+      const models::Threshold::Range r = thr[static_cast<std::size_t>(first.col_begin) + c].range();
+      lo_[c] = r.lo;
+      hi_[c] = r.hi;
+    }
+    for (int p0 = 0; p0 < positions; p0 += 64) {
+      const int n = std::min(64, positions - p0);
+      std::fill(bits_.begin(), bits_.end(), 0);
+      for (int i = 0; i < n; ++i) {
+        const int* pre = pre_.data() + static_cast<std::size_t>(p0 + i) * ncols;
+        for (std::size_t c = 0; c < ncols; ++c)
+          bits_[c] |= static_cast<std::uint64_t>((pre[c] >= lo_[c]) & (pre[c] <= hi_[c])) << i;
+      }
+      for (std::size_t c = 0; c < ncols; ++c) {
+        const std::size_t o = static_cast<std::size_t>(first.col_begin) + c;
+        models::write_bits_at(dst, o * static_cast<std::size_t>(positions) + static_cast<std::size_t>(p0), n, bits_[c]);
       }
     }
   } else {

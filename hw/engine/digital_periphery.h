@@ -90,6 +90,8 @@ class DigitalPeriphery {
   std::vector<bool> held_;        // per layer: its input is kept in the shortcut buffer for a later layer
   std::vector<std::vector<std::uint64_t>> shortcut_buf_;  // per held layer: its input's ±1 bits
   const std::uint64_t* shortcut(std::size_t li) const;    // what layer li's shortcut reads, or null
+  std::vector<int> lo_, hi_;      // reduce(): per column, the interval of pre-activations that fire
+  std::vector<std::uint64_t> bits_;  // reduce(): per column, the decisions of 64 positions
   DigitalCounts counts_;
 };
 

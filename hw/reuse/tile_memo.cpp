@@ -82,7 +82,9 @@ bool TileMemo::answer(const ArrayOp& op, ReadCounts& counts, double& aJ) {
   ++hits_;
   const Entry& e = *hit;
   const auto& s = slice_;
-  if (sa_path_) {
+  if (op.outputs_unused) {
+    // nothing to write: the controller restores the layer's outputs itself
+  } else if (sa_path_) {
     for (const Run& r : runs_) {
       for (int i = 0; i < r.len; i += 64)
         models::write_bits_at(op.out_bits, r.at + static_cast<std::size_t>(i), std::min(64, r.len - i),

@@ -24,7 +24,8 @@ class TileMemo {
 
   // A tile that has missed 16 times without a hit stops looking: its inputs change every time.
   bool worth_trying() const { return hits_ > 0 || misses_ < 16; }
-  // Looks `op` up: on a hit writes the kept outputs into op's buffers, sets `counts` and `aJ` to
+  // Looks `op` up: on a hit writes the kept outputs into op's buffers (not when
+  // op.outputs_unused), sets `counts` and `aJ` to
   // the kept operation's actions and analog read energy (attojoules) and returns true. On a miss,
   // remembers op's inputs for keep().
   bool answer(const ArrayOp& op, ReadCounts& counts, double& aJ);
