@@ -81,6 +81,8 @@ class DigitalPeriphery {
   std::size_t cols_;
   std::vector<std::uint64_t> cycles_;       // per layer
   std::vector<std::uint64_t> buf_a_, buf_b_;  // activation buffers (ping-pong)
+  std::vector<std::uint64_t> enc_;             // load_input(): the last image's encoded input
+  std::vector<std::uint8_t> last_pixels_;       // ... and its pixels
   std::vector<std::uint64_t> buf_pre_;        // conv outputs before max-pooling
   std::uint64_t* x_ = nullptr;
   std::uint64_t* y_ = nullptr;
