@@ -20,6 +20,7 @@ TimingModel::Config timing_config(const Controller::Config& cfg) {
   }
   t.pipeline_samples = cfg.arch.pipeline_samples;
   t.clock_ps = std::max<std::uint64_t>(1, sc_time(cfg.arch.clock_period_s, sc_core::SC_SEC).value());
+  t.bus_bits_per_cycle = static_cast<std::uint64_t>(cfg.arch.bus_bits_per_cycle);
   t.memo = cfg.accelerate;
   return t;
 }
@@ -45,8 +46,21 @@ Controller::Controller(sc_core::sc_module_name name, const Config& cfg)
   for (std::size_t li = 0; li < cfg_.net->layers.size(); ++li) {
     mask = std::max(mask, models::words_for(static_cast<int>(cfg_.net->layers[li].draws_per_sample())));
     digital_time_.push_back(static_cast<double>(periphery_.cycles(li)) * clock);
+    output_bits_.push_back(output_bits(li));
   }
   mask_.assign(mask, 0);
+}
+
+// What layer li sends over the interconnect per sample: a hidden layer its +-1 activations, one
+// bit each; the last layer its integer pre-activations (the host applies the scale and bias),
+// each in [-a_max, a_max] (a_max = in for +-1 inputs) and so ceil(log2(2 a_max + 1)) bits.
+std::uint64_t Controller::output_bits(std::size_t li) const {
+  const auto& l = cfg_.net->layers[li];
+  const auto elems = static_cast<std::uint64_t>(l.src->output_elems());
+  if (li + 1 < cfg_.net->layers.size()) return elems;
+  std::uint64_t bits = 0;
+  while ((std::uint64_t{1} << bits) < 2 * static_cast<std::uint64_t>(std::max(l.a_max, l.in)) + 1) ++bits;
+  return elems * bits;
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
@@ -94,7 +108,10 @@ void Controller::infer(InferenceRequest& req, sc_time& delay) {
     else compute_layer(li, s, op);
     record(s, tr_.phase, li, TraceRecorder::kDigital, 3);
     op.digital_ps = digital_time_[li].value();
+    op.out_bits = output_bits_[li];
   }
+  // The image comes over the interconnect once; its later samples reuse the first layer's copy.
+  if (req.sample == 0) window_.back()[0].in_bits = static_cast<std::uint64_t>(cfg_.net->input_bits());
   end_sample(s, delay);
 }
 

@@ -94,6 +94,8 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   ActionTable actions_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<sc_core::sc_time> digital_time_;  // per layer: the periphery's cycles x clock period
+  std::vector<std::uint64_t> output_bits_;       // per layer: bits it sends over the interconnect per sample
+  std::uint64_t output_bits(std::size_t li) const;
   DigitalPeriphery periphery_;
   WordlineDrive drive_;
   std::vector<std::uint64_t> mask_;  // one layer's dropout draws

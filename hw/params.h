@@ -70,6 +70,7 @@ struct ArchParams {
   double adc_latency_s = 2e-9;
   int cols_per_adc = 8;            // columns sharing one ADC (time-multiplexed)
   double clock_period_s = 1e-9;    // digital periphery clock
+  int bus_bits_per_cycle = 0;      // interconnect between tiles and controller (eq. N1); 0 = not modelled
   double digital_add_energy_J = 50e-15;      // per partial-sum addition
   double digital_neuron_energy_J = 100e-15;  // per digital BN/threshold evaluation
   double buffer_energy_per_bit_J = 10e-15;   // activation buffer read or write, per bit

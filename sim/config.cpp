@@ -169,6 +169,12 @@ hw::ArchParams read_arch(Section s) {
     m.finish();
   }
   {
+    // The bus between the tiles and the controller (docs/hardware.md eq. N1); absent = not modelled.
+    Section n = s.child("interconnect", false);
+    a.bus_bits_per_cycle = static_cast<int>(n.integer("bits_per_cycle", 0, 1, 1 << 20));
+    n.finish();
+  }
+  {
     Section pr = s.child("programming", false);
     a.write_verify = pr.boolean("write_verify", false);
     a.write_max_attempts = static_cast<int>(pr.integer("max_attempts", 1, 1, 1000));

@@ -13,6 +13,7 @@ const char* TimingModel::cause_name(int c) {
     case kDropout: return "dropout";
     case kAdc: return "adc";
     case kBuffer: return "buffer";
+    case kInterconnect: return "interconnect";
     default: return "?";
   }
 }
@@ -38,31 +39,35 @@ TimingModel::TimingModel(sc_core::sc_module_name name, const Config& cfg)
     return static_cast<int>(res_.size() - 1);
   };
   if (std::find(cfg_.shared_dropout.begin(), cfg_.shared_dropout.end(), true) != cfg_.shared_dropout.end())
-    unit_ = add("dropout_unit", "dropout");
+    unit_.res = add("dropout_unit", "dropout");
+  if (cfg_.bus_bits_per_cycle) bus_.res = add("interconnect", "interconnect");
   for (std::size_t li = 0; li < layers_; ++li) {
     const std::string& l = cfg_.layer_names[li];
     arrays_.push_back(add(l + ".arrays", "array"));
     adc_.push_back(add(l + ".adc", "adc"));
     digital_.push_back(add(l + ".digital", "digital"));
-    drop_.push_back(cfg_.shared_dropout[li] ? unit_ : add(l + ".dropout_modules", "dropout"));
+    drop_.push_back(cfg_.shared_dropout[li] ? unit_.res : add(l + ".dropout_modules", "dropout"));
   }
   total_.busy.assign(res_.size(), 0);
   total_.stall.assign(res_.size(), 0);
   total_.layer_ps.assign(layers_, 0);
   done_.assign(layers_, 0);
-  pending_.assign(layers_, false);
-  granted_.assign(layers_, false);
-  raised_.assign(layers_, 0);
-  grant_.assign(layers_, 0);
-  asked_ps_.assign(layers_, 0);
+  for (Shared* sh : {&unit_, &bus_}) {
+    sh->pending.assign(layers_, false);
+    sh->granted.assign(layers_, false);
+    sh->raised.assign(layers_, 0);
+    sh->grant.assign(layers_, 0);
+    sh->asked.assign(layers_, 0);
+  }
   for (std::size_t li = 0; li < layers_; ++li) {
     sc_core::sc_spawn_options o;
     sc_core::sc_spawn([this, li] { stage(li); }, ("stage_" + std::to_string(li)).c_str(), &o);
   }
-  if (unit_ >= 0) {
-    SC_HAS_PROCESS(TimingModel);
-    SC_THREAD(arbiter);
-  }
+  for (Shared* sh : {&unit_, &bus_})
+    if (sh->res >= 0) {
+      sc_core::sc_spawn_options o;
+      sc_core::sc_spawn([this, sh] { serve(*sh); }, (res_[static_cast<std::size_t>(sh->res)].name + "_arbiter").c_str(), &o);
+    }
 }
 
 void TimingModel::run_window(const WindowOps& ops, bool traced, sc_core::sc_time& delay) {
@@ -131,6 +136,9 @@ void TimingModel::stage(std::size_t li) {
       const LayerOp& op = (*ops_)[k][li];
       const int a = arrays_[li];
       if (tracing_) times_[k][li][Point::kEnter] = enter;
+      // An image's input comes over the bus to the first layer (op.in_bits is 0 for the image's
+      // later samples: the first layer's input buffer keeps it).
+      transfer(li, op.in_bits);
       // Dropout bits: the shared unit's grant, or the layer's own modules at once.
       std::uint64_t draws_end = now(), bits_in = now();
       if (tracing_) times_[k][li][Point::kDraw] = now();
@@ -140,13 +148,7 @@ void TimingModel::stage(std::size_t li) {
         if (cfg_.shared_dropout[li]) {
           const std::uint64_t asked = now();
           stall_line(a, asked, 1);
-          pending_[li] = true;
-          granted_[li] = false;
-          raised_[li] = asked;
-          asked_ps_[li] = total;
-          request_ev_.notify(sc_core::SC_ZERO_TIME);
-          while (!granted_[li]) wait(grant_ev_);
-          grant = grant_[li];
+          grant = acquire(unit_, li, total);
           stall(li, kDropout, asked);
         } else {
           cur_.busy[static_cast<std::size_t>(drop_[li])] += total;
@@ -189,6 +191,8 @@ void TimingModel::stage(std::size_t li) {
       cur_.busy[static_cast<std::size_t>(digital_[li])] += op.digital_ps;
       line(tr_busy_, digital_[li], now(), now() + on_clock(op.digital_ps));
       wait_ps(on_clock(op.digital_ps));
+      // The layer's output goes over the bus (to the next layer's buffer, or the host's logits).
+      transfer(li, op.out_bits);
       if (tracing_) times_[k][li][Point::kLeave] = now();
       cur_.layer_ps[li] += now() - enter;
       ++done_[li];
@@ -198,33 +202,56 @@ void TimingModel::stage(std::size_t li) {
   }
 }
 
-// The shared dropout unit: at each clock edge, the lowest layer among the requests raised before
-// it is served; the unit is then busy for that request's rounds.
-void TimingModel::arbiter() {
+std::uint64_t TimingModel::acquire(Shared& s, std::size_t li, std::uint64_t ps) {
+  s.pending[li] = true;
+  s.granted[li] = false;
+  s.raised[li] = now();
+  s.asked[li] = ps;
+  s.request_ev.notify(sc_core::SC_ZERO_TIME);
+  while (!s.granted[li]) wait(s.grant_ev);
+  return s.grant[li];
+}
+
+// eq. N1: a transfer holds the bus for ceil(bits / width) cycles, after one cycle of arbitration
+// (more when another layer holds it). The arrays of the layer wait all along.
+void TimingModel::transfer(std::size_t li, std::uint64_t bits) {
+  if (!bits || bus_.res < 0) return;
+  const std::uint64_t w = cfg_.bus_bits_per_cycle;
+  const std::uint64_t asked = now();
+  stall_line(arrays_[li], asked, 1);
+  const std::uint64_t grant = acquire(bus_, li, (bits + w - 1) / w * cfg_.clock_ps);
+  wait_ps(grant + bus_.asked[li] - now());
+  stall(li, kInterconnect, asked);
+  stall_line(arrays_[li], now(), 0);
+}
+
+// A shared resource: at each clock edge, the lowest layer among the requests raised before it is
+// served; the resource is then busy for that request.
+void TimingModel::serve(Shared& s) {
   for (;;) {
     int pick = -1;
     bool any = false;
     for (std::size_t li = 0; li < layers_; ++li) {
-      if (!pending_[li]) continue;
+      if (!s.pending[li]) continue;
       any = true;
-      if (raised_[li] < now()) {
+      if (s.raised[li] < now()) {
         pick = static_cast<int>(li);
         break;
       }
     }
     if (pick < 0) {
       if (any) wait_ps(cfg_.clock_ps);
-      else wait(request_ev_);
+      else wait(s.request_ev);
       continue;
     }
     const auto li = static_cast<std::size_t>(pick);
-    pending_[li] = false;
-    granted_[li] = true;
-    grant_[li] = now();
-    grant_ev_.notify(sc_core::SC_ZERO_TIME);
-    const std::uint64_t total = asked_ps_[li];
-    cur_.busy[static_cast<std::size_t>(unit_)] += total;
-    line(tr_busy_, unit_, now(), now() + total);
+    s.pending[li] = false;
+    s.granted[li] = true;
+    s.grant[li] = now();
+    s.grant_ev.notify(sc_core::SC_ZERO_TIME);
+    const std::uint64_t total = s.asked[li];
+    cur_.busy[static_cast<std::size_t>(s.res)] += total;
+    line(tr_busy_, s.res, now(), now() + total);
     wait_ps(total);
   }
 }

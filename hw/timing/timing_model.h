@@ -11,6 +11,9 @@
 //     and among the requests raised before that edge the lowest layer index wins, so the order
 //     never depends on the kernel's evaluation order; per-neuron and spatial modules belong to
 //     their layer and are not shared;
+//   - the interconnect between the tiles and the controller (bus_bits_per_cycle > 0): one bus,
+//     arbitrated like the dropout unit, that moves an image's input bits to the first layer and
+//     each layer's output bits to the controller, ceil(bits / width) cycles per transfer (eq. N1);
 //   - the activation buffer between two layers: two halves (double buffering), so a layer may
 //     start a sample only when the next layer has finished the sample two before it (back-pressure).
 // Without pipeline_samples a sample enters the first layer when the previous one has left the
@@ -42,9 +45,10 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
     std::vector<bool> shared_dropout;  // per layer: draws from the one shared unit
     bool pipeline_samples = false;
     std::uint64_t clock_ps = 1000;
+    std::uint64_t bus_bits_per_cycle = 0;  // interconnect width; 0 = not modelled (transfers are free)
     bool memo = false;
   };
-  enum Cause { kDropout, kAdc, kBuffer, kCauses };
+  enum Cause { kDropout, kAdc, kBuffer, kInterconnect, kCauses };
   static const char* cause_name(int c);
 
   TimingModel(sc_core::sc_module_name name, const Config& cfg);
@@ -71,8 +75,21 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
     std::array<std::uint64_t, kCauses> cause{};
     void add(const Result& r);
   };
+  // A resource that serves one request at a time (the shared dropout unit, the bus): a request
+  // raised at a clock edge is seen at the next edge; among those raised before it, the lowest
+  // layer wins. One request per layer at a time (each layer's stage asks and waits).
+  struct Shared {
+    int res = -1;  // index into res_
+    std::vector<bool> pending, granted;
+    std::vector<std::uint64_t> raised, grant, asked;  // asked: how long the request holds the resource
+    sc_core::sc_event request_ev, grant_ev;
+  };
   void stage(std::size_t li);
-  void arbiter();
+  void serve(Shared& s);
+  // Asks s for `ps` on behalf of layer li and waits for the grant; returns the grant time.
+  std::uint64_t acquire(Shared& s, std::size_t li, std::uint64_t ps);
+  // Moves `bits` over the bus for layer li (its arrays wait: an interconnect stall).
+  void transfer(std::size_t li, std::uint64_t bits);
   std::uint64_t now() const { return sc_core::sc_time_stamp().value(); }
   std::uint64_t on_clock(std::uint64_t ps) const { return (ps + cfg_.clock_ps - 1) / cfg_.clock_ps * cfg_.clock_ps; }
   void wait_ps(std::uint64_t ps) { if (ps) wait(sc_core::sc_time::from_value(ps)); }
@@ -92,7 +109,7 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   std::size_t layers_;
   std::vector<Resource> res_;
   std::vector<int> arrays_, adc_, digital_, drop_;  // per layer: index into res_ (drop_: -1 = none)
-  int unit_ = -1;                                   // the shared dropout unit
+  Shared unit_, bus_;                               // the shared dropout unit, the interconnect
   std::map<WindowOps, Result> memo_;
   Result total_, cur_;
   std::uint64_t windows_ = 0;
@@ -100,9 +117,7 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   // The window being simulated.
   const WindowOps* ops_ = nullptr;
   std::vector<std::size_t> done_;                 // per layer: samples that left it
-  std::vector<bool> pending_, granted_;           // per layer: its request to the shared unit
-  std::vector<std::uint64_t> raised_, grant_, asked_ps_;  // asked_ps_: the request's rounds
-  sc_core::sc_event start_ev_, progress_ev_, request_ev_, grant_ev_, done_ev_;
+  sc_core::sc_event start_ev_, progress_ev_, done_ev_;
   std::vector<std::vector<std::array<std::uint64_t, TraceRecorder::kPoints>>> times_;  // [sample][layer][point]
 
   TraceRecorder* rec_ = nullptr;

@@ -75,8 +75,10 @@ def test_the_adc_stall_is_named_and_is_the_conversions(adc_runs):
         assert stalls["dropout"] == 0 and stalls["buffer"] == 0
         adc = {r["name"]: r for r in rep["resources"] if r["kind"] == "adc"}
         assert set(adc) == {l["name"] + ".adc" for l in rep["hardware"]["layers"]}
+        # The read engines also wait for their transfers over the interconnect (the only other cause).
+        assert stalls["interconnect"] > 0
         arrays = [r for r in rep["resources"] if r["kind"] == "array"]
-        assert sum(r["stall_s"] for r in arrays) == pytest.approx(stalls["adc"], rel=1e-12)
+        assert sum(r["stall_s"] for r in arrays) == pytest.approx(stalls["adc"] + stalls["interconnect"], rel=1e-12)
 
 
 def test_done_when_128_columns_per_adc_is_at_least_1_5x_the_default(tmp_path):
@@ -84,6 +86,40 @@ def test_done_when_128_columns_per_adc_is_at_least_1_5x_the_default(tmp_path):
     slow = run(tmp_path, "cpa128", MLP_SCALE, 2, f"{ADC}=128")
     assert slow["latency"]["per_sample_s"] >= 1.5 * base["latency"]["per_sample_s"]
     assert slow["latency"]["stalls_s"]["adc"] > base["latency"]["stalls_s"]["adc"]
+
+
+def bus_width():
+    with open(ARCH_FILE) as f:
+        return yaml.safe_load(f)["interconnect"]["bits_per_cycle"]
+
+
+def transfer_ns(bits, width):
+    """eq. N1, uncontended: one clock of arbitration, then ceil(bits / width) clocks (1 ns)."""
+    return 1 + math.ceil(bits / width)
+
+
+def test_a_one_bit_interconnect_moves_latency_and_stall_by_the_hand_schedule(tmp_path):
+    """Without pipelining nothing overlaps a transfer, so narrowing the bus from the shipped
+    width to 1 bit per cycle adds, per image, the difference of eq. N1 for the image (the first
+    layer's rows x bit planes, once) and, per sample, for each layer's output: a hidden layer's
+    +-1 activations (its columns, 1 bit each), the last layer's integer pre-activations in
+    [-rows, rows] (hidden inputs are +-1), ceil(log2(2 rows + 1)) bits each."""
+    T = 2
+    base = run(tmp_path, "bus", MLP_SCALE, T, limit=1)
+    narrow = run(tmp_path, "bus1", MLP_SCALE, T, "hardware.architecture.interconnect.bits_per_cycle=1", limit=1)
+    w = bus_width()
+    layers = base["hardware"]["layers"]
+    image = layers[0]["rows"] * layers[0]["bit_planes"]
+    outs = [l["columns"] for l in layers[:-1]] + [layers[-1]["columns"] * math.ceil(math.log2(2 * layers[-1]["rows"] + 1))]
+    want_ns = transfer_ns(image, 1) - transfer_ns(image, w) + T * sum(transfer_ns(b, 1) - transfer_ns(b, w) for b in outs)
+    got_ns = (narrow["latency"]["per_inference_s"] - base["latency"]["per_inference_s"]) * 1e9
+    assert got_ns == pytest.approx(want_ns, abs=1e-6)
+    images = base["latency"]["inference_time_s"] / base["latency"]["per_inference_s"]
+    d_stall = (narrow["latency"]["stalls_s"]["interconnect"] - base["latency"]["stalls_s"]["interconnect"]) * 1e9
+    assert d_stall == pytest.approx(images * want_ns, abs=1e-6)
+    bus = [r for r in narrow["resources"] if r["name"] == "interconnect"][0]
+    assert bus["kind"] == "interconnect"
+    assert bus["busy_s"] * 1e9 == pytest.approx(images * (image + T * sum(outs)), abs=1e-6)
 
 
 def bit_latency_ns(rep):
@@ -129,7 +165,11 @@ def test_two_stage_pipeline_steady_state_is_the_slower_stage(tmp_path):
         t[n] = reps[n]["latency"]["per_inference_s"]
     seq = run(tmp_path, "seq", MLP_NONE, 4, limit=1)
     fc1 = reps[4]["hardware"]["layers"][0]
-    stage_fc1 = fc1["latency_per_sample_s"]  # fc1 never waits (its buffer frees in time)
+    # fc1 never waits for a buffer (it frees in time); its time per sample also holds the image's
+    # transfer over the interconnect, once per image (eq. N1: 1 + ceil(input bits / width) clocks).
+    images = reps[4]["latency"]["inference_time_s"] / reps[4]["latency"]["per_inference_s"]
+    image_s = (1 + math.ceil(fc1["rows"] * fc1["bit_planes"] / bus_width())) * 1e-9
+    stage_fc1 = fc1["latency_per_sample_s"] - images * image_s / (images * 4)
     assert stage_fc1 * 1e9 > sum(array_phase_ns(reps[4], 8)[1:]) + 10
     assert (t[6] - t[4]) / 2 == pytest.approx(stage_fc1, rel=1e-9)
     assert t[4] < seq["latency"]["per_inference_s"]

@@ -3,9 +3,11 @@ run did (checked against samples.csv, report.json and the architecture's timing 
 
 import csv
 import json
+import math
 import os
 
 import pytest
+import yaml
 
 from tests.harness import REPO_ROOT, check_report, pm1_model, run_sim
 
@@ -111,10 +113,16 @@ def test_transitions_follow_the_run(traced):
     falls = [t for t, v in busy if v == 0 and t > 0]
     assert len(rises) == T and len(falls) == T
     assert all(f - r == 565120 for r, f in zip(rises, falls))
-    # One sample lasts the report's latency per sample (same for every sample here: sum of
-    # annotated delays), so the layer-0 starts are that far apart.
-    per_sample_ps = round(rep["latency"]["per_sample_s"] * 1e12)
-    assert [b - a for a, b in zip(starts[::3], starts[3::3])] == [per_sample_ps] * (T - 1)
+    # Every sample takes the same time g, except that the first also moves the image over the
+    # interconnect (eq. N1: 1 + ceil(bits / width) clocks of 1 ns; the first layer reads
+    # rows x bit_planes input bits). The report's latency per sample averages g + x / T, so the
+    # layer-0 starts are g + x apart after the first sample and g after the others.
+    with open(os.path.join(REPO_ROOT, "configs", "architectures", "stt_cim_512x128.yaml")) as f:
+        width = yaml.safe_load(f)["interconnect"]["bits_per_cycle"]
+    fc1 = rep["hardware"]["layers"][0]
+    x_ps = (1 + math.ceil(fc1["rows"] * fc1["bit_planes"] / width)) * 1000
+    g_ps = round(rep["latency"]["per_sample_s"] * 1e12 - x_ps / T)
+    assert [b - a for a, b in zip(starts[::3], starts[3::3])] == [g_ps + x_ps] + [g_ps] * (T - 2)
 
 
 def test_tracing_changes_nothing_but_the_files(traced, tmp_path):

@@ -211,6 +211,74 @@ TEST(PipelineSamples, SharedDropoutUnitSerialisesDrawsByHand) {
   EXPECT_NEAR(st.sum("resource_busy.dropout.dropout_unit"), 90e-9, 1e-18);
 }
 
+// The interconnect (eq. N1): a 3-16-2 network without dropout on 16 x 16 arrays, so that fc1
+// sends many bits. Per sample: the image is 3 bits (first sample only); fc1's output is 16 +-1
+// activations, 1 bit each; fc2's two logits lie in [-16, 16], 33 values: ceil(log2 33) = 6 bits
+// each, 12 bits. Without the bus, fc1 is one SA read, 1.66 -> 2 ns; fc2 one read and its two
+// columns converted in turn by one ADC, 1.66 + 2 x 2 -> 6 ns, + 1 clock of digital: 9 ns.
+StatsSink run_wide(int bus_bits, int samples) {
+  static const auto net = testing::random_network({3, 16, 2}, 5, false);
+  static const models::CompiledNetwork c(net);
+  static const std::vector<std::uint8_t> px = {255, 0, 255};
+  static std::vector<Job> jobs = {{px.data(), image_key(0, 0)}};
+  AcceleratorConfig cfg;
+  cfg.arch.rows = 16;
+  cfg.arch.cols = 16;
+  cfg.arch.bus_bits_per_cycle = bus_bits;
+  cfg.samples = samples;
+  cfg.arch.pipeline_samples = samples > 1;
+  Accelerator acc("acc", cfg, c, jobs, [](std::size_t, int, const float*, const std::uint8_t*) {});
+  sc_core::sc_start();
+  return collect_stats();
+}
+
+// One bit per cycle, each transfer one clock of arbitration + its bits: image 1 + 3, fc1's
+// output 1 + 16, fc2's 1 + 12 = 34 cycles on top of the 9 ns.
+TEST(Interconnect, OneBitPerCycleOneSampleByHand) {
+  const auto st = run_wide(1, 1);
+  EXPECT_NEAR(st.sum("inference_time"), 9e-9 + 34e-9, 1e-18);
+  EXPECT_NEAR(st.sum("stall.interconnect"), 34e-9, 1e-18);
+  EXPECT_NEAR(st.sum("resource_busy.interconnect.interconnect"), (3 + 16 + 12) * 1e-9, 1e-18);
+}
+
+// 4 bits per cycle: ceil(3/4) = 1, ceil(16/4) = 4, ceil(12/4) = 3 cycles on the bus (8), each
+// after its cycle of arbitration: 11 cycles.
+TEST(Interconnect, WiderBusRoundsEachTransferUpToWholeCycles) {
+  const auto st = run_wide(4, 1);
+  EXPECT_NEAR(st.sum("inference_time"), 9e-9 + 11e-9, 1e-18);
+  EXPECT_NEAR(st.sum("resource_busy.interconnect.interconnect"), 8e-9, 1e-18);
+}
+
+// Three pipelined samples share the 1-bit bus (lowest layer first at an edge; ns):
+//   fc1 s0: image 1-4, reads 4-6, output asks 6, bus 7-23.      fc1 s1: reads 23-25, asks 25, bus 26-42.
+//   fc2 s0: reads 23-29, digital -30, asks 30; the bus is fc1's until 42: bus 42-54.
+//   fc1 s2: enters 42, waits for a free buffer half until fc2 finishes s0 (54): buffer stall 12;
+//           reads 54-56, asks 56, bus 57-73.
+//   fc2 s1: reads 54-60, digital -61, asks 61, the bus is fc1's until 73: bus 73-85.
+//   fc2 s2: enters 85, reads -91, digital -92, asks 92, bus 93-105.
+// Per-layer max() arithmetic (each stage its transfers included: fc1 2 + 17 (+ 4 for the
+// image), fc2 7 + 13 = 20, the slower stage sets the pace) gets 23 + 3 x 20 = 83 ns: it cannot
+// see fc1 and fc2 contending for the bus.
+// Interconnect stalls: fc1 4 + 3 x 17 = 55, fc2 24 + 24 + 13 = 61. The bus: 3 + 3 x 16 + 3 x 12
+// = 87 ns busy. fc2's arrays also wait 6 - 1.66 ns for the ADC per sample.
+TEST(Interconnect, BusSharedByPipelinedSamplesByHand) {
+  const auto st = run_wide(1, 3);
+  EXPECT_NEAR(st.sum("inference_time"), 105e-9, 1e-18);
+  EXPECT_GT(st.sum("inference_time"), 83e-9 + 1e-9);
+  EXPECT_NEAR(st.sum("stall.interconnect"), 116e-9, 1e-18);
+  EXPECT_NEAR(st.sum("stall.buffer"), 12e-9, 1e-18);
+  EXPECT_NEAR(st.sum("resource_busy.interconnect.interconnect"), 87e-9, 1e-18);
+  EXPECT_NEAR(st.sum("resource_stall.array.fc2.arrays"), 61e-9 + 3 * (6e-9 - 1.66e-9), 1e-15);
+}
+
+// Width 0: no bus resource and the 9 ns of the unconnected schedule.
+TEST(Interconnect, ZeroWidthIsNotModelled) {
+  const auto st = run_wide(0, 1);
+  EXPECT_NEAR(st.sum("inference_time"), 9e-9, 1e-18);
+  EXPECT_EQ(st.sum("resource_busy.interconnect.interconnect"), 0.0);
+  EXPECT_EQ(st.sum("stall.interconnect"), 0.0);
+}
+
 // Copies of conv2 (9 positions, one SA array) share its positions: 4 copies read 3, 2, 2, 2
 // positions, so the layer takes 3 reads instead of 9; energy and outputs do not change.
 TEST(Replication, LayerLatencyAndArraysByHand) {
