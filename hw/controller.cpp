@@ -198,7 +198,7 @@ void Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const st
   layer_op.sample = s.req.sample;
   layer_op.slot = s.slot;
   layer_op.layer = static_cast<int>(li);
-  sc_time slowest = sc_core::SC_ZERO_TIME, convert = sc_core::SC_ZERO_TIME;
+  sc_time slowest = sc_core::SC_ZERO_TIME, read = sc_core::SC_ZERO_TIME, convert = sc_core::SC_ZERO_TIME;
   for (int ct = 0; ct < lm.col_tiles; ++ct) {
     for (int rep = 0; rep < lm.replicas; ++rep)
       for (int rt = 0; rt < lm.row_tiles; ++rt) {
@@ -210,6 +210,7 @@ void Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const st
         send(tile_socket[a], op_a, t, name());
         if (t > slowest) {
           slowest = t;
+          read = op_a.read;
           convert = op_a.convert;
         }
         if (fresh) periphery_.count_array(cfg_.mapping->arrays[static_cast<std::size_t>(a)]);
@@ -217,7 +218,8 @@ void Controller::read_arrays(std::size_t li, const std::uint64_t* rows, const st
     // ADC path: add the row tiles' partial sums, then threshold or BN.
     if (fresh && !lm.sa_path) periphery_.reduce(li, ct, drop, s.req.logits);
   }
-  op.read_ps = (slowest - convert).value();
+  op.array_ps = slowest.value();
+  op.read_ps = read.value();
   op.convert_ps = convert.value();
 }
 

@@ -69,6 +69,7 @@ struct ArchParams {
   double sample_hold_J = 0;           // per column sampled for the ADC (sample-and-hold capacitor)
   double adc_latency_s = 2e-9;
   int cols_per_adc = 8;            // columns sharing one ADC (time-multiplexed)
+  bool overlap_reads = false;      // the next read overlaps the conversions of the held columns (eq. T2')
   double clock_period_s = 1e-9;    // digital periphery clock
   int bus_bits_per_cycle = 0;      // interconnect between tiles and controller (eq. N1); 0 = not modelled
   double digital_add_energy_J = 50e-15;      // per partial-sum addition

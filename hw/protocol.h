@@ -48,9 +48,11 @@ struct TileProgram : Command<TileProgram, tlm::TLM_WRITE_COMMAND> {
 
 // Controller -> tile: read the array once per output position of the layer (hw/engine/array_op.h).
 // Traced changes are anchored at (slot, layer): the sample's place in its window and the layer.
-// Response: the annotated delay is the operation's time, of which `convert` the conversions.
+// Response: the annotated delay is the operation's time; of it, `read` the read pulses and
+// `convert` the conversions (with overlap_reads the two overlap, so the delay is less than their sum).
 struct TileOp : Command<TileOp, tlm::TLM_WRITE_COMMAND>, ArrayOp {
   int slot = 0, layer = 0;
+  sc_core::sc_time read{sc_core::SC_ZERO_TIME};
   sc_core::sc_time convert{sc_core::SC_ZERO_TIME};
 };
 

@@ -43,7 +43,9 @@ void Tile::program(const TileProgram& p, sc_time& delay) {
 }
 
 // Every position is read (reads_per_position reads each), one read pulse on the SA path, or a
-// read plus the conversions of the busiest ADC on the ADC path.
+// read plus the conversions of the busiest ADC on the ADC path (eq. T2). With overlap_reads the
+// next read's pulse runs while the ADCs convert the held columns of the previous one (eq. T2'):
+// t_r + (n - 1) max(t_r, t_c) + t_c for n reads of conversions t_c each.
 void Tile::compute(TileOp& op, sc_time& delay) {
   const bool memo = cfg_.accelerate && engine_.repeatable() && !op.trace && memo_.worth_trying();
   ReadCounts added;
@@ -58,8 +60,12 @@ void Tile::compute(TileOp& op, sc_time& delay) {
   reads_ += added;
   const auto& s = cfg_.slice;
   const double reads = static_cast<double>(s.positions) * static_cast<double>(engine_.reads_per_position());
-  const sc_time t = reads * (cfg_.sa_path ? sa_op_time_ : adc_op_time_);
-  op.convert = cfg_.sa_path ? sc_core::SC_ZERO_TIME : reads * (adc_op_time_ - sa_op_time_);
+  const sc_time t_c = adc_op_time_ - sa_op_time_;
+  op.read = reads * sa_op_time_;
+  op.convert = cfg_.sa_path ? sc_core::SC_ZERO_TIME : reads * t_c;
+  sc_time t = op.read + op.convert;
+  if (!cfg_.sa_path && cfg_.arch.overlap_reads && reads > 0)
+    t = sa_op_time_ + (reads - 1) * std::max(sa_op_time_, t_c) + t_c;
   if (op.trace && rec_) trace_outputs(op, t.value());
   if (log_->should_log(spdlog::level::trace))
     log_->trace("{} read(s) of layer {} ({}), {}", s.positions * engine_.reads_per_position(),

@@ -230,6 +230,7 @@ hw::ArchParams read_arch(Section s) {
     a.sample_hold_J = adc.number("sample_hold_fJ", std::nullopt, 0.0, 1e6, "fJ") * kFJ;
     a.adc_latency_s = adc.number("latency_ns", std::nullopt, 0.0, 1e6, "ns") * kNs;
     a.cols_per_adc = static_cast<int>(adc.integer("columns_per_adc", std::nullopt, 1, 4096));
+    a.overlap_reads = adc.boolean("overlap_reads", false);  // eq. T2'
     adc.finish();
   }
   {

@@ -12,14 +12,15 @@ namespace bayescim::hw {
 struct LayerOp {
   std::uint64_t draw_first_ps = 0;  // dropout: until the first round of bits is in (0: no dropout)
   std::uint64_t draw_total_ps = 0;  // dropout: all rounds (> first when the modules are pipelined)
-  std::uint64_t read_ps = 0;        // the layer's slowest array: its read pulses
-  std::uint64_t convert_ps = 0;     // ... and the conversions its read engine waits for (ADC path)
+  std::uint64_t array_ps = 0;       // the layer's slowest array: its whole operation (eq. T2 or T2')
+  std::uint64_t read_ps = 0;        // ... of which its read pulses
+  std::uint64_t convert_ps = 0;     // ... and the conversions (ADC path; overlapping the reads with overlap_reads)
   std::uint64_t digital_ps = 0;     // the digital periphery's cycles
   std::uint64_t in_bits = 0;        // over the interconnect before the layer: the image (first layer, first sample)
   std::uint64_t out_bits = 0;       // ... and after it: the layer's output activations (or logits)
 };
 
-inline auto key_of(const LayerOp& o) { return std::tie(o.draw_first_ps, o.draw_total_ps, o.read_ps, o.convert_ps, o.digital_ps, o.in_bits, o.out_bits); }
+inline auto key_of(const LayerOp& o) { return std::tie(o.draw_first_ps, o.draw_total_ps, o.array_ps, o.read_ps, o.convert_ps, o.digital_ps, o.in_bits, o.out_bits); }
 inline bool operator==(const LayerOp& a, const LayerOp& b) { return key_of(a) == key_of(b); }
 inline bool operator<(const LayerOp& a, const LayerOp& b) { return key_of(a) < key_of(b); }
 

@@ -165,14 +165,16 @@ void TimingModel::stage(std::size_t li) {
       // clock edge.
       if (tracing_) times_[k][li][Point::kRead] = now();
       stall_line(a, now(), 0);
-      const std::uint64_t array_ps = on_clock(op.read_ps + op.convert_ps);
-      line(tr_busy_, a, now(), now() + array_ps);
+      // Its read pulses are the engine's own work; the rest of the phase it waits for the ADC
+      // bank (all of the conversions with eq. T2, the part the next reads do not hide with T2').
+      const std::uint64_t phase = now(), array_ps = on_clock(op.array_ps);
+      line(tr_busy_, a, phase, phase + array_ps);
       cur_.busy[static_cast<std::size_t>(a)] += op.read_ps;
       cur_.busy[static_cast<std::size_t>(adc_[li])] += op.convert_ps;
       if (op.convert_ps) {
+        line(tr_busy_, adc_[li], phase + op.array_ps - op.convert_ps, phase + op.array_ps);
         wait_ps(op.read_ps);
         stall_line(a, now(), 1);
-        line(tr_busy_, adc_[li], now(), now() + op.convert_ps);
         const std::uint64_t waiting = now();
         wait_ps(array_ps - op.read_ps);
         stall(li, kAdc, waiting);

@@ -146,9 +146,13 @@ def test_reads_conversions_energy_and_latency_grow_linearly_with_k(tmp_path):
     # fc1's time per sample on the 1 ns clock: its slowest array (512 rows) reads 32 k times, each
     # 1.66 ns + 8 conversions of 2 ns (eq. T2), the phase ending on a clock edge; then the digital
     # cycles: the adder tree over its 2 row tiles (depth 1) per plane read, and one shift-add or BN
-    # cycle per plane (hw/engine/digital_periphery.h): 2 k cycles.
+    # cycle per plane (hw/engine/digital_periphery.h): 2 k cycles. Over the shipped 128-bit
+    # interconnect (eq. N1: one cycle of arbitration + ceil(bits / 128)) it sends its 32 outputs
+    # per sample, and receives the image's 784 k bits once per image (T = 2 samples).
+    bus = lambda bits: 1 + math.ceil(bits / 128)
     lat = {k: r["hardware"]["layers"][0]["latency_per_sample_s"] for k, r in reports.items()}
     for k in lat:
-        assert lat[k] * 1e9 == pytest.approx(math.ceil(round(32 * k * (1.66 + 8 * 2), 6)) + 2 * k, abs=1e-6)
+        want = math.ceil(round(32 * k * (1.66 + 8 * 2), 6)) + 2 * k + bus(32) + bus(784 * k) / 2
+        assert lat[k] * 1e9 == pytest.approx(want, abs=1e-6)
     fc2 = {k: r["hardware"]["layers"][1]["latency_per_sample_s"] for k, r in reports.items()}
     assert fc2[8] == pytest.approx(fc2[1], rel=1e-12)

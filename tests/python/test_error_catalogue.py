@@ -55,7 +55,7 @@ OPTIONAL = {
     "hardware.architecture.sense_amp.transimpedance_ohm", "hardware.architecture.sense_amp.min_sense_mV",
 
     "hardware.architecture.mapping.replicate", "hardware.architecture.mapping.pipeline_samples",
-    "hardware.architecture.interconnect.bits_per_cycle",
+    "hardware.architecture.interconnect.bits_per_cycle", "hardware.architecture.adc.overlap_reads",
     "hardware.architecture.programming.write_verify", "hardware.architecture.programming.max_attempts",
     "hardware.device.access_transistor_ohm", "hardware.device.faults.read_disturb_rate",
     "hardware.device.faults.write_error_rate",

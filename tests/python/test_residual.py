@@ -7,6 +7,7 @@ without and with every dropout kind; the shortcut's buffer, its additions, their
 match counts derived here from the definitions in docs/hardware.md; graphs the importer cannot map
 get one error naming the node."""
 
+import math
 import os
 
 import numpy as np
@@ -231,10 +232,16 @@ def test_shortcut_costs_by_hand(tmp_path):
     slow, _, _ = run_sim(tmp_path / "r.onnx", tmp_path / "slow", *whole,
                          "--set", "hardware.architecture.digital.clock_GHz=0.5")
 
+    # The interconnect runs on the same clock, so each layer's output transfer (eq. N1: one cycle
+    # of arbitration + ceil(bits / 128) on the shipped 128-bit bus, one bit per +-1 output) also
+    # takes its cycles once more: conv5 16 x 7 x 7 outputs, conv2 8 x 14 x 14.
     def layer_s(r, name):
         return next(l for l in r["hardware"]["layers"] if l["name"] == name)["latency_per_sample_s"]
-    assert layer_s(slow, "conv5") - layer_s(rep, "conv5") == pytest.approx(7 * 7 * (1 + 1 + 2) * 1e-9, rel=1e-6)
-    assert layer_s(slow, "conv2") - layer_s(rep, "conv2") == pytest.approx(14 * 14 * (1 + 1) * 1e-9, rel=1e-6)
+    bus = lambda bits: 1 + math.ceil(bits / 128)
+    assert layer_s(slow, "conv5") - layer_s(rep, "conv5") == pytest.approx(
+        (7 * 7 * (1 + 1 + 2) + bus(16 * 7 * 7)) * 1e-9, rel=1e-6)
+    assert layer_s(slow, "conv2") - layer_s(rep, "conv2") == pytest.approx(
+        (14 * 14 * (1 + 1) + bus(8 * 14 * 14)) * 1e-9, rel=1e-6)
 
 
 def test_reference_engine_equals_the_hardware_bit_for_bit(tmp_path):

@@ -81,6 +81,37 @@ def test_the_adc_stall_is_named_and_is_the_conversions(adc_runs):
         assert sum(r["stall_s"] for r in arrays) == pytest.approx(stalls["adc"] + stalls["interconnect"], rel=1e-12)
 
 
+@pytest.mark.parametrize("cpa,adc_ns", [(8, None), (1, 0.5)])
+def test_overlapping_reads_with_conversions_follows_eq_t2_prime(tmp_path, cpa, adc_ns):
+    """adc.overlap_reads: the next read's pulse runs while the ADCs convert the previous read's
+    held columns, so n reads of conversions c each take t_r + (n - 1) max(t_r, c) + c (eq. T2')
+    instead of n (t_r + c) (eq. T2), each phase ending on the 1 ns clock. 8 columns per ADC:
+    c = 16 ns > t_r, the conversions set the pace; 1 column per ADC at 0.5 ns: c < t_r, the
+    reads do. Nothing else moves (no dropout, no pipelining), and the read engines wait for the
+    ADC for what the reads do not hide."""
+    with open(ARCH_FILE) as f:
+        arch = yaml.safe_load(f)
+    t_r = arch["read_pulse_ns"]
+    t_adc = adc_ns if adc_ns is not None else arch["adc"]["latency_ns"]
+    sets = [f"{ADC}={cpa}"] + ([f"hardware.architecture.adc.latency_ns={adc_ns}"] if adc_ns is not None else [])
+    base = run(tmp_path, "t2", MLP_NONE, 2, *sets, limit=1)
+    ovl = run(tmp_path, "t2p", MLP_NONE, 2, *sets, "hardware.architecture.adc.overlap_reads=true", limit=1)
+    rows, cols, rpr = arch["array"]["rows"], arch["array"]["cols"], arch["array"]["rows_per_read"]
+    t2, t2p, hidden = [], [], []
+    for l in base["hardware"]["layers"]:
+        n = l["bit_planes"] * math.ceil(min(l["rows"], rows) / rpr)
+        c = min(l["columns"], cols, cpa) * t_adc
+        t2.append(math.ceil(round(n * (t_r + c), 6)))
+        t2p.append(math.ceil(round(t_r + (n - 1) * max(t_r, c) + c, 6)))
+        hidden.append(n * t_r)
+    assert t2p != t2
+    got = (ovl["latency"]["per_sample_s"] - base["latency"]["per_sample_s"]) * 1e9
+    assert got == pytest.approx(sum(t2p) - sum(t2), abs=1e-6)
+    samples = ovl["latency"]["inference_time_s"] / ovl["latency"]["per_sample_s"]
+    adc_stall = ovl["latency"]["stalls_s"]["adc"] / samples * 1e9
+    assert adc_stall == pytest.approx(sum(p - h for p, h in zip(t2p, hidden)), abs=1e-6)
+
+
 def test_done_when_128_columns_per_adc_is_at_least_1_5x_the_default(tmp_path):
     base = run(tmp_path, "default", MLP_SCALE, 2)
     slow = run(tmp_path, "cpa128", MLP_SCALE, 2, f"{ADC}=128")

@@ -54,6 +54,7 @@ struct StubTile : sc_core::sc_module {
         for (int c = 0; c < slice.cols; ++c) op->partial[p * kArrayCols + c] = matches(index, c, p);
         op->active_rows[p] = slice.rows;
       }
+      op->read = op_time;  // all read pulses, no conversions
       delay += op_time;
     } else {
       return reject_command(tx, name(), "TileProgram or TileOp");
