@@ -29,6 +29,9 @@ class Host : public sc_core::sc_module, public StatsProvider {
     int dropout_bits = 0;
     double quantum_s = 1e-6;
     std::size_t trace_images = 0;  // the first N jobs run synchronised, for the VCD
+    // Images per timing window (pipeline_images): the jobs are grouped from the first, the last
+    // group may be shorter.
+    std::size_t window_images = 1;
     SampleSink sink;
   };
   tlm_utils::simple_initiator_socket<Host> socket;
