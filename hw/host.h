@@ -42,8 +42,9 @@ class Host : public sc_core::sc_module, public StatsProvider {
 
   void report_stats(StatsSink& sink) const override;
   std::uint64_t inference_time_ps() const { return infer_ps_; }
-  // Ends the run after the image in progress: no further image is issued, the pipeline drains
-  // and the simulation ends normally (safe to call from the sample sink).
+  // Ends the run after the image in progress: no further image is issued and the simulation ends
+  // normally (safe to call from the sample sink). With pipeline_images > 1 the unfinished window
+  // is not timed: an interrupted run reports nothing.
   void request_stop() { stop_ = true; }
 
  private:
