@@ -31,8 +31,9 @@ def comparable(rep):
 
 
 def test_same_report_for_one_and_two_workers(tmp_path):
-    """6 ID + 6 OOD images in windows of 4 (4, 4, 4: the second window mixes ID and OOD): two
-    workers take whole windows (8 + 4 images), and the report does not change."""
+    """6 ID + 6 OOD images in windows of 4 (the second window mixes ID and OOD): two workers take
+    whole windows (images 0-3 and 4-11; an even split of the images at 6 would cut the second
+    window and change its times), and the report does not change."""
     r1, o1 = run(tmp_path, "j1", 4, jobs=1)
     r2, o2 = run(tmp_path, "j2", 4, jobs=2)
     assert r2["timing"]["workers"] == 2
