@@ -1,5 +1,6 @@
 #include "hw/accelerator.h"
 
+#include <algorithm>
 #include <string>
 
 #include "hw/physics/energy_table.h"
@@ -19,6 +20,7 @@ Accelerator::Accelerator(sc_core::sc_module_name name, const AcceleratorConfig& 
   hc.dropout_bits = net.net->dropout_layers();
   hc.quantum_s = cfg.arch.quantum_s;
   hc.trace_images = cfg.trace_images;
+  hc.window_images = static_cast<std::size_t>(std::max(1, cfg.arch.pipeline_images));
   hc.sink = std::move(sink);
   host_ = std::make_unique<Host>("host", hc);
 

@@ -230,9 +230,11 @@ void Controller::end_sample(Sample& s, sc_time& delay) {
   record(s, tr_.layer, last, TraceRecorder::kLeave, ~std::uint64_t{0});  // -1: idle
   record(s, tr_.phase, last, TraceRecorder::kLeave, 0);
   ++samples_;
-  if (cfg_.arch.pipeline_samples && !s.req.last_of_image) return;
-  timing.run_window(window_, window_traced_, delay);
+  window_ends_.push_back(s.req.last_of_image);
+  if (cfg_.arch.pipeline_samples && !s.req.last_of_window) return;
+  timing.run_window(window_, window_ends_, window_traced_, delay);
   window_.clear();
+  window_ends_.clear();
   window_traced_ = false;
 }
 

@@ -3,8 +3,8 @@
 // and column tiles and copies) are read, then the digital periphery adds partial sums and applies
 // thresholds or BatchNorm. These calls compute *what* (untimed); what each takes (the tiles' and
 // dropout hardware's annotated delays, the periphery's cycles) goes into one LayerOp per layer,
-// and when a window of samples is complete (every sample, or the image's T samples with
-// pipeline_samples) its child `timing` (hw/timing/timing_model.h) simulates *when*: the layers
+// and when a window of samples is complete (every sample, or with pipeline_samples the T samples
+// of pipeline_images consecutive images, up to the request marked last_of_window) its child `timing` (hw/timing/timing_model.h) simulates *when*: the layers
 // as concurrent stages, the shared dropout unit's arbitration, the double buffers between layers.
 //
 // This module is the shell: sockets, the op streams, the traced signals and statistics.
@@ -100,6 +100,7 @@ class Controller : public sc_core::sc_module, public StatsProvider {
   WordlineDrive drive_;
   std::vector<std::uint64_t> mask_;  // one layer's dropout draws
   WindowOps window_;                 // the samples of the current window
+  std::vector<bool> window_ends_;    // per sample of the window: the last of its image
   bool window_traced_ = false;
   PrefixCache prefix_;
   GatherCache gather_;

@@ -41,6 +41,7 @@ void Host::run() {
       req.image = static_cast<int>(j);
       req.trace = j < cfg_.trace_images;
       req.last_of_image = t + 1 == cfg_.samples;
+      req.last_of_window = req.last_of_image && ((j + 1) % cfg_.window_images == 0 || j + 1 == jobs.size());
       sc_time delay = qk.get_local_time();
       send(socket, req, delay, name());
       qk.set(delay);

@@ -29,6 +29,9 @@ class Host : public sc_core::sc_module, public StatsProvider {
     int dropout_bits = 0;
     double quantum_s = 1e-6;
     std::size_t trace_images = 0;  // the first N jobs run synchronised, for the VCD
+    // Images per timing window (pipeline_images): the jobs are grouped from the first, the last
+    // group may be shorter.
+    std::size_t window_images = 1;
     SampleSink sink;
   };
   tlm_utils::simple_initiator_socket<Host> socket;
@@ -39,8 +42,9 @@ class Host : public sc_core::sc_module, public StatsProvider {
 
   void report_stats(StatsSink& sink) const override;
   std::uint64_t inference_time_ps() const { return infer_ps_; }
-  // Ends the run after the image in progress: no further image is issued, the pipeline drains
-  // and the simulation ends normally (safe to call from the sample sink).
+  // Ends the run after the image in progress: no further image is issued and the simulation ends
+  // normally (safe to call from the sample sink). With pipeline_images > 1 the unfinished window
+  // is not timed: an interrupted run reports nothing.
   void request_stop() { stop_ = true; }
 
  private:

@@ -48,6 +48,7 @@ struct ArchParams {
   double max_bitline_current_A = 2e-3;
   int replicate = 1;               // copies of each layer's arrays, sharing its output positions
   bool pipeline_samples = false;   // overlap layers of successive MC samples of one image
+  int pipeline_images = 1;         // ... and of this many consecutive images (a window; needs pipeline_samples)
   bool write_verify = false;       // programming: read back after each write pulse and retry
   int write_max_attempts = 1;      // pulses per MTJ with write-verify
   double wordline_cap_F_per_cell = 0;  // wordline capacitance per cell it crosses

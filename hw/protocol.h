@@ -36,9 +36,12 @@ struct InferenceRequest : Command<InferenceRequest, tlm::TLM_WRITE_COMMAND> {
   std::uint8_t* drop_bits = nullptr;  // [dropout layers], filled with the bits used
   int image = 0;                      // index of the job, for tracing
   bool trace = false;                 // inside the VCD window: record the signals
-  // The image's last sample: its window of samples is complete (hw/timing/timing_model.h). The
-  // controller's time for a window is spent (or annotated) when its last sample is sent.
+  // The image's last sample (its latency ends when this sample leaves the last layer).
   bool last_of_image = true;
+  // The last sample of the window's last image: with pipeline_samples the window of samples is
+  // complete (hw/timing/timing_model.h). The controller's time for a window is spent (or
+  // annotated) when its last sample is sent.
+  bool last_of_window = true;
 };
 
 // Controller -> tile: store a weight slice and its per-column references (both scale states).

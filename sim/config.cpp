@@ -166,6 +166,12 @@ hw::ArchParams read_arch(Section s) {
     Section m = s.child("mapping", false);
     a.replicate = static_cast<int>(m.integer("replicate", 1, 1, 1024));
     a.pipeline_samples = m.boolean("pipeline_samples", false);
+    // Windows of consecutive images pipelined back to back (docs/hardware.md "Timing model").
+    a.pipeline_images = static_cast<int>(m.integer("pipeline_images", 1, 1, 4096));
+    if (a.pipeline_images > 1 && !a.pipeline_samples)
+      m.fail("pipeline_images", "1 unless key '" + m.key_path("pipeline_samples") +
+                                    "' is true (images are pipelined only with their samples)",
+             std::to_string(a.pipeline_images));
     m.finish();
   }
   {

@@ -187,7 +187,10 @@ json build_report(const ExperimentConfig& cfg, const RunResult& r) {
     // One binary MAC = 2 operations (XNOR + accumulate), the usual BNN convention.
     const double ops = 2.0 * samples * static_cast<double>(net.binary_macs_per_sample());
     j["energy"]["tops_per_W"] = total > 0 ? ops / total / 1e12 : 0.0;
-    j["latency"] = {{"per_inference_s", t_inf / inferences},
+    // Per inference: the mean image latency, from its first sample entering the first layer to its
+    // last sample leaving the last (with pipeline_images > 1 images overlap, so this exceeds
+    // inference_time / images); throughput: images over the whole simulated time.
+    j["latency"] = {{"per_inference_s", st.sum("image_latency") / inferences},
                     {"per_sample_s", t_inf / samples},
                     {"inference_time_s", t_inf},
                     {"programming_s", st.sum("programming_time")},
@@ -605,8 +608,9 @@ std::string summary_text(const json& j) {
     std::vector<std::pair<double, std::string>> stalls;
     for (const auto& r : j["resources"]) stalls.push_back({r["stall_s"].get<double>(), r["name"].get<std::string>()});
     std::sort(stalls.begin(), stalls.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    const double per = l["per_inference_s"].get<double>();
-    const double n = per > 0 ? l["inference_time_s"].get<double>() / per : 1.0;  // inferences
+    double n = j["data"]["id"]["images"].get<double>();  // inferences
+    if (j["data"].contains("ood")) n += j["data"]["ood"]["images"].get<double>();
+    n = std::max(n, 1.0);
     std::string causes;
     for (const auto& [c, t] : l["stalls_s"].items())
       if (t.get<double>() > 0) causes += (causes.empty() ? "" : ", ") + c + " " + si(t.get<double>() / n, "s");

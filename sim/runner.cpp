@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -281,8 +282,9 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
   std::vector<pid_t> pids;
   std::vector<std::string> files, errors;
   for (int w = 0; w < workers; ++w) {
-    const std::size_t begin = total * static_cast<std::size_t>(w) / workers;
-    const std::size_t end = total * static_cast<std::size_t>(w + 1) / workers;
+    const auto window = static_cast<std::size_t>(ctx.cfg.arch.pipeline_images);
+    const std::size_t begin = chunk_begin(total, window, workers, w);
+    const std::size_t end = chunk_begin(total, window, workers, w + 1);
     const std::string base = (fs::path(ctx.cfg.out_dir) / (".worker" + std::to_string(w))).string();
     files.push_back(base + ".bin");
     errors.push_back(base + ".err");
@@ -373,6 +375,14 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
 
 }  // namespace
 
+std::size_t chunk_begin(std::size_t total, std::size_t window, int workers, int w) {
+  window = std::max<std::size_t>(window, 1);
+  const std::size_t windows = (total + window - 1) / window;
+  const auto n = static_cast<std::size_t>(std::max(workers, 1));
+  const std::size_t first = windows * static_cast<std::size_t>(std::clamp(w, 0, workers)) / n;
+  return std::min(total, first * window);
+}
+
 double check_dropout_p(const ExperimentConfig& cfg, const models::Network& net) {
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
   try {  // a p the device cannot give is an input error naming the reachable range (eq. D1)
@@ -410,7 +420,10 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   r.metrics.resize(r.datasets.size());
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
   r.realised_p = check_dropout_p(cfg, net);
-  r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(jobs.size(), 1))));
+  // No more workers than timing windows (each worker runs whole windows).
+  const auto window = static_cast<std::size_t>(std::max(1, cfg.arch.pipeline_images));
+  const std::size_t windows = (jobs.size() + window - 1) / window;
+  r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(windows, 1))));
 
   r.module_p = hw::module_probabilities(cfg.dropout_unit, target_p, r.dropout_modules, cfg.seed);
   std::vector<double> draw_p(compiled.draws_per_sample, r.realised_p);

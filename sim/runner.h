@@ -44,8 +44,15 @@ models::Network load_model(const ExperimentConfig& cfg);
 // device can reach when it cannot give it (eq. D1).
 double check_dropout_p(const ExperimentConfig& cfg, const models::Network& net);
 
+// The first job of worker w when `total` jobs in windows of `window` consecutive jobs (the timing
+// model's windows, hardware.architecture.mapping.pipeline_images; the last may be shorter) are
+// split over `workers`: whole windows only, as evenly as whole windows allow, in order. Worker w
+// runs [chunk_begin(.., w), chunk_begin(.., w + 1)); chunk_begin(.., workers) = total.
+std::size_t chunk_begin(std::size_t total, std::size_t window, int workers, int w);
+
 // Must be called from sc_main. With workers > 1 the images are split into contiguous chunks run
-// by forked processes, each with its own SystemC kernel; results are identical to one worker.
+// by forked processes, each with its own SystemC kernel (cut only between timing windows, so the
+// windows are the same in any split); results are identical to one worker.
 RunResult run_experiment(const ExperimentConfig& cfg, int workers = 1);
 
 }  // namespace bayescim::sim

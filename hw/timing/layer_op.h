@@ -24,8 +24,8 @@ inline auto key_of(const LayerOp& o) { return std::tie(o.draw_first_ps, o.draw_t
 inline bool operator==(const LayerOp& a, const LayerOp& b) { return key_of(a) == key_of(b); }
 inline bool operator<(const LayerOp& a, const LayerOp& b) { return key_of(a) < key_of(b); }
 
-// One window: the samples that go through the pipeline together (one image's T samples), each a
-// LayerOp per layer.
+// One window: the samples that go through the pipeline together (one sample, or with
+// pipeline_samples the T samples of pipeline_images consecutive images), each a LayerOp per layer.
 using WindowOps = std::vector<std::vector<LayerOp>>;
 
 }  // namespace bayescim::hw

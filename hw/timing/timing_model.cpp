@@ -70,8 +70,27 @@ TimingModel::TimingModel(sc_core::sc_module_name name, const Config& cfg)
     }
 }
 
-void TimingModel::run_window(const WindowOps& ops, bool traced, sc_core::sc_time& delay) {
+// Image latencies: an image opens when its first sample enters the first layer and closes when its
+// last sample leaves the last.
+void TimingModel::close_images(const Result& r, const std::vector<bool>& image_ends, std::uint64_t start) {
+  for (std::size_t k = 0; k < r.enter.size(); ++k) {
+    if (!image_open_) {
+      image_open_ = true;
+      image_start_ = start + r.enter[k];
+    }
+    if (image_ends[k]) {
+      const std::uint64_t t = start + r.leave[k] - image_start_;
+      image_ps_.push_back(t);
+      image_sum_ps_ += t;
+      image_open_ = false;
+    }
+  }
+}
+
+void TimingModel::run_window(const WindowOps& ops, const std::vector<bool>& image_ends, bool traced,
+                             sc_core::sc_time& delay) {
   if (ops.empty()) return;
+  if (image_ends.size() != ops.size()) throw std::logic_error("TimingModel: one image end flag per sample");
   // The clock's edges are counted from the window's start (every duration is whole cycles, so
   // consecutive windows stay on one grid; a start off the grid, after programming, costs nothing
   // and is the same in every worker).
@@ -81,6 +100,7 @@ void TimingModel::run_window(const WindowOps& ops, bool traced, sc_core::sc_time
     auto it = memo_.find(ops);
     if (it != memo_.end()) {
       total_.add(it->second);
+      close_images(it->second, image_ends, start);
       delay = sc_core::sc_time::from_value(start + it->second.window_ps - now());
       return;
     }
@@ -93,11 +113,18 @@ void TimingModel::run_window(const WindowOps& ops, bool traced, sc_core::sc_time
   cur_.busy.assign(res_.size(), 0);
   cur_.stall.assign(res_.size(), 0);
   cur_.layer_ps.assign(layers_, 0);
+  cur_.enter.assign(ops.size(), 0);
+  cur_.leave.assign(ops.size(), 0);
   std::fill(done_.begin(), done_.end(), 0);
   if (traced) times_.assign(ops.size(), std::vector<std::array<std::uint64_t, TraceRecorder::kPoints>>(layers_));
   start_ev_.notify(sc_core::SC_ZERO_TIME);
   wait(done_ev_);
   cur_.window_ps = now() - start;
+  for (std::size_t k = 0; k < ops.size(); ++k) {
+    cur_.enter[k] -= start;
+    cur_.leave[k] -= start;
+  }
+  close_images(cur_, image_ends, start);
   if (traced && rec_)
     rec_->resolve([this](const TraceRecorder::Anchor& a) {
       return times_.at(static_cast<std::size_t>(a.sample)).at(static_cast<std::size_t>(a.layer))[a.point];
@@ -129,6 +156,7 @@ void TimingModel::stage(std::size_t li) {
       };
       while (!input_ready()) wait(progress_ev_);
       const std::uint64_t enter = now();
+      if (li == 0) cur_.enter[k] = enter;
       // Output: a free half of the double buffer (the next layer has finished sample k - 2).
       while (!last && done_[li + 1] + 2 <= k) wait(progress_ev_);
       if (now() > enter) stall_line(arrays_[li], enter, 1);
@@ -197,6 +225,7 @@ void TimingModel::stage(std::size_t li) {
       transfer(li, op.out_bits);
       if (tracing_) times_[k][li][Point::kLeave] = now();
       cur_.layer_ps[li] += now() - enter;
+      if (last) cur_.leave[k] = now();
       ++done_[li];
       progress_ev_.notify(sc_core::SC_ZERO_TIME);
       if (last && k + 1 == samples) done_ev_.notify(sc_core::SC_ZERO_TIME);
@@ -273,6 +302,8 @@ void TimingModel::trace(TraceRecorder& rec) {
 void TimingModel::report_stats(StatsSink& sink) const {
   const std::string m = name();
   sink.count(m, "windows", static_cast<double>(windows_));
+  sink.count(m, "images_timed", static_cast<double>(image_ps_.size()));
+  sink.time_ps(m, "image_latency", image_sum_ps_);
   for (std::size_t r = 0; r < res_.size(); ++r) {
     sink.time_ps(m, "resource_busy." + res_[r].kind + "." + res_[r].name, total_.busy[r]);
     sink.time_ps(m, "resource_stall." + res_[r].kind + "." + res_[r].name, total_.stall[r]);

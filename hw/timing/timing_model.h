@@ -16,14 +16,22 @@
 //     each layer's output bits to the controller, ceil(bits / width) cycles per transfer (eq. N1);
 //   - the activation buffer between two layers: two halves (double buffering), so a layer may
 //     start a sample only when the next layer has finished the sample two before it (back-pressure).
-// Without pipeline_samples a sample enters the first layer when the previous one has left the
-// last; with it, all samples of the window queue at the first layer. Every duration is a whole
-// number of clock periods (no free-running clock: the times are quantised), counted from the
-// window's start.
+// Without pipeline_samples a window is one sample, which enters the first layer when the previous
+// one has left the last; with it, a window is the T samples of pipeline_images consecutive images,
+// all queued at the first layer back to back (an image's first sample may enter while the previous
+// image's samples are still in later layers), and the pipeline drains at the window's end. Every
+// duration is a whole number of clock periods (no free-running clock: the times are quantised),
+// counted from the window's start.
+//
+// An image's latency runs from its first sample entering the first layer to its last sample
+// leaving the last layer; an image may span windows (one sample per window without
+// pipeline_samples). The caller marks the last sample of each image.
 //
 // A window's schedule depends only on its op stream, so with `memo` on, a window whose op stream
 // was simulated before reuses that result (the memo's key is the whole op stream: a stream that
-// differs in any duration is simulated anew). Traced windows are always simulated.
+// differs in any duration is simulated anew; the entry keeps each sample's entry and exit times, so
+// the image latencies follow from them and the image ends, which are not part of the key). Traced
+// windows are always simulated.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -56,9 +64,12 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   TimingModel& operator=(const TimingModel&) = delete;
 
   // Runs one window starting at the caller's time (kernel time + delay), its clock edges counted
-  // from there. Must be called from a thread process: on a simulated window the kernel advances to
-  // its end and delay becomes 0; on a memo hit, delay is annotated with the same end instead.
-  void run_window(const WindowOps& ops, bool traced, sc_core::sc_time& delay);
+  // from there. image_ends[k]: sample k is the last of its image (same size as ops). Must be
+  // called from a thread process: on a simulated window the kernel advances to its end and delay
+  // becomes 0; on a memo hit, delay is annotated with the same end instead.
+  void run_window(const WindowOps& ops, const std::vector<bool>& image_ends, bool traced, sc_core::sc_time& delay);
+  // The latencies of the images completed so far, in order (picoseconds).
+  const std::vector<std::uint64_t>& image_latencies() const { return image_ps_; }
 
   void report_stats(StatsSink& sink) const override;
   // Declares the resources' busy and stall signals; resolves the other modules' anchored changes
@@ -73,6 +84,9 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
     std::uint64_t window_ps = 0;
     std::vector<std::uint64_t> busy, stall, layer_ps;
     std::array<std::uint64_t, kCauses> cause{};
+    // Per sample, from the window's start: entering the first layer, leaving the last (not summed
+    // by add: they belong to one window).
+    std::vector<std::uint64_t> enter, leave;
     void add(const Result& r);
   };
   // A resource that serves one request at a time (the shared dropout unit, the bus): a request
@@ -84,6 +98,7 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
     std::vector<std::uint64_t> raised, grant, asked;  // asked: how long the request holds the resource
     sc_core::sc_event request_ev, grant_ev;
   };
+  void close_images(const Result& r, const std::vector<bool>& image_ends, std::uint64_t start);
   void stage(std::size_t li);
   void serve(Shared& s);
   // Asks s for `ps` on behalf of layer li and waits for the grant; returns the grant time.
@@ -113,6 +128,10 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
   std::map<WindowOps, Result> memo_;
   Result total_, cur_;
   std::uint64_t windows_ = 0;
+  std::vector<std::uint64_t> image_ps_;  // per completed image: its latency
+  std::uint64_t image_sum_ps_ = 0;
+  bool image_open_ = false;              // an image has samples in earlier windows
+  std::uint64_t image_start_ = 0;        // ... and its first sample entered the first layer then
 
   // The window being simulated.
   const WindowOps* ops_ = nullptr;

@@ -274,6 +274,12 @@ def set_cases():
         ("out of range", "model.dropout.p=7", ["'model.dropout.p'", "[0, 1]"]),
         ("out of range", "hardware.architecture.array.rows=99999", ["'hardware.architecture.array.rows'"]),
         ("out of range", "hardware.device.tmr=-1", ["'hardware.device.tmr'"]),
+        ("wrong type", "hardware.architecture.mapping.pipeline_images=two", ["'hardware.architecture.mapping.pipeline_images'", "integer"]),
+        ("out of range", "hardware.architecture.mapping.pipeline_images=0", ["'hardware.architecture.mapping.pipeline_images'", "[1, 4096]"]),
+        ("out of range", "hardware.architecture.mapping.pipeline_images=4097", ["'hardware.architecture.mapping.pipeline_images'", "[1, 4096]"]),
+        # > 1 needs pipeline_samples (off in the shipped architecture): both keys named
+        ("out of range", "hardware.architecture.mapping.pipeline_images=8", ["'hardware.architecture.mapping.pipeline_images'", "'hardware.architecture.mapping.pipeline_samples'", "got 8"]),
+        ("unknown key", "hardware.architecture.mapping.pipeline_image=2", ["'hardware.architecture.mapping.pipeline_image'", "allowed"]),
         ("NaN or inf", "model.dropout.p=.nan", ["'model.dropout.p'"]),
         ("NaN or inf", "hardware.device.tmr=.inf", ["'hardware.device.tmr'"]),
         ("NaN or inf", "data.corruption.strength=-.inf", ["'data.corruption.strength'"]),

@@ -284,16 +284,19 @@ def _window_span(vcd):
                                          (CNN_CONFIG, "spatial")], ids=["none", "scale", "mc_dropout", "spatial"])
 def test_tracing_changes_no_number_pipelined_or_not(config, kind, tmp_path):
     """The VCD window (here two images) runs exactly as untraced images do: with and without the
-    MC-sample pipeline, the report's numbers are the same with the VCD on or off; and the pipelined
-    window is shorter, because the waveform shows the overlapped samples."""
+    MC-sample pipeline, and pipelined across images in windows of 2 (`images`: the two traced
+    images share a window with each other, the third ID image with the first OOD image), the
+    report's numbers are the same with the VCD on or off; and the pipelined window is shorter,
+    because the waveform shows the overlapped samples (and, across images, the overlapped images)."""
     spans = {}
-    for pipe in ("false", "true"):
+    for pipe in ("false", "true", "images"):
         reps = {}
         for traced in (False, True):
             out = tmp_path / f"{pipe}-{traced}"
             args = ["run", config, "--limit", "3", "--set", "mc.samples=3", "--set", f"model.dropout.kind={kind}",
-                    "--set", f"hardware.architecture.mapping.pipeline_samples={pipe}", "--set", "trace.images=2",
-                    "--out", str(out), "--quiet"]
+                    "--set", f"hardware.architecture.mapping.pipeline_samples={'false' if pipe == 'false' else 'true'}",
+                    "--set", f"hardware.architecture.mapping.pipeline_images={2 if pipe == 'images' else 1}",
+                    "--set", "trace.images=2", "--out", str(out), "--quiet"]
             if traced:
                 args += ["--vcd", str(out / "run.vcd")]
             run_sim(*args)
@@ -302,7 +305,7 @@ def test_tracing_changes_no_number_pipelined_or_not(config, kind, tmp_path):
         for k in ("metrics", "energy", "latency", "hardware", "area"):
             assert reps[True][k] == reps[False][k], (kind, pipe, k)
         spans[pipe] = _window_span(tmp_path / f"{pipe}-True" / "run.vcd")
-    assert spans["true"] < spans["false"], spans
+    assert spans["images"] < spans["true"] < spans["false"], spans
 
 
 def test_resource_busy_and_stall_lines(traced):

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -1017,6 +1018,36 @@ TEST_F(ConfigTest, BadHardwareOptionsNameTheKeyAndWhatIsExpected) {
   // A key of the drivers section is required.
   msg = err("hardware.architecture.drivers=null");
   EXPECT_TRUE(Contains(msg, "hardware.architecture.drivers")) << msg;
+}
+
+// mapping.pipeline_images: windows of images (1..4096, default 1); more than 1 needs
+// pipeline_samples, and the error names both keys and the file and line that set it.
+TEST_F(ConfigTest, PipelineImagesNeedsPipelineSamples) {
+  EXPECT_EQ(load_experiment(experiment(kBase)).arch.pipeline_images, 1);
+  CliOverrides cli;
+  cli.sets = {"hardware.architecture.mapping.pipeline_samples=true", "hardware.architecture.mapping.pipeline_images=8"};
+  EXPECT_EQ(load_experiment(experiment(kBase), cli).arch.pipeline_images, 8);
+  std::ifstream in(repo_file(kArch));
+  std::stringstream arch;
+  arch << in.rdbuf();
+  const std::string line = "  pipeline_samples: false # overlap the layers of successive MC samples of one image\n";
+  const std::string text = edit(arch.str(), line, line + "  pipeline_images: 8\n");
+  std::size_t no = 1;  // the line of pipeline_images in the edited file
+  for (std::size_t i = 0; i < text.find("  pipeline_images: 8"); ++i) no += text[i] == '\n';
+  const std::string file = write("arch.yaml", text);
+  const std::string msg = error_loading(edit(kBase, "  architecture: @ARCH@\n", "  architecture: " + file + "\n"));
+  EXPECT_TRUE(Contains(msg, file + ":" + std::to_string(no))) << msg;
+  EXPECT_TRUE(Contains(msg, "'hardware.architecture.mapping.pipeline_images'")) << msg;
+  EXPECT_TRUE(Contains(msg, "'hardware.architecture.mapping.pipeline_samples'")) << msg;
+  for (const char* bad : {"0", "4097", "two"}) {
+    CliOverrides c2;
+    c2.sets = {"hardware.architecture.mapping.pipeline_samples=true",
+               std::string("hardware.architecture.mapping.pipeline_images=") + bad};
+    path_ = experiment(kBase);
+    const std::string m = input_error_of([&] { load_experiment(path_, c2); });
+    EXPECT_TRUE(Contains(m, "'hardware.architecture.mapping.pipeline_images'")) << m;
+    EXPECT_TRUE(Contains(m, "4096")) << m;
+  }
 }
 
 }  // namespace
