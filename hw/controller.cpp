@@ -58,9 +58,7 @@ std::uint64_t Controller::output_bits(std::size_t li) const {
   const auto& l = cfg_.net->layers[li];
   const auto elems = static_cast<std::uint64_t>(l.src->output_elems());
   if (li + 1 < cfg_.net->layers.size()) return elems;
-  std::uint64_t bits = 0;
-  while ((std::uint64_t{1} << bits) < 2 * static_cast<std::uint64_t>(std::max(l.a_max, l.in)) + 1) ++bits;
-  return elems * bits;
+  return elems * static_cast<std::uint64_t>(bits_for_levels(2 * static_cast<std::uint64_t>(std::max(l.a_max, l.in)) + 1));
 }
 
 void Controller::b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {

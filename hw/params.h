@@ -1,6 +1,7 @@
 // Validated hardware parameters, in SI units. sim/config builds these from YAML; hw/ never reads files.
 #pragma once
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -116,6 +117,12 @@ struct DropoutUnitParams {
 inline int mtjs_per_cell(CellScheme s) { return s == CellScheme::Complementary ? 2 : 1; }
 // Rows enabled by one read: rows_per_read, or the whole array.
 inline int rows_per_read(const ArchParams& a) { return a.rows_per_read > 0 ? std::min(a.rows_per_read, a.rows) : a.rows; }
+// Bits to tell `levels` values apart: the smallest b with 2^b >= levels, ceil(log2(levels)).
+inline int bits_for_levels(std::uint64_t levels) {
+  int b = 0;
+  while ((std::uint64_t{1} << b) < levels) ++b;
+  return b;
+}
 // ADC resolution: configured, or exact for one read, ceil(log2(rows_per_read + 1)).
 int adc_bits_for(const ArchParams& a);
 

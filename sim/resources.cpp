@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "hw/timing/layer_op.h"
 #include "sim/errors.h"
 
 namespace bayescim::sim {
@@ -124,10 +125,10 @@ MemoryEstimate estimate_memory(const ExperimentConfig& cfg, const models::Networ
   e.parts.push_back({"per-image results", images * (net.classes * 8.0 + 96.0) * 2.0});
   if (cfg.engine == Engine::Hw) {
     // The timing window being simulated (hw/timing/timing_model.h): pipeline_images x T samples,
-    // one 40-byte LayerOp per layer and two times each, held by the controller and, as the memo's
-    // entry, by the timing model; per worker. Plus one latency per image.
+    // one LayerOp per layer and two times each, held by the controller and, as the memo's entry,
+    // by the timing model; per worker. Plus one latency per image.
     const double samples = static_cast<double>(cfg.arch.pipeline_images) * cfg.samples;
-    const double per_window = samples * (static_cast<double>(net.layers.size()) * 40.0 + 16.0) * 2.0;
+    const double per_window = samples * (static_cast<double>(net.layers.size()) * sizeof(hw::LayerOp) + 16.0) * 2.0;
     e.parts.push_back({"timing windows (" + std::to_string(cfg.arch.pipeline_images) + " images x " +
                            std::to_string(cfg.samples) + " samples)",
                        per_window * w + images * 8.0});

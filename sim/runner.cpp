@@ -281,8 +281,8 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
   if (counters == MAP_FAILED) throw std::runtime_error("cannot share progress counters between workers");
   std::vector<pid_t> pids;
   std::vector<std::string> files, errors;
+  const auto window = static_cast<std::size_t>(ctx.cfg.arch.pipeline_images);
   for (int w = 0; w < workers; ++w) {
-    const auto window = static_cast<std::size_t>(ctx.cfg.arch.pipeline_images);
     const std::size_t begin = chunk_begin(total, window, workers, w);
     const std::size_t end = chunk_begin(total, window, workers, w + 1);
     const std::string base = (fs::path(ctx.cfg.out_dir) / (".worker" + std::to_string(w))).string();
@@ -375,9 +375,14 @@ std::vector<ChunkResult> run_forked(const RunContext& ctx, int workers, Progress
 
 }  // namespace
 
+std::size_t window_count(std::size_t total, std::size_t window) {
+  window = std::max<std::size_t>(window, 1);
+  return (total + window - 1) / window;
+}
+
 std::size_t chunk_begin(std::size_t total, std::size_t window, int workers, int w) {
   window = std::max<std::size_t>(window, 1);
-  const std::size_t windows = (total + window - 1) / window;
+  const std::size_t windows = window_count(total, window);
   const auto n = static_cast<std::size_t>(std::max(workers, 1));
   const std::size_t first = windows * static_cast<std::size_t>(std::clamp(w, 0, workers)) / n;
   return std::min(total, first * window);
@@ -421,8 +426,7 @@ RunResult run_experiment(const ExperimentConfig& cfg, int workers) {
   const double target_p = net.dropout.kind == models::DropoutKind::None ? 0.0 : net.dropout.p;
   r.realised_p = check_dropout_p(cfg, net);
   // No more workers than timing windows (each worker runs whole windows).
-  const auto window = static_cast<std::size_t>(std::max(1, cfg.arch.pipeline_images));
-  const std::size_t windows = (jobs.size() + window - 1) / window;
+  const std::size_t windows = window_count(jobs.size(), static_cast<std::size_t>(cfg.arch.pipeline_images));
   r.workers = std::max(1, std::min<int>(workers, static_cast<int>(std::max<std::size_t>(windows, 1))));
 
   r.module_p = hw::module_probabilities(cfg.dropout_unit, target_p, r.dropout_modules, cfg.seed);

@@ -49,6 +49,8 @@ double check_dropout_p(const ExperimentConfig& cfg, const models::Network& net);
 // split over `workers`: whole windows only, as evenly as whole windows allow, in order. Worker w
 // runs [chunk_begin(.., w), chunk_begin(.., w + 1)); chunk_begin(.., workers) = total.
 std::size_t chunk_begin(std::size_t total, std::size_t window, int workers, int w);
+// The number of such windows: ceil(total / window) (window 0 counts as 1).
+std::size_t window_count(std::size_t total, std::size_t window);
 
 // Must be called from sc_main. With workers > 1 the images are split into contiguous chunks run
 // by forked processes, each with its own SystemC kernel (cut only between timing windows, so the

@@ -10,9 +10,7 @@ namespace bayescim::hw {
 
 int adc_bits_for(const ArchParams& a) {
   if (a.adc_bits > 0) return a.adc_bits;
-  int b = 0;
-  while ((1 << b) < rows_per_read(a) + 1) ++b;
-  return b;
+  return bits_for_levels(static_cast<std::uint64_t>(rows_per_read(a)) + 1);
 }
 
 ActionTable derive_action_table(const ArchParams& a) {

@@ -116,14 +116,11 @@ void TimingModel::run_window(const WindowOps& ops, const std::vector<bool>& imag
   cur_.enter.assign(ops.size(), 0);
   cur_.leave.assign(ops.size(), 0);
   std::fill(done_.begin(), done_.end(), 0);
+  start_ = start;
   if (traced) times_.assign(ops.size(), std::vector<std::array<std::uint64_t, TraceRecorder::kPoints>>(layers_));
   start_ev_.notify(sc_core::SC_ZERO_TIME);
   wait(done_ev_);
   cur_.window_ps = now() - start;
-  for (std::size_t k = 0; k < ops.size(); ++k) {
-    cur_.enter[k] -= start;
-    cur_.leave[k] -= start;
-  }
   close_images(cur_, image_ends, start);
   if (traced && rec_)
     rec_->resolve([this](const TraceRecorder::Anchor& a) {
@@ -156,7 +153,7 @@ void TimingModel::stage(std::size_t li) {
       };
       while (!input_ready()) wait(progress_ev_);
       const std::uint64_t enter = now();
-      if (li == 0) cur_.enter[k] = enter;
+      if (li == 0) cur_.enter[k] = enter - start_;
       // Output: a free half of the double buffer (the next layer has finished sample k - 2).
       while (!last && done_[li + 1] + 2 <= k) wait(progress_ev_);
       if (now() > enter) stall_line(arrays_[li], enter, 1);
@@ -225,7 +222,7 @@ void TimingModel::stage(std::size_t li) {
       transfer(li, op.out_bits);
       if (tracing_) times_[k][li][Point::kLeave] = now();
       cur_.layer_ps[li] += now() - enter;
-      if (last) cur_.leave[k] = now();
+      if (last) cur_.leave[k] = now() - start_;
       ++done_[li];
       progress_ev_.notify(sc_core::SC_ZERO_TIME);
       if (last && k + 1 == samples) done_ev_.notify(sc_core::SC_ZERO_TIME);

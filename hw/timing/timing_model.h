@@ -135,6 +135,7 @@ class TimingModel : public sc_core::sc_module, public StatsProvider {
 
   // The window being simulated.
   const WindowOps* ops_ = nullptr;
+  std::uint64_t start_ = 0;                       // its start
   std::vector<std::size_t> done_;                 // per layer: samples that left it
   sc_core::sc_event start_ev_, progress_ev_, done_ev_;
   std::vector<std::vector<std::array<std::uint64_t, TraceRecorder::kPoints>>> times_;  // [sample][layer][point]
