@@ -23,6 +23,7 @@ For scale it also gives
            it; one core), i.e. about the time no bit-packed executor on this CPU can beat on one core
 
     /usr/bin/python3 -m bench.compare                    # all images (long: see docs/performance.md)
+    /usr/bin/python3 bench/compare.py                    # the same, as a script
     /usr/bin/python3 -m bench.compare --cnn-limit 2000 --analog-limit 2000   # the run in docs/performance.md
     /usr/bin/python3 -m bench.compare --limit 500        # quick
     /usr/bin/python3 -m bench.compare --only mlp_scale
@@ -186,8 +187,8 @@ def machine() -> Dict[str, Any]:
 
 
 def main() -> None:
-    if not __package__:  # B imports models/, a package of the repository root
-        sys.exit("bench/compare.py: run it as a module from the repository root: /usr/bin/python3 -m bench.compare")
+    if REPO not in sys.path:  # B imports models/, a package of the repository root (run as a script)
+        sys.path.insert(0, REPO)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=0, help="images per split for mlp_scale (0 = all 10k + 10k)")
     ap.add_argument("--cnn-limit", type=int, default=None, help="images per split for cnn_spatial (default --limit)")
